@@ -1,0 +1,12 @@
+# Standalone Asio (Debian: libasio-dev) ships no CMake config: define asio::asio here.
+find_path(Asio_INCLUDE_DIR NAMES asio.hpp)
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(Asio REQUIRED_VARS Asio_INCLUDE_DIR)
+if(Asio_FOUND AND NOT TARGET asio::asio)
+  add_library(asio::asio INTERFACE IMPORTED)
+  set_target_properties(asio::asio PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${Asio_INCLUDE_DIR}")
+  target_compile_definitions(asio::asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  find_package(Threads REQUIRED)
+  target_link_libraries(asio::asio INTERFACE Threads::Threads)
+endif()
+mark_as_advanced(Asio_INCLUDE_DIR)

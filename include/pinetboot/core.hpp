@@ -1,0 +1,8 @@
+/// @file
+/// @brief The core module: byte reader/writer, result<T>, errors, address types.
+#pragma once
+#include "pinetboot/core/address.hpp"
+#include "pinetboot/core/byte_reader.hpp"
+#include "pinetboot/core/byte_writer.hpp"
+#include "pinetboot/core/error.hpp"
+#include "pinetboot/core/result.hpp"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything pinetboot needs to build, test and run its demo on Debian 12 (as root).
+# Daemons from the test peers (dnsmasq, tftpd-hpa, ...) must never start on the host: a
+# policy-rc.d that exits 101 keeps Debian's maintainer scripts from starting them.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config
+  libasio-dev libmsgsl-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # real peers and network tooling for interop tests (namespaces only)
+  iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
+  util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present"
