@@ -106,7 +106,24 @@ stop_pid() {
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# stop_client PID: PID is the client's unshare. SIGKILL its child, the PID
+# namespace's init (the kernel then kills the whole namespace and unshare reaps
+# it and exits); SIGKILL unshare itself if it is still there after 3 s.
+stop_client() {
+    local pid=$1 child i
+    for child in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
+        kill -KILL "$child" 2>/dev/null || true
+    done
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || true
     forget_pid "$pid"
 }
 
@@ -262,7 +279,7 @@ EOF
 client_version() {
     case $1 in
         dhclient) echo "dhclient $(dhclient --version 2>&1 | sed 's/^isc-dhclient-//') (Debian package isc-dhcp-client $(dpkg-query -W -f='${Version}' isc-dhcp-client 2>/dev/null))" ;;
-        udhcpc)   echo "busybox udhcpc $(busybox 2>&1 | head -n1 | awk '{print $2}') (Debian package busybox-static $(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null))" ;;
+        udhcpc)   echo "busybox udhcpc $(busybox 2>&1 | head -n1 | awk '{print $2}' | sed 's/^v//') (Debian package busybox-static $(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null))" ;;
         dhcpcd)   echo "dhcpcd $(dhcpcd --version 2>&1 | head -n1 | awk '{print $2}') (Debian package dhcpcd-base $(dpkg-query -W -f='${Version}' dhcpcd-base 2>/dev/null))" ;;
     esac
 }
@@ -283,9 +300,12 @@ client_command() {
             ;;
         dhcpcd)
             command -v dhcpcd >/dev/null || die "dhcpcd missing (apt-get install dhcpcd-base)"
-            # -T: test mode, leaves interface and config alone; dhcpcd's own
-            # state dirs (/var/lib/dhcpcd, /run) are private tmpfs mounts here.
-            echo "mount -t tmpfs tmpfs /var/lib/dhcpcd && mount -t tmpfs tmpfs /run && exec dhcpcd -4 -1 -B -T -c /bin/true -t 20 '$IF_CLI'"
+            # Not -T: dhcpcd 9.4.1's test mode stops after the OFFER (and
+            # segfaults), so no REQUEST. Run it normally instead: -c /bin/true
+            # runs no hooks (no resolv.conf etc.); the address it sets is on the
+            # client veth inside the namespace; its state dirs (/var/lib/dhcpcd,
+            # /run) are tmpfs mounts private to it.
+            echo "mount -t tmpfs tmpfs /var/lib/dhcpcd && mount -t tmpfs tmpfs /run && exec dhcpcd -4 -1 -B -c /bin/true -t 20 '$IF_CLI'"
             ;;
     esac
 }
@@ -314,9 +334,14 @@ for client in "${CLIENTS[@]}"; do
     wait_for 10 grep -q 'listening on' "$TMP/$client.tcpdump.err" ||
         die "tcpdump did not start: $(cat "$TMP/$client.tcpdump.err")"
 
-    # timeout bounds the client; unshare gives it its own hostname and mounts.
-    ip netns exec "$NS_CLI" timeout -k 2 "$CLIENT_TIMEOUT" \
-        unshare --uts --mount --propagation private \
+    # unshare gives the client its own hostname, mounts and PID namespace;
+    # timeout (the namespace's init) bounds it. --kill-child: when unshare dies,
+    # the namespace's init is SIGKILLed and the kernel kills everything left in
+    # it, including helpers that detached themselves (dhcpcd's privsep
+    # processes). unshare ignores SIGTERM, so it is stopped with SIGKILL.
+    ip netns exec "$NS_CLI" \
+        unshare --uts --mount --propagation private --pid --kill-child --mount-proc \
+        timeout -k 2 "$CLIENT_TIMEOUT" \
         sh -c "hostname '$CLI_HOSTNAME' && $cmd" \
         >"$TMP/$client.out" 2>&1 &
     client_pid=$!
@@ -328,7 +353,7 @@ for client in "${CLIENTS[@]}"; do
         die "$client: no DHCPACK within ${CLIENT_TIMEOUT}s"
     fi
     sleep 0.5   # let a client that exits by itself do so
-    stop_pid "$client_pid"
+    stop_client "$client_pid"
     stop_pid "$tcpdump_pid"
 
     [[ -z $PCAP_DIR ]] || cp "$pcap" "$PCAP_DIR/$client.pcap"
