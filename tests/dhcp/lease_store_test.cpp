@@ -1,0 +1,231 @@
+#include "pinetboot/dhcp/lease_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace pinetboot::dhcp {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LeaseStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "pnb-lease-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ / "leases.journal";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  lease_store open_store(std::size_t compact_after = 0) {
+    auto s = lease_store::open({.path = path_, .compact_after = compact_after, .sync = true});
+    EXPECT_TRUE(s) << s.error().message();
+    return std::move(*s);
+  }
+  static lease make(std::uint8_t host, std::uint8_t mac_last, std::int64_t expires = 1000) {
+    lease l;
+    l.ip = core::ipv4_address{10, 0, 0, host};
+    l.client = key_for_mac(core::mac_address{{0xdc, 0xa6, 0x32, 0, 0, mac_last}});
+    l.expires = expires;
+    l.hostname = "pi-" + std::to_string(mac_last);
+    return l;
+  }
+  std::string read_journal() const {
+    std::ifstream in{path_, std::ios::binary};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  }
+  void write_journal(std::string const& bytes) const {
+    std::ofstream out{path_, std::ios::binary | std::ios::trunc};
+    out << bytes;
+  }
+  static std::vector<lease> all(lease_store const& s) {
+    std::vector<lease> v;
+    s.for_each([&](lease const& l) { v.push_back(l); });
+    return v;
+  }
+
+  fs::path dir_, path_;
+};
+
+TEST_F(LeaseStore, CommittedLeasesSurviveReopen) {
+  {
+    auto s = open_store();
+    s.put(make(10, 1));
+    s.put(make(11, 2));
+    EXPECT_EQ(s.pending(), 2U);
+    ASSERT_FALSE(s.commit());
+    EXPECT_EQ(s.pending(), 0U);
+    EXPECT_EQ(s.commits(), 1U);
+  }
+  auto s = open_store();
+  EXPECT_EQ(s.recovery().records, 2U);
+  EXPECT_EQ(s.recovery().discarded_bytes, 0U);
+  ASSERT_EQ(s.size(), 2U);
+  auto const* l = s.find_by_client(make(11, 2).client);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(*l, make(11, 2));
+  EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 10})->hostname, "pi-1");
+}
+
+TEST_F(LeaseStore, UncommittedLeasesAreNotWritten) {
+  {
+    auto s = open_store();
+    s.put(make(10, 1));
+    ASSERT_FALSE(s.commit());
+    s.put(make(11, 2));  // never committed: as if the process died before the ACK left
+  }
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 1U);
+  EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 11}), nullptr);
+}
+
+TEST_F(LeaseStore, AClientHoldsOneLease) {
+  {
+    auto s = open_store();
+    s.put(make(10, 1));
+    s.put(make(20, 1));  // same client moves to another address
+    EXPECT_EQ(s.size(), 1U);
+    EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 10}), nullptr);
+    ASSERT_FALSE(s.commit());
+  }
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 1U);
+  EXPECT_EQ(s.find_by_client(make(0, 1).client)->ip, (core::ipv4_address{10, 0, 0, 20}));
+}
+
+TEST_F(LeaseStore, EraseAndDeclinePersist) {
+  {
+    auto s = open_store();
+    s.put(make(10, 1));
+    s.put(make(11, 2));
+    lease declined;
+    declined.ip = core::ipv4_address{10, 0, 0, 12};
+    declined.state = lease_state::declined;
+    declined.expires = 5000;
+    s.put(declined);
+    s.erase(core::ipv4_address{10, 0, 0, 10});
+    ASSERT_FALSE(s.commit());
+  }
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 2U);
+  EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 10}), nullptr);
+  EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 12})->state, lease_state::declined);
+}
+
+TEST_F(LeaseStore, RecoversFromEveryTruncationPoint) {
+  {
+    auto s = open_store();
+    for (std::uint8_t i = 1; i <= 3; ++i) {
+      s.put(make(static_cast<std::uint8_t>(10 + i), i));
+      ASSERT_FALSE(s.commit());
+    }
+  }
+  std::string full = read_journal();
+  // Record boundaries, found by encoding the same records.
+  std::vector<std::size_t> ends;
+  std::string enc;
+  for (std::uint8_t i = 1; i <= 3; ++i) {
+    lease_store::encode_record(enc, make(static_cast<std::uint8_t>(10 + i), i), false);
+    ends.push_back(enc.size());
+  }
+  ASSERT_EQ(enc, full);
+  for (std::size_t cut = 0; cut <= full.size(); ++cut) {
+    write_journal(full.substr(0, cut));
+    auto s = open_store();
+    std::size_t whole = 0;
+    for (auto e : ends) whole += e <= cut ? 1 : 0;
+    EXPECT_EQ(s.size(), whole) << "cut at " << cut;
+    EXPECT_EQ(s.recovery().discarded_bytes, cut - (whole == 0 ? 0 : ends[whole - 1])) << cut;
+    // The torn tail is gone: a new commit lands after the valid records and survives.
+    s.put(make(99, 99));
+    ASSERT_FALSE(s.commit());
+    auto again = open_store();
+    EXPECT_EQ(again.size(), whole + 1) << cut;
+    EXPECT_EQ(again.recovery().discarded_bytes, 0U);
+  }
+}
+
+TEST_F(LeaseStore, CorruptRecordEndsReplay) {
+  {
+    auto s = open_store();
+    s.put(make(11, 1));
+    s.put(make(12, 2));
+    ASSERT_FALSE(s.commit());
+  }
+  std::string j = read_journal();
+  j[j.size() - 3] ^= 0x5a;  // inside the second record's payload: CRC mismatch
+  write_journal(j);
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 1U);
+  EXPECT_NE(s.find_by_ip(core::ipv4_address{10, 0, 0, 11}), nullptr);
+  EXPECT_GT(s.recovery().discarded_bytes, 0U);
+}
+
+TEST_F(LeaseStore, GarbageFileStartsEmpty) {
+  write_journal(std::string(1000, '\xff'));
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 0U);
+  EXPECT_EQ(s.recovery().discarded_bytes, 1000U);
+}
+
+TEST_F(LeaseStore, CompactionKeepsLiveLeasesAndShrinksJournal) {
+  {
+    auto s = open_store(/*compact_after=*/0);
+    for (int round = 0; round < 50; ++round) {
+      for (std::uint8_t i = 1; i <= 4; ++i) s.put(make(static_cast<std::uint8_t>(10 + i), i, 1000 + round));
+      ASSERT_FALSE(s.commit());
+    }
+    auto before = fs::file_size(path_);
+    ASSERT_FALSE(s.compact());
+    EXPECT_LT(fs::file_size(path_) * 10, before);
+    EXPECT_FALSE(fs::exists(path_.string() + ".tmp"));
+    s.put(make(20, 9));  // appends after compaction still work
+    ASSERT_FALSE(s.commit());
+  }
+  auto s = open_store();
+  EXPECT_EQ(s.size(), 5U);
+  EXPECT_EQ(s.recovery().records, 5U);
+  EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 11})->expires, 1049);
+}
+
+TEST_F(LeaseStore, AutomaticCompaction) {
+  auto s = open_store(/*compact_after=*/10);
+  for (int round = 0; round < 30; ++round) {
+    s.put(make(10, 1, round));
+    ASSERT_FALSE(s.commit());
+  }
+  auto reopened = open_store();
+  EXPECT_LE(reopened.recovery().records, 12U);
+  EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 10})->expires, 29);
+}
+
+TEST(LeaseStoreMemory, WorksWithoutAFile) {
+  auto s = lease_store::open({});
+  ASSERT_TRUE(s);
+  lease l;
+  l.ip = core::ipv4_address{10, 1, 1, 1};
+  l.client = "abc";
+  s->put(l);
+  EXPECT_EQ(s->pending(), 0U);
+  EXPECT_FALSE(s->commit());
+  EXPECT_EQ(s->find_by_client("abc")->ip, l.ip);
+}
+
+TEST(LeaseStoreOpen, ReportsSystemErrors) {
+  auto s = lease_store::open({.path = "/nonexistent-dir-pinetboot/leases"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), std::errc::no_such_file_or_directory);
+}
+
+}  // namespace
+}  // namespace pinetboot::dhcp
