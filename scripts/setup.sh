@@ -10,7 +10,7 @@ packages=(
   libasio-dev libmsgsl-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
-  util-linux
+  util-linux iputils-ping
 )
 
 missing=()
