@@ -12,9 +12,11 @@ option(PINETBOOT_WERROR "Treat warnings as errors" OFF)
 set(PINETBOOT_SANITIZE "" CACHE STRING "Sanitizers to enable, e.g. address,undefined")
 
 # Warnings are PRIVATE per target, from this one function.
+# -Wno-missing-field-initializers: designated initializers that rely on member defaults
+# ({.port = 69}) are the intended way to fill option structs.
 function(pinetboot_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
-                                           -Wshadow)
+                                           -Wshadow -Wno-missing-field-initializers)
   if(PINETBOOT_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
