@@ -1,0 +1,7 @@
+/// @file
+/// @brief The nfs module: /etc/exports (and its managed block), client fstab, cmdline.txt and
+/// EEPROM bootloader configuration generators for NFS-root network boot.
+#pragma once
+#include "pinetboot/nfs/error.hpp"
+#include "pinetboot/nfs/exports.hpp"
+#include "pinetboot/nfs/exports_file.hpp"
