@@ -1,0 +1,157 @@
+/// @file
+/// @brief Client identity (MAC, Raspberry Pi serial, host name, IP) and the folder naming
+/// schemes of the per-client layout (spec section 4.2).
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "pinetboot/core/address.hpp"
+#include "pinetboot/core/result.hpp"
+#include "pinetboot/layout/error.hpp"
+
+namespace pinetboot::layout {
+
+/// A Raspberry Pi board serial: the low 32 bits of the `Serial` line of /proc/cpuinfo, written
+/// as 8 lower-case hex digits (`abcd1234`). It is the default TFTP prefix (TFTP_PREFIX=0).
+class pi_serial {
+ public:
+  constexpr pi_serial() noexcept = default;
+  constexpr explicit pi_serial(std::uint32_t v) noexcept : v_{v} {}
+
+  /// Parses 8 hex digits (`abcd1234`) or the 16-digit /proc/cpuinfo form (`10000000abcd1234`,
+  /// keeping the low 32 bits); case-insensitive. Errors: errc::invalid_serial.
+  [[nodiscard]] static result<pi_serial> parse(std::string_view s) noexcept {
+    if (s.size() != 8 && s.size() != 16) return errc::invalid_serial;
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      int d = core::detail::hex_value(s[i]);
+      if (d < 0) return errc::invalid_serial;
+      v = v << 4 | static_cast<std::uint32_t>(d);  // the high half shifts out
+    }
+    return pi_serial{v};
+  }
+
+  [[nodiscard]] constexpr std::uint32_t value() const noexcept { return v_; }
+  /// Writes exactly 8 lower-case hex digits.
+  constexpr void format_to(std::span<char, 8> out) const noexcept {
+    for (std::size_t i = 0; i < 8; ++i) out[i] = core::detail::hex_digits[(v_ >> (28 - 4 * i)) & 0xfU];
+  }
+  [[nodiscard]] std::string to_string() const {
+    std::array<char, 8> buf{};
+    format_to(buf);
+    return {buf.data(), buf.size()};
+  }
+  friend constexpr auto operator<=>(pi_serial const&, pi_serial const&) noexcept = default;
+
+ private:
+  std::uint32_t v_ = 0;
+};
+
+/// Checks an RFC 1123 host label: 1..63 characters of letters, digits and '-', not starting or
+/// ending with '-'. Dots are rejected (a client folder is one label). Errors:
+/// errc::invalid_hostname.
+[[nodiscard]] inline std::error_code check_hostname(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return errc::invalid_hostname;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return errc::invalid_hostname;
+  }
+  return {};
+}
+
+/// How a client's folder under the TFTP and NFS roots is named.
+enum class naming_scheme : std::uint8_t {
+  serial,     ///< `abcd1234`: the Pi's default TFTP_PREFIX=0
+  mac_dash,   ///< `dc-a6-32-01-36-c2`: TFTP_PREFIX=2 and dnsmasq `tftp-unique-root=mac`
+  mac_colon,  ///< `dc:a6:32:01:36:c2`: the `/tftpboot/<MAC>` form
+  hostname,   ///< the host name in lower case
+};
+
+/// Parses `serial`, `mac-dash`, `mac-colon`, `hostname`. Errors: errc::invalid_scheme.
+[[nodiscard]] inline result<naming_scheme> parse_scheme(std::string_view s) noexcept {
+  if (s == "serial") return naming_scheme::serial;
+  if (s == "mac-dash") return naming_scheme::mac_dash;
+  if (s == "mac-colon") return naming_scheme::mac_colon;
+  if (s == "hostname") return naming_scheme::hostname;
+  return errc::invalid_scheme;
+}
+/// The name parse_scheme() accepts.
+[[nodiscard]] constexpr std::string_view to_string(naming_scheme s) noexcept {
+  switch (s) {
+    case naming_scheme::serial:
+      return "serial";
+    case naming_scheme::mac_dash:
+      return "mac-dash";
+    case naming_scheme::mac_colon:
+      return "mac-colon";
+    case naming_scheme::hostname:
+      return "hostname";
+  }
+  return "?";
+}
+
+/// What identifies one board. At least the field the naming scheme uses must be present.
+struct client_identity {
+  std::optional<core::mac_address> mac;
+  std::optional<pi_serial> serial;
+  std::string hostname;  ///< empty = none; otherwise a valid RFC 1123 label
+  std::optional<core::ipv4_address> ip;
+
+  friend bool operator==(client_identity const&, client_identity const&) = default;
+};
+
+/// Longest folder name any scheme produces (a host label).
+inline constexpr std::size_t max_folder_name = 63;
+
+/// Writes the client's folder name under `scheme` into `out` and returns its length.
+/// Errors: errc::missing_identity (the scheme's field is absent), errc::invalid_hostname.
+[[nodiscard]] inline result<std::size_t> format_folder(client_identity const& c, naming_scheme scheme,
+                                                       std::span<char, max_folder_name> out) noexcept {
+  switch (scheme) {
+    case naming_scheme::serial:
+      if (!c.serial) return errc::missing_identity;
+      c.serial->format_to(out.first<8>());
+      return std::size_t{8};
+    case naming_scheme::mac_dash:
+    case naming_scheme::mac_colon:
+      if (!c.mac) return errc::missing_identity;
+      return c.mac->format_to(out.first<17>(), scheme == naming_scheme::mac_dash ? '-' : ':');
+    case naming_scheme::hostname: {
+      if (c.hostname.empty()) return errc::missing_identity;
+      if (auto ec = check_hostname(c.hostname)) return ec;
+      for (std::size_t i = 0; i < c.hostname.size(); ++i) {
+        char ch = c.hostname[i];
+        out[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+      }
+      return c.hostname.size();
+    }
+  }
+  return errc::invalid_scheme;
+}
+
+/// The client's folder name as a string. Errors: as format_folder().
+[[nodiscard]] result<std::string> folder_name(client_identity const& c, naming_scheme scheme);
+
+/// Two clients (indexes into the input) that map to the same folder.
+struct collision {
+  std::string folder;
+  std::size_t first = 0;
+  std::size_t second = 0;
+  friend bool operator==(collision const&, collision const&) = default;
+};
+
+/// Every pair (first < second) of clients whose folders are equal under `scheme`; clients the
+/// scheme cannot name are skipped (plan() reports them). Result is sorted by (first, second).
+[[nodiscard]] std::vector<collision> detect_collisions(std::span<const client_identity> clients,
+                                                       naming_scheme scheme);
+
+}  // namespace pinetboot::layout

@@ -1,0 +1,155 @@
+#include "pinetboot/layout/registry.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace pinetboot::layout {
+namespace {
+
+std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::error_code parse_field(client_record& r, std::string_view key, std::string_view value) {
+  if (key == "folder") {
+    if (check_folder(value)) return errc::unsafe_path;
+    r.folder = std::string{value};
+  } else if (key == "mac") {
+    auto m = core::mac_address::parse(value);
+    if (!m) return errc::bad_registry;
+    r.id.mac = *m;
+  } else if (key == "serial") {
+    auto s = pi_serial::parse(value);
+    if (!s) return errc::bad_registry;
+    r.id.serial = *s;
+  } else if (key == "hostname") {
+    if (check_hostname(value)) return errc::bad_registry;
+    r.id.hostname = std::string{value};
+  } else if (key == "ip") {
+    auto a = core::ipv4_address::parse(value);
+    if (!a) return errc::bad_registry;
+    r.id.ip = *a;
+  } else if (key == "server") {
+    auto a = core::ipv4_address::parse(value);
+    if (!a) return errc::bad_registry;
+    r.server = *a;
+  } else {
+    return errc::bad_registry;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::error_code check_folder(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 255 || name == "." || name == "..") return errc::unsafe_path;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '/' || u < 0x20 || u == 0x7f || c == ' ') return errc::unsafe_path;
+  }
+  return {};
+}
+
+result<std::vector<client_record>> parse_registry(std::string_view text) {
+  std::vector<client_record> out;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> words;
+    std::size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && is_space(line[i])) ++i;
+      std::size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      if (i > start) words.push_back(line.substr(start, i - start));
+    }
+    if (words.empty()) continue;
+    if (words[0] != "client") return errc::bad_registry;
+    client_record r;
+    for (std::size_t w = 1; w < words.size(); ++w) {
+      auto eq = words[w].find('=');
+      if (eq == std::string_view::npos) return errc::bad_registry;
+      if (auto ec = parse_field(r, words[w].substr(0, eq), words[w].substr(eq + 1))) return ec;
+    }
+    if (r.folder.empty()) return errc::bad_registry;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void append_registry_line(std::string& out, client_record const& r) {
+  out += "client folder=";
+  out += r.folder;
+  if (r.id.serial) out += " serial=" + r.id.serial->to_string();
+  if (r.id.mac) out += " mac=" + r.id.mac->to_string(':');
+  if (!r.id.hostname.empty()) out += " hostname=" + r.id.hostname;
+  if (r.id.ip) out += " ip=" + r.id.ip->to_string();
+  if (r.server) out += " server=" + r.server->to_string();
+  out += '\n';
+}
+
+std::string format_registry(std::vector<client_record> const& records) {
+  std::string out = "# pinetboot client registry (written by pinetboot-provision; one client per line)\n";
+  for (auto const& r : records) append_registry_line(out, r);
+  return out;
+}
+
+result<std::vector<client_record>> read_registry(std::filesystem::path const& file) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec) && !ec) return std::vector<client_record>{};
+    return std::error_code{EACCES, std::generic_category()};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_registry(ss.str());
+}
+
+std::error_code write_file_atomic(std::filesystem::path const& file, std::string_view content,
+                                  unsigned mode) {
+  std::error_code ec;
+  auto dir = file.parent_path();
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return ec;
+  }
+  auto tmp = file;
+  tmp += ".tmp." + std::to_string(::getpid());
+  int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode));
+  if (fd < 0) return last_errno();
+  std::size_t done = 0;
+  while (done < content.size()) {
+    auto n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ec = last_errno();
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (!ec && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) ec = last_errno();
+  if (!ec && ::fsync(fd) != 0) ec = last_errno();
+  if (::close(fd) != 0 && !ec) ec = last_errno();
+  if (!ec && ::rename(tmp.c_str(), file.c_str()) != 0) ec = last_errno();
+  if (ec) {
+    ::unlink(tmp.c_str());
+    return ec;
+  }
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace pinetboot::layout
