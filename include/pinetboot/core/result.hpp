@@ -73,6 +73,7 @@ class [[nodiscard]] result {
   [[nodiscard]] constexpr T&& value() && noexcept { Expects(has_); return std::move(value_); }
   constexpr T& operator*() & noexcept { return value(); }
   constexpr T const& operator*() const& noexcept { return value(); }
+  constexpr T&& operator*() && noexcept { return std::move(*this).value(); }
   constexpr T* operator->() noexcept { return &value(); }
   constexpr T const* operator->() const noexcept { return &value(); }
 
