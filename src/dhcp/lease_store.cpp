@@ -88,6 +88,7 @@ void lease_store::encode_record(std::string& out, lease const& l, bool erase) {
   put_u32(payload, l.ip.to_uint());
   put_u64(payload, static_cast<std::uint64_t>(l.expires));
   put_u8(payload, static_cast<std::uint8_t>(l.state));
+  for (auto b : l.mac.bytes()) put_u8(payload, b);
   auto key = std::string_view{l.client}.substr(0, 255);
   put_u8(payload, static_cast<std::uint8_t>(key.size()));
   payload.append(key);
@@ -119,8 +120,9 @@ std::size_t lease_store::replay(std::span<const std::byte> journal, std::map<std
     auto hi = p.u32();
     auto lo = p.u32();
     auto state = p.u8();
+    auto mac = p.bytes(6);
     auto key_len = p.u8();
-    if (!kind || !ip || !hi || !lo || !state || !key_len) break;
+    if (!kind || !ip || !hi || !lo || !state || !mac || !key_len) break;
     auto key = p.bytes(*key_len);
     if (!key) break;
     auto host_len = p.u8();
@@ -135,6 +137,7 @@ std::size_t lease_store::replay(std::span<const std::byte> journal, std::map<std
       l.ip = core::ipv4_address{*ip};
       l.expires = static_cast<std::int64_t>(std::uint64_t{*hi} << 32 | *lo);
       l.state = static_cast<lease_state>(*state);
+      l.mac = core::mac_address::from_bytes_unchecked(*mac);
       l.client = std::string{core::as_chars(*key)};
       l.hostname = std::string{core::as_chars(*host)};
       // A client holds one lease: drop its older one, as put() does.
@@ -232,6 +235,12 @@ lease const* lease_store::find_by_client(std::string_view key) const noexcept {
   auto it = by_client_.find(key);
   if (it == by_client_.end()) return nullptr;
   return find_by_ip(core::ipv4_address{it->second});
+}
+
+std::optional<core::mac_address> lease_store::mac_for(core::ipv4_address ip) const noexcept {
+  auto const* l = find_by_ip(ip);
+  if (l == nullptr || l->state == lease_state::declined) return std::nullopt;
+  return l->mac;
 }
 
 void lease_store::index_put(lease l) {

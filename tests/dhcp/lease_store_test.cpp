@@ -35,7 +35,8 @@ class LeaseStore : public ::testing::Test {
   static lease make(std::uint8_t host, std::uint8_t mac_last, std::int64_t expires = 1000) {
     lease l;
     l.ip = core::ipv4_address{10, 0, 0, host};
-    l.client = key_for_mac(core::mac_address{{0xdc, 0xa6, 0x32, 0, 0, mac_last}});
+    l.mac = core::mac_address{{0xdc, 0xa6, 0x32, 0, 0, mac_last}};
+    l.client = key_for_mac(l.mac);
     l.expires = expires;
     l.hostname = "pi-" + std::to_string(mac_last);
     return l;
@@ -75,6 +76,8 @@ TEST_F(LeaseStore, CommittedLeasesSurviveReopen) {
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(*l, make(11, 2));
   EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 10})->hostname, "pi-1");
+  EXPECT_EQ(s.mac_for(core::ipv4_address{10, 0, 0, 11}), make(11, 2).mac);
+  EXPECT_FALSE(s.mac_for(core::ipv4_address{10, 0, 0, 99}));
 }
 
 TEST_F(LeaseStore, UncommittedLeasesAreNotWritten) {

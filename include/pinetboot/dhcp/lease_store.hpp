@@ -9,7 +9,8 @@
 /// Journal format (all integers big-endian), one record after another:
 ///   u32 magic 'PNBL' | u16 payload length | u32 CRC-32 (IEEE) of the payload | payload
 ///   payload: u8 kind (1 = upsert, 2 = erase) | u32 ip | i64 expires (unix seconds)
-///            | u8 state | u8 client-key length | key bytes | u8 hostname length | hostname
+///            | u8 state | 6 bytes MAC | u8 client-key length | key bytes | u8 hostname length
+///            | hostname
 /// Recovery reads records until the first one that is truncated, has a bad magic, a bad CRC
 /// or an invalid payload; the rest of the file (a torn tail) is cut off and counted, so the
 /// server starts instead of refusing to. Compaction writes the live leases to a temporary
@@ -52,6 +53,7 @@ struct lease {
   client_key client;       ///< empty for declined addresses
   std::int64_t expires{};  ///< unix seconds
   lease_state state{lease_state::bound};
+  core::mac_address mac;   ///< chaddr of the client (for per-MAC TFTP roots)
   std::string hostname;    ///< at most 255 bytes
 
   friend bool operator==(lease const&, lease const&) = default;
@@ -88,6 +90,8 @@ class lease_store {
   [[nodiscard]] lease const* find_by_ip(core::ipv4_address ip) const noexcept;
   /// The lease of this client (any state but declined).
   [[nodiscard]] lease const* find_by_client(std::string_view key) const noexcept;
+  /// The MAC of the client holding `ip` (bound, offered or released), if any.
+  [[nodiscard]] std::optional<core::mac_address> mac_for(core::ipv4_address ip) const noexcept;
 
   /// Inserts or replaces the lease for `l.ip` (and drops any other lease held by the same
   /// client). Applied in memory at once; durable after the next successful commit().
