@@ -1,0 +1,216 @@
+#include "pinetboot/tftp/roots.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace pinetboot::tftp {
+namespace {
+
+dir_name mac_name(core::mac_address const& mac, char sep, bool upper) noexcept {
+  std::array<char, 17> buf{};
+  std::size_t n = mac.format_to(buf, sep);
+  if (upper) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (buf[i] >= 'a' && buf[i] <= 'f') buf[i] = static_cast<char>(buf[i] - 'a' + 'A');
+  }
+  return dir_name{std::string_view{buf.data(), n}};
+}
+
+dir_name ip_name(core::ipv4_address ip) noexcept {
+  std::array<char, 17> buf{};
+  std::size_t n = 0;
+  auto o = ip.octets();
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i > 0) buf[n++] = '.';
+    unsigned v = o[i];
+    if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+    buf[n++] = static_cast<char>('0' + v % 10);
+  }
+  return dir_name{std::string_view{buf.data(), n}};
+}
+
+// Splits off the next whitespace-separated token of `s`.
+std::string_view next_token(std::string_view& s) noexcept {
+  std::size_t b = 0;
+  while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
+  std::size_t e = b;
+  while (e < s.size() && s[e] != ' ' && s[e] != '\t') ++e;
+  std::string_view t = s.substr(b, e - b);
+  s.remove_prefix(e);
+  return t;
+}
+
+std::optional<std::uint32_t> parse_hex_u32(std::string_view s) noexcept {
+  if (s.size() < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s.size() > 10) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : s.substr(2)) {
+    int d = core::detail::hex_value(c);
+    if (d < 0) return std::nullopt;
+    v = v << 4 | static_cast<std::uint32_t>(d);
+  }
+  return v;
+}
+
+bool matches(arp_entry const& e, core::ipv4_address ip, std::string_view device) noexcept {
+  return e.ip == ip && (e.flags & arp_flag_complete) != 0 && (device.empty() || e.device == device);
+}
+
+}  // namespace
+
+dir_name::dir_name(std::string_view s) noexcept {
+  len_ = std::min(s.size(), buf_.size() - 1);
+  std::copy_n(s.begin(), len_, buf_.begin());
+  buf_[len_] = '\0';
+}
+
+dir_candidates candidate_dirs(root_mode mode, client_info const& client) noexcept {
+  dir_candidates out;
+  switch (mode) {
+    case root_mode::shared:
+      break;
+    case root_mode::ip:
+      if (!client.ip.is_unspecified()) out.push(ip_name(client.ip));
+      break;
+    case root_mode::mac_dash:
+      if (client.mac) {
+        out.push(mac_name(*client.mac, '-', false));
+        out.push(mac_name(*client.mac, '-', true));
+      }
+      break;
+    case root_mode::mac_colon:
+      if (client.mac) {
+        out.push(mac_name(*client.mac, ':', false));
+        out.push(mac_name(*client.mac, ':', true));
+      }
+      break;
+    case root_mode::mac_any:
+      if (client.mac) {
+        out.push(mac_name(*client.mac, '-', false));
+        out.push(mac_name(*client.mac, ':', false));
+        out.push(mac_name(*client.mac, '-', true));
+        out.push(mac_name(*client.mac, ':', true));
+      }
+      break;
+  }
+  return out;
+}
+
+result<client_root> select_client_root(int root_fd, roots_policy const& policy,
+                                       client_info const& client) noexcept {
+  client_info who = client;
+  bool const mac_mode = policy.mode == root_mode::mac_dash || policy.mode == root_mode::mac_colon ||
+                        policy.mode == root_mode::mac_any;
+  if (mac_mode && !who.mac && policy.lookup != nullptr) who.mac = policy.lookup->find(who.ip);
+  dir_candidates const candidates = candidate_dirs(policy.mode, who);  // outlives the loop
+  for (dir_name const& name : candidates.items()) {
+    auto dir = open_beneath(root_fd, name.view(), open_kind::directory, policy.open);
+    if (dir) return client_root{name};
+    if (dir.error() != make_error_code(errc::file_not_found)) return dir.error();
+  }
+  return client_root{};
+}
+
+result<std::string_view> join_client_path(client_root const& root, std::string_view path,
+                                          std::span<char> out) noexcept {
+  std::string_view const dir = root.name.view();
+  std::size_t const total = dir.empty() ? path.size() : dir.size() + 1 + path.size();
+  if (total > max_path_length) return errc::name_too_long;
+  if (total + 1 > out.size()) return errc::buffer_too_small;
+  std::size_t n = 0;
+  if (!dir.empty()) {
+    std::copy(dir.begin(), dir.end(), out.begin());
+    n = dir.size();
+    out[n++] = '/';
+  }
+  std::copy(path.begin(), path.end(), out.begin() + static_cast<std::ptrdiff_t>(n));
+  n += path.size();
+  out[n] = '\0';
+  return std::string_view{out.data(), n};
+}
+
+result<file_source> open_for_client(file_cache& cache, int root_fd, roots_policy const& policy,
+                                    client_info const& client, std::string_view path) noexcept {
+  auto root = select_client_root(root_fd, policy, client);
+  if (!root) return root.error();
+  std::array<char, max_path_length + 1> buf;
+  auto joined = join_client_path(*root, path, buf);
+  if (!joined) return joined.error();
+  auto src = cache.open(root_fd, *joined, policy.open);
+  if (!src && policy.per_file_fallback && !root->is_shared() &&
+      src.error() == make_error_code(errc::file_not_found))
+    return cache.open(root_fd, path, policy.open);
+  return src;
+}
+
+std::optional<arp_entry> parse_arp_line(std::string_view line) noexcept {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  std::string_view rest = line;
+  auto ip = core::ipv4_address::parse(next_token(rest));
+  if (!ip) return std::nullopt;  // also the "IP address ..." header
+  auto hw_type = parse_hex_u32(next_token(rest));
+  auto flags = parse_hex_u32(next_token(rest));
+  auto mac = core::mac_address::parse(next_token(rest));
+  std::string_view mask = next_token(rest);
+  std::string_view device = next_token(rest);
+  if (!hw_type || !flags || !mac || mask.empty() || device.empty()) return std::nullopt;
+  if (!next_token(rest).empty()) return std::nullopt;
+  return arp_entry{*ip, *mac, *flags, device};
+}
+
+std::optional<core::mac_address> find_in_arp_table(std::string_view text, core::ipv4_address ip,
+                                                   std::string_view device) noexcept {
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    auto e = parse_arp_line(line);
+    if (e && matches(*e, ip, device)) return e->mac;
+  }
+  return std::nullopt;
+}
+
+std::optional<core::mac_address> neighbour_table::find(core::ipv4_address ip) const noexcept {
+  unique_fd fd{::open(path_.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) return std::nullopt;
+  std::array<char, 4096> buf;
+  std::size_t have = 0;
+  bool skipping = false;  // inside a line longer than the buffer: not an ARP line, drop it
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data() + have, buf.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    bool const eof = n <= 0;
+    if (!eof) have += static_cast<std::size_t>(n);
+    std::string_view chunk{buf.data(), have};
+    std::size_t consumed = 0;
+    for (;;) {
+      std::size_t nl = chunk.find('\n', consumed);
+      if (nl == std::string_view::npos) break;
+      if (!skipping) {
+        auto e = parse_arp_line(chunk.substr(consumed, nl - consumed));
+        if (e && matches(*e, ip, device_)) return e->mac;
+      }
+      skipping = false;
+      consumed = nl + 1;
+    }
+    if (eof) {
+      if (!skipping && consumed < have) {
+        auto e = parse_arp_line(chunk.substr(consumed));
+        if (e && matches(*e, ip, device_)) return e->mac;
+      }
+      return std::nullopt;
+    }
+    std::memmove(buf.data(), buf.data() + consumed, have - consumed);
+    have -= consumed;
+    if (have == buf.size()) {
+      skipping = true;
+      have = 0;
+    }
+  }
+}
+
+}  // namespace pinetboot::tftp

@@ -1,0 +1,294 @@
+#include "pinetboot/tftp/roots.hpp"
+
+#include <stdlib.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pinetboot::tftp {
+namespace {
+
+namespace fs = std::filesystem;
+using core::ipv4_address;
+using core::mac_address;
+
+mac_address const pi_mac = *mac_address::parse("b8:27:eb:5e:2a:2e");
+ipv4_address const pi_ip{192, 168, 1, 17};
+
+std::vector<std::string> names(dir_candidates const& c) {
+  std::vector<std::string> out;
+  for (auto const& n : c.items()) out.emplace_back(n.view());
+  return out;
+}
+
+TEST(TftpRoots, CandidateNamesInLookupOrder) {
+  client_info c{pi_ip, pi_mac};
+  EXPECT_TRUE(names(candidate_dirs(root_mode::shared, c)).empty());
+  EXPECT_EQ(names(candidate_dirs(root_mode::ip, c)), std::vector<std::string>{"192.168.1.17"});
+  EXPECT_EQ(names(candidate_dirs(root_mode::mac_dash, c)),
+            (std::vector<std::string>{"b8-27-eb-5e-2a-2e", "B8-27-EB-5E-2A-2E"}));
+  EXPECT_EQ(names(candidate_dirs(root_mode::mac_colon, c)),
+            (std::vector<std::string>{"b8:27:eb:5e:2a:2e", "B8:27:EB:5E:2A:2E"}));
+  EXPECT_EQ(names(candidate_dirs(root_mode::mac_any, c)),
+            (std::vector<std::string>{"b8-27-eb-5e-2a-2e", "b8:27:eb:5e:2a:2e", "B8-27-EB-5E-2A-2E",
+                                      "B8:27:EB:5E:2A:2E"}));
+  // Without a MAC, MAC modes have no candidate; an unspecified IP has none either.
+  EXPECT_TRUE(names(candidate_dirs(root_mode::mac_any, client_info{pi_ip, {}})).empty());
+  EXPECT_TRUE(names(candidate_dirs(root_mode::ip, client_info{})).empty());
+  EXPECT_EQ(names(candidate_dirs(root_mode::ip, client_info{ipv4_address{10, 0, 0, 5}, {}})),
+            std::vector<std::string>{"10.0.0.5"});
+  EXPECT_EQ(names(candidate_dirs(root_mode::ip, client_info{ipv4_address{255, 255, 255, 255}, {}})),
+            std::vector<std::string>{"255.255.255.255"});
+  dir_name n{"0123456789abcdefXYZ"};  // longer than any real name: truncated, still terminated
+  EXPECT_EQ(n.view(), "0123456789abcdefX");
+  EXPECT_EQ(std::string_view{n.c_str()}, "0123456789abcdefX");
+}
+
+TEST(TftpRoots, JoinClientPath) {
+  std::array<char, 64> buf{};
+  auto shared = join_client_path(client_root{}, "start4.elf", buf);
+  ASSERT_TRUE(shared);
+  EXPECT_EQ(*shared, "start4.elf");
+  auto own = join_client_path(client_root{dir_name{"10.0.0.5"}}, "a/b", buf);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(*own, "10.0.0.5/a/b");
+  EXPECT_EQ(buf[own->size()], '\0');
+  std::array<char, 8> small{};
+  EXPECT_EQ(join_client_path(client_root{dir_name{"10.0.0.5"}}, "a", small).error(),
+            make_error_code(errc::buffer_too_small));
+  std::string long_path(max_path_length - 3, 'x');
+  std::vector<char> big(8192);
+  EXPECT_EQ(join_client_path(client_root{dir_name{"10.0.0.5"}}, long_path, big).error(),
+            make_error_code(errc::name_too_long));
+}
+
+class fake_lookup final : public mac_lookup {
+ public:
+  std::optional<mac_address> find(ipv4_address ip) const noexcept override {
+    ++calls;
+    auto it = table.find(ip.to_uint());
+    if (it == table.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<std::uint32_t, mac_address> table;
+  mutable int calls = 0;
+};
+
+void write_file(fs::path const& p, std::string_view content) {
+  std::ofstream out{p, std::ios::binary};
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+class TftpClientRoots : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "pinetboot-roots-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    base_ = tmpl;
+    root_path_ = base_ / "root";
+    fs::create_directories(root_path_ / "b8-27-eb-5e-2a-2e");
+    fs::create_directories(root_path_ / "AA:BB:CC:DD:EE:01");
+    fs::create_directories(root_path_ / "192.168.1.17");
+    fs::create_directories(root_path_ / "common");
+    fs::create_directories(root_path_ / "abcd1234");
+    fs::create_directories(base_ / "elsewhere");
+    write_file(root_path_ / "config.txt", "shared-config");
+    write_file(root_path_ / "start4.elf", "shared-firmware");
+    write_file(root_path_ / "b8-27-eb-5e-2a-2e" / "config.txt", "pi-config");
+    write_file(root_path_ / "AA:BB:CC:DD:EE:01" / "config.txt", "upper-colon-config");
+    write_file(root_path_ / "192.168.1.17" / "config.txt", "ip-config");
+    write_file(root_path_ / "common" / "kernel8.img", "common-kernel");
+    write_file(root_path_ / "abcd1234" / "start4.elf", "serial-firmware");
+    write_file(base_ / "elsewhere" / "config.txt", "escaped");
+    fs::create_symlink("../common/kernel8.img", root_path_ / "b8-27-eb-5e-2a-2e" / "kernel8.img");
+    fs::create_symlink("../elsewhere", root_path_ / "02-00-00-00-00-99");
+    auto r = open_root(root_path_.c_str());
+    ASSERT_TRUE(r);
+    root_ = std::move(*r);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(base_, ec);
+  }
+
+  std::string fetch(roots_policy const& policy, client_info const& who, std::string_view path) {
+    auto src = open_for_client(cache_, root_.get(), policy, who, path);
+    if (!src) return "error:" + src.error().message();
+    std::array<std::byte, 256> buf{};
+    auto n = src->read_at(0, buf);
+    if (!n) return "error:" + n.error().message();
+    return {reinterpret_cast<char const*>(buf.data()), *n};
+  }
+
+  fs::path base_;
+  fs::path root_path_;
+  unique_fd root_;
+  file_cache cache_;
+};
+
+TEST_F(TftpClientRoots, SharedModeServesRoot) {
+  roots_policy p;
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "config.txt"), "shared-config");
+  auto r = select_client_root(root_.get(), p, {pi_ip, pi_mac});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->is_shared());
+}
+
+TEST_F(TftpClientRoots, MacDashDirectoryLikeDnsmasq) {
+  roots_policy p;
+  p.mode = root_mode::mac_dash;
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "config.txt"), "pi-config");
+  // The whole client tree is used: a missing file is not found (dnsmasq), no per-file fallback.
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "start4.elf"), "error:file not found");
+  // Operator symlinks to shared files inside the TFTP root are followed.
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "kernel8.img"), "common-kernel");
+  // Another board without a directory falls back to the shared root.
+  client_info other{ipv4_address{192, 168, 1, 99}, *mac_address::parse("dc-a6-32-01-36-c2")};
+  EXPECT_EQ(fetch(p, other, "config.txt"), "shared-config");
+}
+
+TEST_F(TftpClientRoots, PerFileFallbackToSharedRoot) {
+  roots_policy p;
+  p.mode = root_mode::mac_dash;
+  p.per_file_fallback = true;
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "config.txt"), "pi-config");
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "start4.elf"), "shared-firmware");
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "nothing.bin"), "error:file not found");
+}
+
+TEST_F(TftpClientRoots, ColonAndUpperCaseSpellings) {
+  roots_policy p;
+  p.mode = root_mode::mac_colon;
+  client_info c{ipv4_address{10, 0, 0, 1}, *mac_address::parse("aa-bb-cc-dd-ee-01")};
+  EXPECT_EQ(fetch(p, c, "config.txt"), "upper-colon-config");
+  auto r = select_client_root(root_.get(), p, c);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->name.view(), "AA:BB:CC:DD:EE:01");
+  p.mode = root_mode::mac_dash;  // dash spellings only: not found -> shared
+  EXPECT_EQ(fetch(p, c, "config.txt"), "shared-config");
+  p.mode = root_mode::mac_any;
+  EXPECT_EQ(fetch(p, c, "config.txt"), "upper-colon-config");
+  EXPECT_EQ(fetch(p, {pi_ip, pi_mac}, "config.txt"), "pi-config");
+}
+
+TEST_F(TftpClientRoots, ByClientIp) {
+  roots_policy p;
+  p.mode = root_mode::ip;
+  EXPECT_EQ(fetch(p, {pi_ip, {}}, "config.txt"), "ip-config");
+  EXPECT_EQ(fetch(p, {ipv4_address{192, 168, 1, 18}, {}}, "config.txt"), "shared-config");
+}
+
+TEST_F(TftpClientRoots, MacFromLookupWhenDhcpDidNotProvideIt) {
+  fake_lookup lookup;
+  lookup.table[pi_ip.to_uint()] = pi_mac;
+  roots_policy p;
+  p.mode = root_mode::mac_dash;
+  p.lookup = &lookup;
+  EXPECT_EQ(fetch(p, {pi_ip, {}}, "config.txt"), "pi-config");
+  EXPECT_EQ(lookup.calls, 1);
+  // A MAC from the DHCP side wins; the lookup is not consulted.
+  EXPECT_EQ(fetch(p, {pi_ip, *mac_address::parse("dc:a6:32:01:36:c2")}, "config.txt"), "shared-config");
+  EXPECT_EQ(lookup.calls, 1);
+  // Unknown to the lookup: shared root.
+  EXPECT_EQ(fetch(p, {ipv4_address{192, 168, 1, 50}, {}}, "config.txt"), "shared-config");
+  // IP mode never asks for a MAC.
+  p.mode = root_mode::ip;
+  EXPECT_EQ(fetch(p, {pi_ip, {}}, "config.txt"), "ip-config");
+  EXPECT_EQ(lookup.calls, 2);
+}
+
+TEST_F(TftpClientRoots, PiSerialPrefixIsJustAPath) {
+  roots_policy p;
+  p.mode = root_mode::mac_dash;
+  client_info c{ipv4_address{192, 168, 1, 40}, *mac_address::parse("dc:a6:32:01:36:c2")};
+  EXPECT_EQ(fetch(p, c, "abcd1234/start4.elf"), "serial-firmware");
+  EXPECT_EQ(fetch(p, c, "9ffefdef/start4.elf"), "error:file not found");  // board then drops the prefix
+}
+
+TEST_F(TftpClientRoots, ClientDirectoryEscapingRootIsReported) {
+  roots_policy p;
+  p.mode = root_mode::mac_dash;
+  client_info c{pi_ip, *mac_address::parse("02:00:00:00:00:99")};
+  auto r = select_client_root(root_.get(), p, c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::access_violation));
+  EXPECT_EQ(fetch(p, c, "config.txt"), "error:access violation");
+}
+
+constexpr std::string_view arp_sample =
+    "IP address       HW type     Flags       HW address            Mask     Device\n"
+    "192.168.1.1      0x1         0x2         00:11:22:33:44:55     *        eth0\n"
+    "192.168.1.17     0x1         0x0         00:00:00:00:00:00     *        eth0\n"
+    "192.168.1.17     0x1         0x2         b8:27:eb:5e:2a:2e     *        eth1\n"
+    "192.168.1.17     0x1         0x6         dc:a6:32:01:36:c2     *        eth2\n"
+    "10.0.0.9         0x1         0x2         02:42:ac:11:00:02     *        docker0\n"
+    "garbage line\n"
+    "10.0.0.10 0x1 0x2 zz:zz:zz:zz:zz:zz * eth0\n"
+    "10.0.0.11        0x1         0x2         02:42:ac:11:00:03     *        br0";  // no final newline
+
+TEST(TftpNeighbourTable, ParsesArpLines) {
+  EXPECT_FALSE(
+      parse_arp_line("IP address       HW type     Flags       HW address            Mask     Device"));
+  EXPECT_FALSE(parse_arp_line(""));
+  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 0x2 00:11:22:33:44:55 *"));  // no device
+  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 2 00:11:22:33:44:55 * eth0"));
+  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 0x2 00:11:22:33:44:55 * eth0 extra"));
+  auto e = parse_arp_line("192.168.1.1      0x1         0x2         00:11:22:33:44:55     *        eth0\n");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->ip, (ipv4_address{192, 168, 1, 1}));
+  EXPECT_EQ(e->mac, *mac_address::parse("00:11:22:33:44:55"));
+  EXPECT_EQ(e->flags, 2u);
+  EXPECT_EQ(e->device, "eth0");
+}
+
+TEST(TftpNeighbourTable, FindsCompleteEntries) {
+  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{192, 168, 1, 1}),
+            *mac_address::parse("00:11:22:33:44:55"));
+  // The incomplete entry (flags 0x0) is skipped.
+  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip), pi_mac);
+  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip, "eth2"), *mac_address::parse("dc:a6:32:01:36:c2"));
+  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip, "eth0"), std::nullopt);
+  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 0, 0, 10}), std::nullopt);
+  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 0, 0, 11}),
+            *mac_address::parse("02:42:ac:11:00:03"));
+  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 9, 9, 9}), std::nullopt);
+  // Every prefix of the table parses without reading past it.
+  for (std::size_t n = 0; n <= arp_sample.size(); ++n)
+    (void)find_in_arp_table(arp_sample.substr(0, n), pi_ip);
+}
+
+TEST(TftpNeighbourTable, ReadsFileThroughSmallBuffer) {
+  std::string tmpl = (fs::temp_directory_path() / "pinetboot-arp-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  fs::path dir{tmpl};
+  std::string text{arp_sample.substr(0, arp_sample.find('\n') + 1)};
+  // Push the interesting entries past several 4 KiB buffer refills, plus an overlong line.
+  for (int i = 0; i < 200; ++i)
+    text += "172.16.0." + std::to_string(i % 250) + "  0x1  0x2  02:00:00:00:00:01  *  eth0\n";
+  text += std::string(10000, 'x') + " 192.168.1.17 0x1 0x2 00:00:00:00:00:01 * eth0\n";
+  text += std::string{arp_sample.substr(arp_sample.find('\n') + 1)};
+  write_file(dir / "arp", text);
+  neighbour_table table{(dir / "arp").string()};
+  EXPECT_EQ(table.find(pi_ip), pi_mac);
+  EXPECT_EQ(table.find(ipv4_address{10, 0, 0, 11}), *mac_address::parse("02:42:ac:11:00:03"));
+  EXPECT_EQ(table.find(ipv4_address{10, 9, 9, 9}), std::nullopt);
+  neighbour_table eth2{(dir / "arp").string(), "eth2"};
+  EXPECT_EQ(eth2.find(pi_ip), *mac_address::parse("dc:a6:32:01:36:c2"));
+  neighbour_table missing{(dir / "nope").string()};
+  EXPECT_EQ(missing.find(pi_ip), std::nullopt);
+  // The real table is readable (contents depend on the host).
+  neighbour_table real;
+  (void)real.find(ipv4_address{127, 0, 0, 1});
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pinetboot::tftp
