@@ -57,7 +57,9 @@ result<std::string> make_netboot_cmdline(std::string_view original, cmdline_opti
     if (quoted) return errc::invalid_syntax;
     auto tok = original.substr(pos, end - pos);
     pos = end;
-    if (tok.find('\0') != std::string_view::npos) return errc::forbidden_character;
+    // A quoted newline would split the single line the firmware passes to the kernel.
+    if (tok.find_first_of(std::string_view{"\0\n\r", 3}) != std::string_view::npos)
+      return errc::forbidden_character;
     if (is_dropped(tok)) {
       if (insert_at == std::string_view::npos) insert_at = kept.size();
       continue;

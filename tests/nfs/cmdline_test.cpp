@@ -126,6 +126,7 @@ TEST(NfsCmdline, Rejections) {
   EXPECT_EQ(err(board(), "console=tty1 dyndbg=\"open"), nfs::errc::invalid_syntax);
   EXPECT_EQ(err(board(), std::string_view{"quiet\0x", 7}), nfs::errc::forbidden_character);
   EXPECT_EQ(err(board(), std::string(2000, 'x')), nfs::errc::too_long);
+  EXPECT_EQ(err(board(), "quiet dyndbg=\"a\nb\" splash"), nfs::errc::forbidden_character);
 }
 
 TEST(NfsCmdline, EveryPrefixAndMutationStaysInBounds) {

@@ -41,7 +41,8 @@ struct cmdline_options {
 /// errc::conflicting_options (v4.1 over UDP), the path errors of exports for root_path,
 /// errc::forbidden_character (whitespace, ',', '"', '\\', '%' or non-ASCII in root_path;
 /// whitespace or quotes in ip), errc::empty_field (ip), errc::invalid_syntax (unterminated quote
-/// in the original), errc::too_long (more than 2047 characters: arm64 COMMAND_LINE_SIZE).
+/// in the original), errc::forbidden_character (NUL, or a newline inside quotes, in the original),
+/// errc::too_long (more than 2047 characters: arm64 COMMAND_LINE_SIZE).
 [[nodiscard]] result<std::string> make_netboot_cmdline(std::string_view original,
                                                        cmdline_options const& opts);
 
