@@ -201,7 +201,8 @@ lease_store::lease_store(lease_store&& o) noexcept
       pending_records_{o.pending_records_},
       journal_records_{o.journal_records_},
       commits_{o.commits_},
-      recovery_{o.recovery_} {}
+      recovery_{o.recovery_},
+      compaction_error_{o.compaction_error_} {}
 
 lease_store& lease_store::operator=(lease_store&& o) noexcept {
   if (this != &o) {
@@ -215,6 +216,7 @@ lease_store& lease_store::operator=(lease_store&& o) noexcept {
     journal_records_ = o.journal_records_;
     commits_ = o.commits_;
     recovery_ = o.recovery_;
+    compaction_error_ = o.compaction_error_;
   }
   return *this;
 }
@@ -309,7 +311,11 @@ std::error_code lease_store::commit() {
   pending_.clear();
   pending_records_ = 0;
   ++commits_;
-  if (opts_.compact_after != 0 && journal_records_ > by_ip_.size() + opts_.compact_after) return compact();
+  if (opts_.compact_after != 0 && journal_records_ > by_ip_.size() + opts_.compact_after) {
+    // The batch is already durable: a failed compaction (e.g. the directory is not writable
+    // after privileges were dropped) must not turn into a failed commit.
+    compaction_error_ = compact();
+  }
   return {};
 }
 

@@ -110,6 +110,8 @@ class lease_store {
   [[nodiscard]] std::size_t size() const noexcept { return by_ip_.size(); }
   [[nodiscard]] recovery_info const& recovery() const noexcept { return recovery_; }
   [[nodiscard]] std::uint64_t commits() const noexcept { return commits_; }
+  /// The error of the last automatic compaction (commit() succeeds regardless).
+  [[nodiscard]] std::error_code compaction_error() const noexcept { return compaction_error_; }
 
   /// Calls f(lease const&) for every lease, in address order.
   template <class F>
@@ -140,6 +142,7 @@ class lease_store {
   std::size_t journal_records_ = 0;
   std::uint64_t commits_ = 0;
   recovery_info recovery_;
+  std::error_code compaction_error_;
 };
 
 }  // namespace pinetboot::dhcp
