@@ -49,6 +49,9 @@ constexpr long k_sys_openat2 = 437;  // same number on every Linux architecture
 constexpr std::size_t max_walk_depth = 256;
 // The walker's pending text: a symlink target plus the rest of the path.
 constexpr std::size_t pending_capacity = 2 * (max_path_length + 1);
+// openat2 support: -1 not probed yet, 0 no (ENOSYS/EPERM from the kernel or seccomp), 1 yes.
+std::atomic<int> openat2_state{-1};
+
 // openat2 answers EAGAIN when a concurrent rename/mount could have raced the lookup.
 constexpr int max_eagain_retries = 8;
 
@@ -282,14 +285,13 @@ void unique_fd::reset(int fd) noexcept {
 }
 
 bool openat2_available() noexcept {
-  // -1 unknown, 0 no, 1 yes. Racing first calls just probe twice.
-  static std::atomic<int> state{-1};
-  int s = state.load(std::memory_order_relaxed);
+  // Racing first calls just probe twice.
+  int s = openat2_state.load(std::memory_order_relaxed);
   if (s < 0) {
     int fd = sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, k_resolve_no_magiclinks);
     s = fd >= 0 ? 1 : 0;
     if (fd >= 0) ::close(fd);
-    state.store(s, std::memory_order_relaxed);
+    openat2_state.store(s, std::memory_order_relaxed);
   }
   return s == 1;
 }
@@ -312,7 +314,11 @@ result<unique_fd> open_beneath(int root_fd, std::string_view path, open_kind kin
     else
       std::memcpy(buf.data(), path.data(), n);
     buf[n] = '\0';
-    return open_with_openat2(root_fd, buf.data(), kind, opts);
+    errno = 0;
+    auto r = open_with_openat2(root_fd, buf.data(), kind, opts);
+    // A sandbox can start refusing the syscall after the probe (seccomp installed later).
+    if (r || errno != ENOSYS) return r;
+    openat2_state.store(0, std::memory_order_relaxed);
   }
   walker w{root_fd, kind, opts};
   return w.run(path);

@@ -1,8 +1,13 @@
 #include "pinetboot/tftp/file_source.hpp"
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -17,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "pinetboot/tftp/path.hpp"
@@ -359,6 +365,64 @@ TEST_P(TftpFileSource, CacheSharesOneFdPerFileVersion) {
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed with its last user
   // Errors are not cached.
   EXPECT_EQ(cache.open(root_.get(), "esc_rel", opts_).error(), access_violation);
+}
+
+TEST_P(TftpFileSource, CacheIsSharedAcrossThreads) {
+  file_cache cache;
+  constexpr int threads = 4;
+  constexpr int per_thread = 50;
+  std::vector<std::vector<file_source>> held(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto s = cache.open(root_.get(), i % 2 ? "kernel.img" : "sub/up", opts_);
+        if (s) held[static_cast<std::size_t>(t)].push_back(*s);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  int const fd = held[0][0].native_handle();
+  for (auto const& v : held) {
+    ASSERT_EQ(v.size(), static_cast<std::size_t>(per_thread));
+    for (auto const& s : v) EXPECT_EQ(s.native_handle(), fd);
+  }
+  EXPECT_EQ(held[0][0].use_count(), threads * per_thread);
+  EXPECT_EQ(cache.live_entries(), 1u);
+}
+
+// Runs in a child whose seccomp filter makes openat2 fail with ENOSYS, as on old kernels and
+// in some containers: default options must switch to the walker and keep every guarantee.
+TEST_P(TftpFileSource, FallsBackWhenOpenat2ReturnsEnosys) {
+  if (GetParam()) GTEST_SKIP() << "exercises the default (openat2) configuration";
+  open_options defaults;
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<__u32>(offsetof(seccomp_data, nr))),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<__u32>(SYS_openat2), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(77);
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) ::_exit(77);
+    if (::syscall(SYS_openat2, AT_FDCWD, "/", nullptr, 0) != -1 || errno != ENOSYS) ::_exit(10);
+    auto in = file_source::open(root_.get(), "chain1", defaults);
+    if (!in || drain(*in).value_or("?") != "inside") ::_exit(11);
+    auto esc = file_source::open(root_.get(), "esc_rel", defaults);
+    if (esc || esc.error() != access_violation) ::_exit(12);
+    if (openat2_available()) ::_exit(13);  // remembered for later opens
+    auto again = file_source::open(root_.get(), "sub/deeper/up2", defaults);
+    if (!again || drain(*again).value_or("?") != "kernel-bytes") ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "seccomp not available";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "child check failed (see exit codes in the test)";
 }
 
 TEST(TftpFileSourceMisc, AdoptRejectsNonRegular) {

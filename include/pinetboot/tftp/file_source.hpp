@@ -3,7 +3,8 @@
 ///
 /// Confinement. A path from resolve_path() (relative, no `..`) is opened beneath a root
 /// directory fd with openat2(2) `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS` when the kernel has it
-/// (Linux >= 5.6; probed once). Otherwise (ENOSYS, or a seccomp filter answering EPERM) a
+/// (Linux >= 5.6; probed once, and abandoned if it later answers ENOSYS, e.g. a seccomp filter
+/// installed after the probe). Otherwise (ENOSYS, or a seccomp filter answering EPERM) a
 /// userspace walker opens one component at a time with `openat(O_PATH | O_NOFOLLOW)`, keeps a
 /// stack of the directory fds it came through, and expands symlinks itself with the same rules
 /// as RESOLVE_BENEATH. `open_options::force_fallback` selects the walker (tests run both).
