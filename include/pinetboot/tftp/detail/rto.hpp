@@ -1,0 +1,67 @@
+/// @file
+/// @brief RFC 6298-style retransmission timer estimator (SRTT/RTTVAR, exponential backoff).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+
+#include "pinetboot/tftp/session.hpp"
+
+namespace pinetboot::tftp::detail {
+
+class rto_estimator {
+ public:
+  constexpr rto_estimator() noexcept = default;
+  constexpr rto_estimator(duration initial, duration min, duration max) noexcept
+      : min_{min}, max_{std::max(min, max)} {
+    rto_ = std::clamp(initial, min_, max_);
+  }
+
+  /// Feeds one RTT measurement (never from a retransmitted packet: Karn's rule is the caller's).
+  constexpr void sample(duration r) noexcept {
+    if (r < duration::zero()) r = duration::zero();
+    if (!has_) {
+      srtt_ = r;
+      rttvar_ = r / 2;
+      has_ = true;
+    } else {
+      duration diff = srtt_ > r ? srtt_ - r : r - srtt_;
+      rttvar_ = (3 * rttvar_ + diff) / 4;
+      srtt_ = (7 * srtt_ + r) / 8;
+    }
+    rto_ = std::clamp(srtt_ + std::max(min_, 4 * rttvar_), min_, max_);
+  }
+  /// Undoes backoff once the peer made progress (a new ACK or in-order DATA): the path works
+  /// again, so waiting a backed-off RTO for the next loss would only stall the transfer.
+  constexpr void reset_backoff() noexcept {
+    if (has_) rto_ = std::clamp(srtt_ + std::max(min_, 4 * rttvar_), min_, max_);
+  }
+  /// Doubles the RTO (bounded by max) after a timeout.
+  constexpr void backoff() noexcept { rto_ = std::min(rto_ * 2, max_); }
+  /// Changes the bounds (e.g. once "timeout" was negotiated).
+  constexpr void set_max(duration max) noexcept {
+    max_ = std::max(min_, max);
+    rto_ = std::clamp(rto_, min_, max_);
+  }
+
+  [[nodiscard]] constexpr duration rto() const noexcept { return rto_; }
+  [[nodiscard]] constexpr duration srtt() const noexcept { return srtt_; }
+  [[nodiscard]] constexpr duration min() const noexcept { return min_; }
+  [[nodiscard]] constexpr bool has_sample() const noexcept { return has_; }
+
+ private:
+  duration srtt_{};
+  duration rttvar_{};
+  duration rto_{std::chrono::seconds{1}};
+  duration min_{std::chrono::milliseconds{5}};
+  duration max_{std::chrono::seconds{1}};
+  bool has_ = false;
+};
+
+/// The RTO bounds for a session: the upper bound is the negotiated timeout if any.
+[[nodiscard]] inline rto_estimator make_rto(session_limits const& lim, std::uint8_t timeout_s) noexcept {
+  duration max = timeout_s != 0 ? duration{std::chrono::seconds{timeout_s}} : duration{lim.max_rto};
+  return rto_estimator{std::min<duration>(lim.initial_rto, max), lim.min_rto, max};
+}
+
+}  // namespace pinetboot::tftp::detail

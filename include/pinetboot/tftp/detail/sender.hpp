@@ -1,0 +1,275 @@
+/// @file
+/// @brief The DATA-sending half of a transfer (server RRQ, client WRQ): windowed send
+/// (RFC 7440), go-back on timeout or partial ACK, no re-send on duplicate ACKs, adaptive RTO,
+/// loss-adaptive paced window, netascii, block rollover.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <system_error>
+
+#include "pinetboot/core/result.hpp"
+#include "pinetboot/tftp/detail/blocks.hpp"
+#include "pinetboot/tftp/detail/netascii.hpp"
+#include "pinetboot/tftp/detail/rto.hpp"
+#include "pinetboot/tftp/packet.hpp"
+#include "pinetboot/tftp/session.hpp"
+#include "pinetboot/tftp/source.hpp"
+
+namespace pinetboot::tftp::detail {
+
+template <block_source Source>
+class block_sender {
+ public:
+  struct config {
+    std::uint16_t blksize = default_blksize;
+    std::uint16_t window = 1;
+    transfer_mode mode = transfer_mode::octet;
+    rollover roll = rollover::to_zero;
+    bool adaptive = true;
+    unsigned max_retransmits = 8;
+  };
+
+  block_sender() noexcept = default;
+  /// Allocates the netascii buffers (only for netascii). On allocation failure the sender is
+  /// failed() with io_error.
+  block_sender(Source& src, config const& cfg, rto_estimator const& rto, session_stats& stats) noexcept
+      : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats} {
+    cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
+    cwnd_ = cfg_.window;
+    if (cfg_.mode == transfer_mode::netascii) {
+      ring_size_ = std::size_t{cfg_.window} + 1;
+      ring_.reset(new (std::nothrow) netascii_checkpoint[ring_size_]);
+      staging_.reset(new (std::nothrow) std::byte[cfg_.blksize]);
+      if (!ring_ || !staging_)
+        fail(errc::io_error);
+      else
+        ring_[1 % ring_size_] = {};
+    }
+    publish();
+  }
+
+  [[nodiscard]] bool running() const noexcept { return state_ == st::running; }
+  [[nodiscard]] bool done() const noexcept { return state_ == st::done; }
+  [[nodiscard]] bool failed() const noexcept { return state_ == st::failed; }
+  [[nodiscard]] std::error_code error() const noexcept { return error_; }
+  [[nodiscard]] rto_estimator const& rto() const noexcept { return rto_; }
+  [[nodiscard]] std::uint64_t base() const noexcept { return base_; }
+  [[nodiscard]] std::uint64_t next() const noexcept { return next_; }
+  [[nodiscard]] std::uint64_t highest_sent() const noexcept { return high_; }
+  [[nodiscard]] std::uint64_t last_block() const noexcept { return last_; }
+  [[nodiscard]] std::uint16_t window() const noexcept { return cfg_.window; }
+  [[nodiscard]] std::uint16_t effective_window() const noexcept { return cwnd_; }
+  /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
+  void seed_rto(rto_estimator const& rto) noexcept {
+    rto_ = rto;
+    publish();
+  }
+
+  /// Next DATA packet into `out`, 0 if nothing may be sent now. Errors: buffer_too_small.
+  /// A source failure makes failed() true and returns 0.
+  [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now) noexcept {
+    if (!can_send(now)) return std::size_t{0};
+    if (out.size() < std::size_t{4} + cfg_.blksize) return errc::buffer_too_small;
+    std::uint64_t seq = next_;
+    auto n = produce(seq, out.subspan(4, cfg_.blksize));
+    if (!n) {
+      fail(n.error());
+      return std::size_t{0};
+    }
+    (void)write_data_header(out, numbering_.wire(seq));
+    if (pacing()) next_send_at_ = now + pace_gap();
+    ++stats_->blocks;
+    if (seq <= high_) {
+      ++stats_->retransmits;
+      if (timed_seq_ != 0 && seq <= timed_seq_) timed_seq_ = 0;  // Karn
+    } else {
+      high_ = seq;
+      stats_->bytes += *n;
+      // Time the newest block: the receiver ACKs when the last block of a window arrives, so
+      // timing an earlier one would add the window's (paced) send time to the RTT.
+      timed_seq_ = seq;
+      timed_at_ = now;
+    }
+    // The ACK is due about one RTT after the last block of the window, so the timer runs from
+    // the latest transmission (a paced window would otherwise time out while still sending).
+    timer_ = now + rto_.rto();
+    ++next_;
+    return 4 + *n;
+  }
+
+  /// An ACK with wire number `block`. Duplicates are counted and ignored (no Sorcerer's
+  /// Apprentice re-send).
+  void on_ack(std::uint16_t block, time_point now) noexcept {
+    if (state_ != st::running) return;
+    auto s = numbering_.at_or_below(high_, block);
+    if (!s || *s + 1 < base_) {
+      ++stats_->ignored;
+      return;
+    }
+    if (*s + 1 == base_) {
+      ++stats_->duplicate_acks;
+      return;
+    }
+    if (timed_seq_ != 0 && *s >= timed_seq_) {
+      rto_.sample(now - timed_at_);
+      timed_seq_ = 0;
+    }
+    retries_ = 0;
+    rto_.reset_backoff();
+    bool partial = *s + 1 < next_;
+    grow(*s + 1 - base_);
+    base_ = *s + 1;
+    if (next_ < base_) next_ = base_;
+    if (last_ != 0 && *s >= last_) {
+      state_ = st::done;
+      timer_.reset();
+      publish();
+      return;
+    }
+    if (partial) {
+      // RFC 7440: the receiver acknowledged the last block it got in order (gap or its timeout);
+      // the next window starts right after it.
+      next_ = base_;
+      loss_event();
+    }
+    timer_.reset();
+    if (base_ < next_) timer_ = now + rto_.rto();
+    publish();
+  }
+
+  /// Retransmission timer: go back to the first unacknowledged block with a doubled RTO.
+  void on_timer(time_point now) noexcept {
+    if (state_ != st::running || !timer_ || now < *timer_) return;
+    ++stats_->timeouts;
+    if (++retries_ > cfg_.max_retransmits) {
+      fail(errc::timed_out);
+      return;
+    }
+    rto_.backoff();
+    next_ = base_;
+    timer_.reset();
+    loss_event();
+    publish();
+  }
+
+  [[nodiscard]] std::optional<time_point> deadline() const noexcept {
+    if (state_ != st::running) return std::nullopt;
+    std::optional<time_point> d = timer_;
+    if (has_block_to_send() && pacing()) {
+      if (!d || next_send_at_ < *d) d = next_send_at_;
+    }
+    return d;
+  }
+
+ private:
+  enum class st : std::uint8_t { running, done, failed };
+
+  void fail(std::error_code ec) noexcept {
+    state_ = st::failed;
+    error_ = ec;
+    timer_.reset();
+  }
+  void publish() noexcept {
+    stats_->srtt = rto_.srtt();
+    stats_->rto = rto_.rto();
+    stats_->window = cwnd_;
+  }
+  void loss_event() noexcept {
+    timed_seq_ = 0;
+    ++stats_->loss_events;
+    // Halve at most once per round trip: losses among blocks sent before the last reduction
+    // belong to the same congestion episode (NewReno's recovery point).
+    if (cfg_.adaptive && base_ > recover_) {
+      cwnd_ = static_cast<std::uint16_t>(std::max(1, cwnd_ / 2));
+      acked_since_growth_ = 0;
+      recover_ = high_;
+    }
+  }
+  [[nodiscard]] bool has_block_to_send() const noexcept {
+    return state_ == st::running && (last_ == 0 || next_ <= last_) && next_ < base_ + cfg_.window;
+  }
+  /// Additive increase: +1 block per effective window's worth of blocks acknowledged.
+  void grow(std::uint64_t acked) noexcept {
+    if (!cfg_.adaptive || cwnd_ >= cfg_.window) return;
+    acked_since_growth_ += acked;
+    while (acked_since_growth_ >= cwnd_ && cwnd_ < cfg_.window) {
+      acked_since_growth_ -= cwnd_;
+      ++cwnd_;
+    }
+  }
+  /// While the effective window is below the negotiated one, blocks leave evenly spaced at
+  /// cwnd_ per smoothed RTT: the receiver still sees whole windows (it ACKs every `window`
+  /// blocks), but a bottleneck queue is not hit by a burst of the whole window.
+  [[nodiscard]] bool pacing() const noexcept { return cfg_.adaptive && cwnd_ < cfg_.window; }
+  [[nodiscard]] duration pace_gap() const noexcept {
+    duration rtt = rto_.has_sample() ? rto_.srtt() : rto_.min();
+    return rtt / cwnd_;
+  }
+  [[nodiscard]] bool can_send(time_point now) const noexcept {
+    if (!has_block_to_send()) return false;
+    return !pacing() || now >= next_send_at_;
+  }
+
+  /// Reads block `seq` into `payload` (blksize bytes); returns its length.
+  [[nodiscard]] result<std::size_t> produce(std::uint64_t seq, std::span<std::byte> payload) noexcept {
+    std::uint64_t size = src_->size();
+    std::size_t n = 0;
+    if (cfg_.mode == transfer_mode::octet) {
+      std::uint64_t off = (seq - 1) * cfg_.blksize;
+      if (off > size) return errc::io_error;
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - off));
+      if (want != 0) {
+        auto r = src_->read_at(off, payload.first(want));
+        if (!r) return r.error();
+        if (*r != want) return errc::io_error;  // the file shrank under us
+      }
+      n = want;
+    } else {
+      auto cp = ring_[seq % ring_size_];
+      if (cp.in_off > size) return errc::io_error;
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - cp.in_off));
+      std::span<std::byte> staged{staging_.get(), want};
+      if (want != 0) {
+        auto r = src_->read_at(cp.in_off, staged);
+        if (!r) return r.error();
+        if (*r != want) return errc::io_error;
+      }
+      auto step = netascii_encode(cp.pending, staged, payload);
+      ring_[(seq + 1) % ring_size_] = {cp.in_off + step.consumed, step.pending};
+      n = step.written;
+    }
+    if (n < cfg_.blksize) last_ = seq;
+    return n;
+  }
+
+  Source* src_ = nullptr;
+  config cfg_{};
+  block_numbering numbering_{};
+  rto_estimator rto_{};
+  session_stats* stats_ = nullptr;
+  st state_ = st::running;
+  std::error_code error_{};
+  std::uint64_t base_ = 1;  // first unacknowledged block
+  std::uint64_t next_ = 1;  // next block to send
+  std::uint64_t high_ = 0;  // highest block ever sent
+  std::uint64_t last_ = 0;  // final (short) block, 0 until known
+  std::uint16_t cwnd_ = 1;
+  std::uint64_t acked_since_growth_ = 0;
+  std::uint64_t recover_ = 0;
+  unsigned retries_ = 0;
+  std::optional<time_point> timer_;
+  std::uint64_t timed_seq_ = 0;
+  time_point timed_at_{};
+  time_point next_send_at_{};
+  std::unique_ptr<netascii_checkpoint[]> ring_;
+  std::size_t ring_size_ = 0;
+  std::unique_ptr<std::byte[]> staging_;
+};
+
+}  // namespace pinetboot::tftp::detail

@@ -1,0 +1,56 @@
+/// @file
+/// @brief Types shared by the TFTP session engines: time, limits, statistics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "pinetboot/tftp/options.hpp"
+
+namespace pinetboot::tftp {
+
+using time_point = std::chrono::steady_clock::time_point;
+using duration = std::chrono::steady_clock::duration;
+
+/// What block number follows 65535 (RFC 1350 leaves it open). 0 is what the Raspberry Pi
+/// bootloader (since 2025-09), tftpd-hpa and curl expect; some old clients want 1.
+enum class rollover : std::uint8_t { to_zero, to_one };
+
+/// Per-session policy (both server and client sessions).
+struct session_limits {
+  negotiation_limits negotiation{};  ///< server side only
+  /// Retransmission timeout before any RTT sample (RFC 6298 section 2.1 says 1 s).
+  std::chrono::milliseconds initial_rto{1000};
+  /// Lower bound of the adaptive RTO (RFC 6298's 1 s floor is far too long on a LAN).
+  std::chrono::microseconds min_rto{5000};
+  /// Upper bound of the RTO when the peer did not negotiate "timeout" (otherwise that value is
+  /// the upper bound, RFC 2349).
+  std::chrono::milliseconds max_rto{1000};
+  /// Consecutive timeouts without progress before giving up (errc::timed_out).
+  unsigned max_retransmits = 8;
+  rollover block_rollover = rollover::to_zero;
+  /// Halve the effective window on loss, grow it by one per clean window (pacing the window's
+  /// blocks over the smoothed RTT while it is below the negotiated one).
+  bool adaptive_window = true;
+  /// How long a receiver keeps answering a retransmitted final block after its final ACK
+  /// (RFC 1350 section 6 "dallying").
+  std::chrono::milliseconds dally{2000};
+  /// WRQ/client download size limit (bytes); more data fails with disk_full.
+  std::uint64_t max_receive_size = UINT64_MAX;
+};
+
+/// Counters and estimates of one session.
+struct session_stats {
+  std::uint64_t bytes = 0;   ///< payload bytes: sent once (sender) / accepted in order (receiver)
+  std::uint64_t blocks = 0;  ///< DATA packets sent, including retransmissions (sender) / accepted (receiver)
+  std::uint64_t retransmits = 0;     ///< packets sent again (DATA, OACK, ACK, request)
+  std::uint64_t timeouts = 0;        ///< retransmission timer expiries
+  std::uint64_t duplicate_acks = 0;  ///< ACKs of an already acknowledged block (ignored, no re-send)
+  std::uint64_t ignored = 0;         ///< malformed, stale or unexpected datagrams
+  std::uint64_t loss_events = 0;     ///< timeouts or gaps that shrank the window
+  duration srtt{};                   ///< smoothed RTT (0 until measured)
+  duration rto{};                    ///< current retransmission timeout
+  std::uint16_t window = 0;          ///< current effective window (sender)
+};
+
+}  // namespace pinetboot::tftp
