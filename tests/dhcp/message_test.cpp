@@ -1,5 +1,7 @@
 #include "pinetboot/dhcp/message.hpp"
 
+#include "pinetboot/dhcp/options.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -333,6 +335,21 @@ TEST(DhcpMessage, OverloadOnlyFile) {
   EXPECT_EQ(m->sname(), "abc");
   EXPECT_EQ(m->file(), "");
   EXPECT_THAT(codes_of(*m), ::testing::ElementsAre(52, 66));
+}
+
+TEST(DhcpMessage, OverloadOnlySname) {
+  auto b = message_with("34 01 02 ff", 0, "42 03 61 62 63 ff", 0, "62 6f 6f 74 00");
+  auto m = message_view::parse(b);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->sname(), "");
+  EXPECT_EQ(m->file(), "boot");
+  EXPECT_EQ(*opt::tftp_server(*m), "abc");
+  // Without option 52 the same bytes in sname are just a name, not options.
+  auto plain = message_with("ff", 0, "42 03 61 62 63 ff");
+  m = message_view::parse(plain);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->find(option::tftp_server));
+  EXPECT_EQ(m->sname().size(), 6u);
 }
 
 TEST(DhcpMessage, OverloadErrors) {

@@ -82,6 +82,23 @@ TEST(DhcpOptions, RealClientValues) {
 }
 
 TEST(DhcpOptions, RaspberryPiValues) {
+  // Spec 3.1 variant A and 3.2: the Pi 3B ROM and Pi 4 request lists, in wire order.
+  auto rom = load_hex("dhcp/rpi3b-rom-discover.hex");
+  auto r = *message_view::parse(rom);
+  EXPECT_EQ(codes(*opt::parameter_list(r)),
+            (std::vector<std::uint8_t>{43, 60, 67, 128, 129, 130, 131, 132, 133, 134, 135, 66}));
+  EXPECT_EQ(*opt::vendor_class(r), "PXEClient:Arch:00000:UNDI:002001");
+  EXPECT_EQ(opt::client_guid(r)->id[7], std::byte{0x44});
+  EXPECT_EQ(opt::max_message_size(r).error(), errc::option_absent);
+  EXPECT_EQ(opt::client_id(r).error(), errc::option_absent);
+  EXPECT_EQ(opt::hostname(r).error(), errc::option_absent);
+  auto pi4 = load_hex("dhcp/rpi4-discover.hex");
+  r = *message_view::parse(pi4);
+  EXPECT_EQ(codes(*opt::parameter_list(r)),
+            (std::vector<std::uint8_t>{1, 3, 43, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134, 135}));
+  EXPECT_EQ(*opt::client_ndi(r), (ndi_info{1, 2, 1}));
+  EXPECT_EQ(opt::client_guid(r)->id[0], std::byte{0x43});
+
   auto b = load_hex("dhcp/rpi3bplus-bootcode-discover.hex");
   auto m = *message_view::parse(b);
   EXPECT_EQ(codes(*opt::parameter_list(m)),
