@@ -113,10 +113,12 @@ result<snapshot> scan(layout_config const& config) {
     std::ostringstream ss;
     ss << in.rdbuf();
     auto j = parse_journal(ss.str());
-    if (!j) {
-      snap.stale.push_back(p);  // unreadable journal: its staging dirs are stale too
-      continue;
-    }
+    // A journal may only move entries of our own staging folders into place.
+    if (j && (j->boot_staging.parent_path() != config.boot_staging_dir() ||
+              j->root_staging.parent_path() != config.root_staging_dir() ||
+              p.filename() != j->folder + ".journal"))
+      j = errc::unsafe_path;
+    if (!j) continue;  // unreadable or untrusted: reported as stale below, with its staging dirs
     referenced.insert(p);
     referenced.insert(j->boot_staging);
     referenced.insert(j->root_staging);

@@ -133,6 +133,17 @@ check "exports line gone" bash -c "! grep -q 0000beef '$prefix/etc/exports'"
 expect_rc 0 "list after remove" P list
 check "registry line gone" bash -c "! grep -q 0000beef '$work/out'"
 
+# --- --link-boot and hostile golden trees ---------------------------------------------------
+expect_rc 0 "add --link-boot" P add --serial 0000b007 --server-ip 10.0.0.1 --link-boot --from-tree "$g/boot" "$g/root"
+check "boot firmware hard-linked to golden" test "$(stat -c %i "$prefix/srv/tftp/0000b007/start4.elf")" = "$(stat -c %i "$g/boot/start4.elf")"
+check "generated cmdline.txt is not written through the link" grep -q PARTUUID "$g/boot/cmdline.txt"
+evil=$work/evil
+mkdir -p "$evil/boot" "$work/outside" && cp "$g/boot/cmdline.txt" "$evil/boot/" && echo untouched >"$work/outside/fstab"
+mkdir -p "$evil/root" && ln -s "$work/outside" "$evil/root/etc"
+expect_rc 1 "golden root with etc -> outside is refused" P add --serial 0000e111 --server-ip 10.0.0.1 --from-tree "$evil/boot" "$evil/root"
+check "file outside the tree untouched" test "$(cat "$work/outside/fstab")" = untouched
+check "refused client not visible" test ! -e "$prefix/srv/nfs/0000e111" -a -z "$(staged)"
+
 # --- from an OS image -----------------------------------------------------------------------
 if command -v sfdisk >/dev/null && command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null &&
    command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null && command -v xz >/dev/null; then

@@ -192,6 +192,15 @@ TEST(LayoutPlan, ScanSeesTreesJournalsAndStaleStaging) {
   ASSERT_EQ(snap->journals.size(), 1U);
   EXPECT_EQ(snap->journals[0], j);
   EXPECT_EQ(snap->stale, (std::vector<std::filesystem::path>{cfg.boot_staging_dir() / "00000003.42"}));
+
+  // A journal pointing outside the staging folders is not trusted: it is stale, not replayed.
+  publish_journal evil{"00000004", "/etc", cfg.root_staging_dir() / "00000004.1", false};
+  test::write_text(cfg.root_staging_dir() / "00000004.journal", format_journal(evil));
+  snap = scan(cfg);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->journals.size(), 1U);
+  EXPECT_EQ(snap->stale, (std::vector<std::filesystem::path>{cfg.root_staging_dir() / "00000004.journal",
+                                                             cfg.boot_staging_dir() / "00000003.42"}));
 }
 
 }  // namespace
