@@ -2,12 +2,24 @@
 // is relative, has no empty, "." or ".." component, no NUL/control character/backslash, fits
 // the length limits, and resolving it again gives it back unchanged; a smaller output buffer
 // gives the same answer or buffer_too_small.
+// Then, differentially: the result is opened beneath a fixed temp tree full of symlinks (inside,
+// escaping, absolute, loops) with the kernel's openat2 RESOLVE_BENEATH and with the userspace
+// walker; both must agree (same error, or the same inode), and nothing outside the root opens.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <string_view>
+#include <system_error>
 
+#include "pinetboot/tftp/file_source.hpp"
 #include "pinetboot/tftp/path.hpp"
 
 namespace {
@@ -34,6 +46,74 @@ void check_safe(std::string_view out, path_options const& opts) {
     check(!comp.empty() && comp != "." && comp != "..");
     check(comp.size() <= opts.max_component && comp.size() <= max_component_length);
     start = end + 1;
+  }
+}
+
+// <tmp>/root is the served tree, <tmp>/x lies outside it. Short names so the fuzzer finds them.
+class tree {
+ public:
+  tree() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string tmpl = (fs::temp_directory_path(ec) / "pinetboot-pathfuzz-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) return;
+    base_ = tmpl;
+    fs::path r = base_ / "root";
+    fs::create_directories(r / "a" / "b", ec);
+    fs::create_directories(base_ / "x", ec);
+    std::ofstream{r / "f"} << "f";
+    std::ofstream{r / "a" / "g"} << "g";
+    std::ofstream{r / "a" / "b" / "h"} << "h";
+    std::ofstream{base_ / "x" / "f"} << "outside";
+    fs::create_symlink("a/b", r / "s", ec);            // inside, to a directory
+    fs::create_symlink("../f", r / "a" / "u", ec);     // inside, climbing
+    fs::create_symlink("../../x", r / "a" / "e", ec);  // escaping directory
+    fs::create_symlink("../x/f", r / "o", ec);         // escaping file
+    fs::create_symlink((base_ / "root" / "f").string(), r / "abs", ec);
+    fs::create_symlink("l", r / "l", ec);             // loop
+    fs::create_symlink("b/../u", r / "a" / "c", ec);  // chain through ".."
+    fs::create_symlink("s/../../f", r / "a" / "b" / "d", ec);
+    fs::create_symlink("f/", r / "t", ec);  // file named as a directory
+    ::mkfifo((r / "p").c_str(), 0644);
+    auto fd = pinetboot::tftp::open_root((base_ / "root").c_str());
+    if (fd) root_ = std::move(*fd);
+    struct stat sb {};
+    if (::stat((base_ / "x" / "f").c_str(), &sb) == 0) outside_ino_ = sb.st_ino;
+  }
+  tree(tree const&) = delete;
+  tree& operator=(tree const&) = delete;
+  ~tree() {
+    std::error_code ec;
+    if (!base_.empty()) std::filesystem::remove_all(base_, ec);
+  }
+  [[nodiscard]] int root() const noexcept { return root_.get(); }
+  [[nodiscard]] ino_t outside_ino() const noexcept { return outside_ino_; }
+
+ private:
+  std::filesystem::path base_;
+  unique_fd root_;
+  ino_t outside_ino_ = 0;
+};
+
+void check_resolvers_agree(std::string_view path) {
+  static tree t;
+  if (t.root() < 0 || !openat2_available()) return;
+  for (auto kind : {open_kind::regular_file, open_kind::directory}) {
+    open_options kernel, walker;
+    walker.force_fallback = true;
+    auto a = open_beneath(t.root(), path, kind, kernel);
+    auto b = open_beneath(t.root(), path, kind, walker);
+    check(a.has_value() == b.has_value());
+    if (!a) {
+      check(a.error() == b.error());
+      continue;
+    }
+    struct stat sa {
+    }, sb{};
+    check(::fstat(a->get(), &sa) == 0 && ::fstat(b->get(), &sb) == 0);
+    check(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+    check(sa.st_ino != t.outside_ino());
+    check(kind == open_kind::directory ? S_ISDIR(sa.st_mode) : S_ISREG(sa.st_mode));
   }
 }
 
@@ -75,5 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   } else {
     check(r3.error() == make_error_code(errc::buffer_too_small));
   }
+
+  check_resolvers_agree(out);
   return 0;
 }

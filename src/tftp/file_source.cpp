@@ -305,7 +305,9 @@ result<unique_fd> open_root(char const* path) noexcept {
 result<unique_fd> open_beneath(int root_fd, std::string_view path, open_kind kind,
                                open_options const& opts) noexcept {
   if (path.size() > max_path_length) return errc::name_too_long;
-  if (path.find('\0') != std::string_view::npos) return errc::access_violation;
+  // Absolute paths are refused by both resolvers alike (resolve_path never produces one).
+  if (path.find('\0') != std::string_view::npos || (!path.empty() && path[0] == '/'))
+    return errc::access_violation;
   if (!opts.force_fallback && openat2_available()) {
     std::array<char, max_path_length + 2> buf;
     std::size_t n = path.size();

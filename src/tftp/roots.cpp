@@ -147,6 +147,14 @@ result<file_source> open_for_client(file_cache& cache, int root_fd, roots_policy
   return src;
 }
 
+std::optional<std::string_view> pi_serial_prefix(std::string_view resolved) noexcept {
+  if (resolved.size() < 10 || resolved[8] != '/') return std::nullopt;
+  std::string_view serial = resolved.substr(0, 8);
+  for (char c : serial)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  return serial;
+}
+
 std::optional<arp_entry> parse_arp_line(std::string_view line) noexcept {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   std::string_view rest = line;

@@ -223,6 +223,18 @@ TEST_F(TftpClientRoots, ClientDirectoryEscapingRootIsReported) {
   EXPECT_EQ(fetch(p, c, "config.txt"), "error:access violation");
 }
 
+TEST(TftpRoots, PiSerialPrefix) {
+  EXPECT_EQ(pi_serial_prefix("abcd1234/start4.elf"), "abcd1234");
+  EXPECT_EQ(pi_serial_prefix("9ffefdef/overlays/x.dtbo"), "9ffefdef");
+  EXPECT_EQ(pi_serial_prefix("start4.elf"), std::nullopt);
+  EXPECT_EQ(pi_serial_prefix("abcd1234/"), std::nullopt);            // no file after it
+  EXPECT_EQ(pi_serial_prefix("ABCD1234/start4.elf"), std::nullopt);  // firmware uses lower case
+  EXPECT_EQ(pi_serial_prefix("abcd123/start4.elf"), std::nullopt);
+  EXPECT_EQ(pi_serial_prefix("abcd12345/start4.elf"), std::nullopt);
+  EXPECT_EQ(pi_serial_prefix("dc-a6-32-01-36-c2/start4.elf"), std::nullopt);
+  EXPECT_EQ(pi_serial_prefix("abcd123g/start4.elf"), std::nullopt);
+}
+
 constexpr std::string_view arp_sample =
     "IP address       HW type     Flags       HW address            Mask     Device\n"
     "192.168.1.1      0x1         0x2         00:11:22:33:44:55     *        eth0\n"

@@ -109,8 +109,8 @@ enum class open_kind : std::uint8_t {
 
 /// Opens `path` (a resolve_path() result; "" names the root itself) beneath `root_fd`, under
 /// the symlink and file-type rules above. Errors: errno mapping above; errc::access_violation
-/// for escapes, loops, absolute symlinks, wrong file type; errc::name_too_long for paths or
-/// symlink expansions over max_path_length, or deeper than 256 directories (walker).
+/// for escapes, loops, absolute symlinks, an absolute `path`, NUL, wrong file type; errc::name_too_long for
+/// paths or symlink expansions over max_path_length, or deeper than 256 directories (walker).
 [[nodiscard]] result<unique_fd> open_beneath(int root_fd, std::string_view path, open_kind kind,
                                              open_options const& opts = {}) noexcept;
 

@@ -131,6 +131,12 @@ struct client_root {
 [[nodiscard]] result<file_source> open_for_client(file_cache& cache, int root_fd, roots_policy const& policy,
                                                   client_info const& client, std::string_view path) noexcept;
 
+/// The Raspberry Pi serial prefix of a resolved path, if its first component is exactly 8
+/// lower-case hex digits followed by more path (`abcd1234/start4.elf` -> `abcd1234`), as the
+/// firmware's default TFTP_PREFIX sends. Informational (logging, layout checks): serving needs
+/// no special case. Pure.
+[[nodiscard]] std::optional<std::string_view> pi_serial_prefix(std::string_view resolved) noexcept;
+
 /// One line of /proc/net/arp.
 struct arp_entry {
   core::ipv4_address ip;
