@@ -50,6 +50,8 @@ class category final : public std::error_category {
         return "the initramfs (klibc nfsmount) supports only vers=2|3 and no proto=";
       case errc::too_long:
         return "generated text exceeds the length limit";
+      case errc::client_outside_network:
+        return "export client is not an address or subnet inside the allowed network";
     }
     return "unknown nfs error";
   }

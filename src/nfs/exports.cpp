@@ -298,6 +298,20 @@ std::error_code check_entry(export_entry const& e, export_policy const& policy) 
     auto kind = classify_host(c.host);
     if (!kind) return kind.error();
     if (!policy.allow_world && is_world_host(c.host)) return errc::world_export_not_allowed;
+    if (policy.within) {
+      if (policy.within->prefix_len > 32) return errc::invalid_option_value;
+      if (*kind != host_kind::ipv4_address && *kind != host_kind::ipv4_subnet)
+        return errc::client_outside_network;
+      auto slash = c.host.find('/');
+      auto addr = core::ipv4_address::parse(std::string_view{c.host}.substr(0, slash));
+      unsigned len =
+          slash == std::string::npos ? 32U : *mask_prefix(std::string_view{c.host}.substr(slash + 1));
+      auto mask = [](unsigned n) { return n == 0 ? 0U : ~std::uint32_t{0} << (32 - n); };
+      std::uint32_t net_mask = mask(policy.within->prefix_len);
+      if (len < policy.within->prefix_len ||
+          (addr->to_uint() & net_mask) != (policy.within->network.to_uint() & net_mask))
+        return errc::client_outside_network;
+    }
     if (auto ec = check_options(c.opts)) return ec;
   }
   return {};

@@ -127,6 +127,28 @@ TEST(NfsExports, WorldNeedsExplicitPolicyAndWarns) {
   EXPECT_TRUE(nfs::export_warnings(board_entry("/a")).empty());
 }
 
+TEST(NfsExports, PolicyWithinConfinesClientsToTheLan) {
+  nfs::export_policy lan{.within = nfs::ipv4_network{ipv4_address{192, 168, 1, 0}, 24}};
+  nfs::export_entry e{"/nfs/x", {}};
+  for (char const* inside :
+       {"192.168.1.50", "192.168.1.0/24", "192.168.1.128/25", "192.168.1.64/255.255.255.192"}) {
+    e.clients = {{inside, {}}};
+    EXPECT_FALSE(format_error(e, lan)) << inside;
+  }
+  for (char const* outside :
+       {"192.168.2.50", "192.168.0.0/16", "10.0.0.1", "pi4.lab", "@pis", "192.168.1.0/23"}) {
+    e.clients = {{outside, {}}};
+    EXPECT_EQ(format_error(e, lan), nfs::errc::client_outside_network) << outside;
+  }
+  e.clients = {nfs::world_client()};
+  EXPECT_EQ(format_error(e, lan), nfs::errc::world_export_not_allowed);
+  lan.allow_world = true;
+  EXPECT_EQ(format_error(e, lan), nfs::errc::client_outside_network);
+  lan.within->prefix_len = 33;
+  e.clients = {{"192.168.1.50", {}}};
+  EXPECT_EQ(format_error(e, lan), nfs::errc::invalid_option_value);
+}
+
 TEST(NfsExports, ClassifiesHosts) {
   EXPECT_EQ(*nfs::classify_host("192.168.1.50"), nfs::host_kind::ipv4_address);
   EXPECT_EQ(*nfs::classify_host("192.168.0.0/255.255.252.0"), nfs::host_kind::ipv4_subnet);
@@ -286,7 +308,7 @@ TEST(NfsErrors, CategoryHasMessages) {
   std::error_code ec = nfs::errc::world_export_not_allowed;
   EXPECT_STREQ(ec.category().name(), "pinetboot.nfs");
   EXPECT_NE(ec.message().find("allow_world"), std::string::npos);
-  for (int i = 1; i <= static_cast<int>(nfs::errc::too_long); ++i)
+  for (int i = 1; i <= static_cast<int>(nfs::errc::client_outside_network); ++i)
     EXPECT_NE(std::error_code(i, nfs::nfs_category()).message(), "unknown nfs error") << i;
   EXPECT_EQ(std::error_code(0xff, nfs::nfs_category()).message(), "unknown nfs error");
 }

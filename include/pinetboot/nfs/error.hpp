@@ -30,6 +30,7 @@ enum class errc : std::uint8_t {
   missing_dependency,              ///< a key needs another (CLIENT_IP needs TFTP_IP and SUBNET)
   nfs_version_needs_no_initramfs,  ///< NFSv4 or proto= requested for an initramfs boot
   too_long,                        ///< generated text exceeds a firmware/kernel limit
+  client_outside_network,          ///< a client is not inside export_policy::within
 };
 
 /// The category of nfs::errc ("pinetboot.nfs").

@@ -85,10 +85,19 @@ enum class host_kind : std::uint8_t { ipv4_address, ipv4_subnet, hostname, netgr
 /// Every host (`*`); formatting it needs export_policy::allow_world and yields a warning.
 [[nodiscard]] export_client world_client(export_options opts = export_options::netboot_rw());
 
+/// An IPv4 network `network/prefix_len`.
+struct ipv4_network {
+  core::ipv4_address network;
+  unsigned prefix_len = 32;
+};
+
 /// Formatting policy. By default clients are restricted to addresses, subnets, host names and
 /// netgroups; `allow_world` permits `*`, wildcards and /0 (each still produces a warning).
+/// With `within` set (e.g. the boards' LAN), every client must be an IPv4 address or subnet
+/// inside it: host names and netgroups cannot be checked and are rejected too.
 struct export_policy {
   bool allow_world = false;
+  std::optional<ipv4_network> within;
 };
 
 /// Human-readable warnings for an entry: world-wide clients, root-writable subnets, `insecure`.
@@ -96,7 +105,8 @@ struct export_policy {
 
 /// Checks an entry without formatting it. Errors: errc::empty_path, relative_path, path_traversal,
 /// path_too_long (> 1024 bytes), forbidden_character (NUL or newline in the path), missing_client,
-/// invalid_host, world_export_not_allowed, invalid_option_value (fsid, duplicate sec flavor).
+/// invalid_host, world_export_not_allowed, client_outside_network, invalid_option_value (fsid,
+/// duplicate sec flavor; a `within` prefix over 32).
 [[nodiscard]] std::error_code validate(export_entry const& e, export_policy const& policy = {});
 
 /// Appends `<path> <host>(<opts>) ...\n` to `out`. The path is escaped as nfs-utils reads it:
