@@ -1,0 +1,124 @@
+/// @file
+/// @brief Asio adapter for the TFTP engines: a listening socket on port 69, one socket per
+/// transfer (from a configurable port range), many transfers on one io_context, caps on
+/// transfers in total and per client, a request-rate limit and an idle timeout, so an RRQ
+/// flood cannot exhaust memory or file descriptors.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+
+#include "pinetboot/core/address.hpp"
+#include "pinetboot/tftp/file_source.hpp"
+#include "pinetboot/tftp/path.hpp"
+#include "pinetboot/tftp/roots.hpp"
+#include "pinetboot/tftp/session.hpp"
+
+namespace pinetboot::net {
+
+struct tftp_server_options {
+  core::ipv4_address listen_address{};  ///< 0.0.0.0 = all
+  std::uint16_t port = 69;
+  std::string interface;                ///< SO_BINDTODEVICE when not empty
+  std::filesystem::path root;           ///< served tree (read)
+  tftp::roots_policy roots{};           ///< per-client roots (by MAC, IP)
+  tftp::path_options paths{};           ///< name resolution (prefix stripping, backslashes)
+  tftp::session_limits limits{};        ///< options, RTO, retries, window adaptation
+  std::uint16_t port_first = 0;         ///< transfer ports [first, last]; 0 = ephemeral
+  std::uint16_t port_last = 0;
+  std::size_t max_transfers = 4096;     ///< simultaneous transfers (all clients)
+  std::size_t max_per_client = 64;      ///< simultaneous transfers per client address
+  double requests_per_second = 0;       ///< token-bucket rate limit on requests (0 = off)
+  double request_burst = 200;           ///< bucket size
+  std::chrono::milliseconds idle_timeout{30000};  ///< abort a transfer silent this long
+  bool allow_write = false;             ///< accept WRQ (off by default)
+  std::filesystem::path write_root;     ///< writable area (default: root)
+  std::uint64_t max_write_size = 64ULL << 20;
+  bool write_overwrite = false;         ///< WRQ may replace an existing file
+  int socket_buffer = 0;                ///< SO_RCVBUF/SO_SNDBUF per transfer socket (0 = default)
+};
+
+/// One finished transfer, for the log.
+struct tftp_transfer_record {
+  asio::ip::udp::endpoint client;
+  std::string file;             ///< as requested
+  bool write = false;
+  std::uint64_t bytes = 0;
+  std::uint64_t size = 0;       ///< file size (RRQ)
+  std::chrono::steady_clock::duration elapsed{};
+  tftp::session_stats stats{};
+  std::uint16_t blksize = 512, windowsize = 1;
+  std::error_code outcome;      ///< empty = complete
+  bool normal = true;           ///< complete, or ended by the client ("Early terminate", tsize probe)
+  bool not_found = false;       ///< the file does not exist (a normal probe for Pi bootloaders)
+  std::string root;             ///< per-client directory used ("" = shared root)
+};
+
+struct tftp_server_stats {
+  std::uint64_t requests = 0, started = 0, completed = 0, aborted_by_client = 0, failed = 0, not_found = 0;
+  std::uint64_t refused_busy = 0, refused_rate = 0, wrong_tid = 0, bytes = 0, retransmits = 0;
+};
+
+class tftp_server {
+ public:
+  using log_function = std::function<void(tftp_transfer_record const&)>;
+
+  tftp_server(asio::io_context& io, tftp_server_options opts, log_function log = {});
+  tftp_server(tftp_server const&) = delete;
+  tftp_server& operator=(tftp_server const&) = delete;
+  ~tftp_server();
+
+  /// Opens the root and binds the listening socket. Errors: open/bind failures.
+  [[nodiscard]] std::error_code start();
+  /// Stops accepting requests and aborts live transfers (each gets an ERROR).
+  void stop();
+  /// Stops accepting requests; live transfers run to their end.
+  void stop_accepting();
+
+  [[nodiscard]] std::uint16_t bound_port() const;
+  [[nodiscard]] std::size_t active_transfers() const noexcept { return transfers_.size(); }
+  [[nodiscard]] tftp_server_stats const& stats() const noexcept { return stats_; }
+
+  /// Replaces the MAC lookup used for per-MAC roots (e.g. the DHCP side's leases).
+  void set_mac_lookup(tftp::mac_lookup const* lookup) noexcept { opts_.roots.lookup = lookup; }
+
+  class transfer;  // one live RRQ/WRQ (defined in the .cpp)
+
+ private:
+  friend class transfer;
+  void receive();
+  void on_request(std::size_t n);
+  void finish(transfer* t, tftp_transfer_record const& rec);
+  bool take_token();
+  std::error_code open_transfer_socket(asio::ip::udp::socket& s);
+  void refuse(asio::ip::udp::endpoint const& to, std::error_code why, std::string_view message = {});
+
+  asio::io_context& io_;
+  tftp_server_options opts_;
+  log_function log_;
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint from_;
+  std::vector<std::byte> rx_;
+  tftp::unique_fd root_fd_, write_fd_;
+  tftp::file_cache cache_;
+  std::map<transfer*, std::unique_ptr<transfer>> transfers_;
+  std::map<std::uint32_t, std::size_t> per_client_;
+  tftp_server_stats stats_;
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point last_refill_{};
+  std::uint16_t next_port_ = 0;
+  bool accepting_ = false;
+};
+
+}  // namespace pinetboot::net

@@ -1,0 +1,416 @@
+#include "pinetboot/net/tftp_server.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <utility>
+#include <variant>
+
+#include <asio/error.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "pinetboot/net/udp.hpp"
+#include "pinetboot/tftp/packet.hpp"
+#include "pinetboot/tftp/read_session.hpp"
+#include "pinetboot/tftp/write_session.hpp"
+
+namespace pinetboot::net {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
+
+bool is_not_found(std::error_code ec) {
+  return ec == tftp::errc::file_not_found || ec == std::errc::no_such_file_or_directory;
+}
+
+}  // namespace
+
+/// One live transfer: its own socket (the server's TID), a timer, and the engine.
+class tftp_server::transfer {
+ public:
+  using read_engine = tftp::read_session<tftp::file_source>;
+  using write_engine = tftp::write_session<tftp::file_sink>;
+
+  transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file)
+      : server_{server}, socket_{server.io_}, timer_{server.io_}, peer_{std::move(peer)} {
+    record_.client = peer_;
+    record_.file = std::move(file);
+    started_ = steady::now();
+    last_activity_ = started_;
+  }
+
+  std::error_code open_socket() { return server_.open_transfer_socket(socket_); }
+
+  void start_read(tftp::file_source src, tftp::request_view const& rrq, std::string root_name) {
+    source_ = std::move(src);
+    record_.size = source_->size();
+    record_.root = std::move(root_name);
+    engine_.emplace<read_engine>(*source_, server_.opts_.limits, rrq);
+    auto const& o = std::get<read_engine>(engine_).options();
+    size_buffers(o.blksize);
+    record_.blksize = o.blksize;
+    record_.windowsize = o.windowsize;
+    run();
+  }
+
+  void start_write(tftp::file_sink sink, tftp::request_view const& wrq) {
+    sink_ = std::move(sink);
+    record_.write = true;
+    engine_.emplace<write_engine>(*sink_, server_.opts_.limits, wrq);
+    auto const& o = std::get<write_engine>(engine_).options();
+    size_buffers(o.blksize);
+    record_.blksize = o.blksize;
+    record_.windowsize = o.windowsize;
+    run();
+  }
+
+  /// Sends one ERROR from this transfer's TID and finishes (RFC 1350: errors to a request
+  /// come from a new TID, like the transfer would).
+  void reject(std::error_code why) {
+    size_buffers(512);
+    auto n = tftp::write_error(tx_, why);
+    if (n) {
+      std::error_code ec;
+      socket_.send_to(asio::buffer(tx_.data(), *n), peer_, 0, ec);
+    }
+    record_.outcome = why;
+    record_.not_found = is_not_found(why);
+    record_.normal = record_.not_found;
+    done();
+  }
+
+  void abort() {
+    if (finished_) return;
+    std::array<std::byte, 64> buf{};
+    if (auto n = tftp::write_error(buf, tftp::errc::timed_out)) {
+      std::error_code ec;
+      socket_.send_to(asio::buffer(buf.data(), *n), peer_, 0, ec);
+    }
+    record_.outcome = make_error_code(tftp::errc::timed_out);
+    record_.normal = false;
+    if (sink_) sink_->abort();
+    done();
+  }
+
+ private:
+  template <class F>
+  void visit(F&& f) {
+    if (auto* r = std::get_if<read_engine>(&engine_)) f(*r);
+    else if (auto* w = std::get_if<write_engine>(&engine_)) f(*w);
+  }
+
+  void size_buffers(std::size_t blksize) {
+    tx_.resize(blksize + 4);
+    // A sender only receives ACK/ERROR; a receiver receives DATA of blksize.
+    rx_.resize(std::max<std::size_t>(blksize + 4, 516) + 1);
+  }
+
+  void run() {
+    flush();
+    if (finished_) return;
+    receive();
+  }
+
+  void receive() {
+    socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
+      if (ec == asio::error::operation_aborted || finished_) return;
+      if (!ec) {
+        if (from_ != peer_) {
+          // RFC 1350 section 4: a packet from a foreign TID gets ERROR 5 and is otherwise ignored.
+          ++server_.stats_.wrong_tid;
+          std::array<std::byte, 64> buf{};
+          if (auto m = tftp::write_error(buf, tftp::errc::unknown_tid)) {
+            std::error_code e2;
+            socket_.send_to(asio::buffer(buf.data(), *m), from_, 0, e2);
+          }
+        } else {
+          last_activity_ = steady::now();
+          auto in = std::span<const std::byte>{rx_.data(), std::min(n, rx_.size())};
+          visit([&](auto& e) { e.on_datagram(in, last_activity_); });
+        }
+      }
+      flush();
+      if (!finished_) receive();
+    });
+  }
+
+  void flush() {
+    auto now = steady::now();
+    bool blocked = false;
+    visit([&](auto& e) {
+      for (;;) {
+        auto n = e.poll_transmit(tx_, now);
+        if (!n || *n == 0) break;
+        std::error_code ec;
+        socket_.send_to(asio::buffer(tx_.data(), *n), peer_, 0, ec);
+        if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) {
+          // The engine counts the packet as sent; its retransmission timer recovers it. Wait
+          // until the socket drains instead of spinning.
+          blocked = true;
+          break;
+        }
+      }
+    });
+    if (is_done()) {
+      complete();
+      return;
+    }
+    if (blocked && !waiting_write_) {
+      waiting_write_ = true;
+      socket_.async_wait(asio::ip::udp::socket::wait_write, [this](std::error_code ec) {
+        waiting_write_ = false;
+        if (!ec && !finished_) flush();
+      });
+    }
+    arm_timer();
+  }
+
+  void arm_timer() {
+    std::optional<tftp::time_point> deadline;
+    visit([&](auto& e) { deadline = e.next_deadline(); });
+    auto idle_deadline = last_activity_ + server_.opts_.idle_timeout;
+    auto at = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
+    if (armed_ && armed_at_ == at) return;
+    armed_ = true;
+    armed_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([this](std::error_code ec) {
+      if (ec == asio::error::operation_aborted || finished_) return;
+      armed_ = false;
+      auto now = steady::now();
+      if (now - last_activity_ >= server_.opts_.idle_timeout) {
+        abort();
+        return;
+      }
+      visit([&](auto& e) {
+        if (auto d = e.next_deadline(); d && *d <= now) e.on_timer(now);
+      });
+      flush();
+    });
+  }
+
+  [[nodiscard]] bool is_done() {
+    bool d = true;
+    visit([&](auto& e) { d = e.is_done(); });
+    return d;
+  }
+
+  void complete() {
+    visit([&](auto& e) {
+      record_.stats = e.stats();
+      record_.outcome = e.close_reason();
+    });
+    if (auto* r = std::get_if<read_engine>(&engine_)) {
+      record_.normal = r->ended_normally();
+      record_.bytes = r->stats().bytes;
+    } else if (auto* w = std::get_if<write_engine>(&engine_)) {
+      record_.normal = !record_.outcome;
+      record_.bytes = w->stats().bytes;
+    }
+    done();
+  }
+
+  void done() {
+    if (finished_) return;
+    finished_ = true;
+    record_.elapsed = steady::now() - started_;
+    std::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+    // Defer destruction: we may be inside one of our own handlers.
+    asio::post(server_.io_, [s = &server_, self = this, rec = record_] { s->finish(self, rec); });
+  }
+
+  tftp_server& server_;
+  asio::ip::udp::socket socket_;
+  asio::steady_timer timer_;
+  asio::ip::udp::endpoint peer_, from_;
+  std::optional<tftp::file_source> source_;
+  std::optional<tftp::file_sink> sink_;
+  std::variant<std::monostate, read_engine, write_engine> engine_;
+  std::vector<std::byte> tx_, rx_;
+  tftp_transfer_record record_;
+  steady::time_point started_, last_activity_, armed_at_{};
+  bool armed_ = false;
+  bool waiting_write_ = false;
+  bool finished_ = false;
+};
+
+tftp_server::tftp_server(asio::io_context& io, tftp_server_options opts, log_function log)
+    : io_{io}, opts_{std::move(opts)}, log_{std::move(log)}, socket_{io}, rx_(4096) {}
+
+tftp_server::~tftp_server() {
+  stop();
+  // Pending posted finish() calls reference transfers; they are owned here and die with us.
+}
+
+std::error_code tftp_server::start() {
+  auto root = tftp::open_root(opts_.root.c_str());
+  if (!root) return root.error();
+  root_fd_ = std::move(*root);
+  if (opts_.allow_write) {
+    auto const& wr = opts_.write_root.empty() ? opts_.root : opts_.write_root;
+    auto w = tftp::open_root(wr.c_str());
+    if (!w) return w.error();
+    write_fd_ = std::move(*w);
+  }
+  udp_bind_options b{.address = opts_.listen_address, .port = opts_.port, .device = opts_.interface,
+                     .reuse_address = true};
+  if (auto ec = open_udp(socket_, b)) return ec;
+  next_port_ = opts_.port_first;
+  tokens_ = opts_.request_burst;
+  last_refill_ = steady::now();
+  accepting_ = true;
+  receive();
+  return {};
+}
+
+std::uint16_t tftp_server::bound_port() const {
+  std::error_code ec;
+  auto ep = socket_.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void tftp_server::stop_accepting() {
+  accepting_ = false;
+  std::error_code ec;
+  socket_.close(ec);
+}
+
+void tftp_server::stop() {
+  stop_accepting();
+  std::vector<transfer*> live;
+  for (auto const& [p, t] : transfers_) live.push_back(p);
+  for (auto* t : live) t->abort();
+}
+
+bool tftp_server::take_token() {
+  if (opts_.requests_per_second <= 0) return true;
+  auto now = steady::now();
+  double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+  last_refill_ = now;
+  tokens_ = std::min(opts_.request_burst, tokens_ + elapsed * opts_.requests_per_second);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
+std::error_code tftp_server::open_transfer_socket(asio::ip::udp::socket& s) {
+  udp_bind_options b{.address = opts_.listen_address, .device = opts_.interface,
+                     .receive_buffer = opts_.socket_buffer, .send_buffer = opts_.socket_buffer};
+  if (opts_.port_first == 0) return open_udp(s, b);
+  // Walk the configured range once, starting after the last port handed out.
+  std::uint32_t span = std::uint32_t{opts_.port_last} - opts_.port_first + 1;
+  std::error_code last;
+  for (std::uint32_t i = 0; i < span; ++i) {
+    b.port = next_port_;
+    next_port_ = next_port_ >= opts_.port_last ? opts_.port_first : static_cast<std::uint16_t>(next_port_ + 1);
+    std::error_code ec;
+    if (s.is_open()) s.close(ec);
+    last = open_udp(s, b);
+    if (!last) return {};
+  }
+  return last;
+}
+
+void tftp_server::refuse(asio::ip::udp::endpoint const& to, std::error_code why, std::string_view message) {
+  std::array<std::byte, 128> buf{};
+  auto n = message.empty() ? tftp::write_error(buf, why)
+                           : tftp::write_error(buf, tftp::error_code_wire::not_defined, message);
+  if (n) {
+    std::error_code ec;
+    socket_.send_to(asio::buffer(buf.data(), *n), to, 0, ec);
+  }
+}
+
+void tftp_server::receive() {
+  socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted || !accepting_) return;
+    if (!ec) on_request(n);
+    receive();
+  });
+}
+
+void tftp_server::on_request(std::size_t n) {
+  ++stats_.requests;
+  auto req = tftp::parse_request(std::span<const std::byte>{rx_.data(), n});
+  if (!req) {
+    // Not a request on the request port (RFC 1350: ignore stray packets, answer malformed
+    // requests with an ERROR so the client does not wait).
+    auto op = tftp::parse_opcode(std::span<const std::byte>{rx_.data(), n});
+    if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) refuse(from_, req.error());
+    return;
+  }
+  if (!take_token()) {
+    ++stats_.refused_rate;
+    return;  // silently: an answer would amplify a flood
+  }
+  auto key = client_key(from_);
+  if (transfers_.size() >= opts_.max_transfers || per_client_[key] >= opts_.max_per_client) {
+    ++stats_.refused_busy;
+    refuse(from_, {}, "server busy, try again");
+    return;
+  }
+
+  auto t = std::make_unique<transfer>(*this, from_, std::string{req->filename});
+  if (auto ec = t->open_socket()) {
+    ++stats_.refused_busy;
+    refuse(from_, {}, "no transfer port available");
+    return;
+  }
+  auto* raw = t.get();
+  transfers_.emplace(raw, std::move(t));
+  ++per_client_[key];
+  ++stats_.started;
+
+  std::array<char, tftp::max_path_length + 1> path_buf{};
+  auto path = tftp::resolve_path(req->filename, path_buf, opts_.paths);
+  if (!path) {
+    raw->reject(path.error());
+    return;
+  }
+  if (req->op == tftp::opcode::wrq) {
+    if (!opts_.allow_write) {
+      raw->reject(make_error_code(tftp::errc::access_violation));
+      return;
+    }
+    tftp::sink_options so{.max_size = opts_.max_write_size, .allow_overwrite = opts_.write_overwrite,
+                          .open = opts_.roots.open};
+    auto sink = tftp::file_sink::create(write_fd_.get(), *path, so);
+    if (!sink) {
+      raw->reject(sink.error());
+      return;
+    }
+    raw->start_write(std::move(*sink), *req);
+    return;
+  }
+  tftp::client_info client{.ip = from_asio(from_.address().to_v4())};
+  auto root = tftp::select_client_root(root_fd_.get(), opts_.roots, client);
+  auto src = tftp::open_for_client(cache_, root_fd_.get(), opts_.roots, client, *path);
+  if (!src) {
+    raw->reject(src.error());
+    return;
+  }
+  raw->start_read(std::move(*src), *req, root ? std::string{root->name.view()} : std::string{});
+}
+
+void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
+  auto it = transfers_.find(t);
+  if (it == transfers_.end()) return;
+  auto key = client_key(rec.client);
+  if (auto pc = per_client_.find(key); pc != per_client_.end() && --pc->second == 0) per_client_.erase(pc);
+  if (rec.not_found) ++stats_.not_found;
+  else if (!rec.outcome) ++stats_.completed;
+  else if (rec.outcome == tftp::errc::client_aborted) ++stats_.aborted_by_client;
+  else ++stats_.failed;
+  stats_.bytes += rec.bytes;
+  stats_.retransmits += rec.stats.retransmits;
+  if (log_) log_(rec);
+  transfers_.erase(it);
+}
+
+}  // namespace pinetboot::net
