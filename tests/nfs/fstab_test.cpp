@@ -114,6 +114,7 @@ TEST(NfsFstab, Idempotent) {
   auto second = nfs::make_netboot_fstab(*first, o);
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(*second, *first);
+  expect_libmount_accepts(*second);
 }
 
 TEST(NfsFstab, KeepsOperatorLinesAndNonSystemSdEntries) {
@@ -233,4 +234,15 @@ TEST(NfsFstab, GeneratedVariantsPassFindmntVerify) {
     EXPECT_NE(out->find("192.168.1.3:/srv/tftp\\040boot/b8-27-eb-9d-c1-5a"), std::string::npos);
     expect_libmount_accepts(*out);
   }
+}
+
+TEST(NfsFstab, FindmntOracleDetectsBrokenFiles) {
+  // The oracle used above is not vacuous: libmount reports a bad line and an SD source.
+  if (!pinetboot::test::have_findmnt()) GTEST_SKIP() << "findmnt not installed";
+  auto bad = findmnt_verify("proc /proc proc defaults 0 0\nfoo /x\n");
+  EXPECT_EQ(bad.parse_errors, 1) << bad.output;
+  EXPECT_NE(bad.exit_status, 0);
+  auto sd = findmnt_verify("PARTUUID=00000000-02 /proc ext4 defaults 0 1\n");
+  EXPECT_EQ(sd.parse_errors, 0) << sd.output;
+  EXPECT_GE(sd.errors, 1) << sd.output;
 }
