@@ -1,5 +1,6 @@
 #include "pinetboot/layout/apply.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +24,13 @@ std::error_code ensure_dir(std::filesystem::path const& p) {
   std::error_code ec;
   std::filesystem::create_directories(p, ec);
   return ec;
+}
+
+// Staging folders are 0700: nobody (a TFTP or NFS daemon included) may read a half-built tree.
+std::error_code ensure_staging_dir(std::filesystem::path const& p) {
+  if (auto ec = ensure_dir(p)) return ec;
+  if (::chmod(p.c_str(), 0700) != 0) return last_errno();
+  return {};
 }
 
 std::filesystem::path journal_path(layout_config const& config, std::string_view folder) {
@@ -89,8 +97,8 @@ std::error_code apply(std::span<const step> steps, layout_config const& config,
         break;
       case step_kind::stage: {
         if (auto ec = check_folder(s.folder)) return ec;
-        if (auto ec = ensure_dir(config.boot_staging_dir())) return ec;
-        if (auto ec = ensure_dir(config.root_staging_dir())) return ec;
+        if (auto ec = ensure_staging_dir(config.boot_staging_dir())) return ec;
+        if (auto ec = ensure_staging_dir(config.root_staging_dir())) return ec;
         staged st{config.boot_staging_dir() / (s.folder + pid_suffix()),
                   config.root_staging_dir() / (s.folder + pid_suffix())};
         prog.folder = s.folder;
@@ -141,7 +149,7 @@ std::error_code apply(std::span<const step> steps, layout_config const& config,
         std::vector<std::filesystem::path> doomed;
         for (auto const& [tree, staging] : trees) {
           if (!exists_nofollow(tree)) continue;
-          if (auto ec = ensure_dir(staging)) return ec;
+          if (auto ec = ensure_staging_dir(staging)) return ec;
           auto aside = staging / (s.folder + ".rm" + pid_suffix());
           if (::rename(tree.c_str(), aside.c_str()) != 0) return last_errno();
           doomed.push_back(aside);
