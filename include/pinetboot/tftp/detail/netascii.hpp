@@ -5,9 +5,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 
 namespace pinetboot::tftp::detail {
+
+/// `new T[n]` that reports failure as nullptr (the sessions' constructors are noexcept). Plain
+/// array new rather than the nothrow form, so that a replaced global operator new/delete pair
+/// (allocation-counting tests) sees matching calls.
+template <class T>
+[[nodiscard]] T* try_new(std::size_t n) noexcept {
+  try {
+    return new T[n]{};
+  } catch (...) {
+    return nullptr;
+  }
+}
 
 /// Where an encoded block starts: input offset plus a byte still owed from a CR/LF expansion
 /// that straddled the previous block boundary (-1 = none).

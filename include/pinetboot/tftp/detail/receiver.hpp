@@ -42,7 +42,7 @@ class block_receiver {
       : sink_{&sink}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats}, ack_due_{ack_first} {
     if (cfg_.window < 1) cfg_.window = 1;
     if (cfg_.mode == transfer_mode::netascii) {
-      scratch_.reset(new (std::nothrow) std::byte[std::size_t{cfg_.blksize} + 1]);
+      scratch_.reset(detail::try_new<std::byte>(std::size_t{cfg_.blksize} + 1));
       if (!scratch_) fail(errc::io_error);
     }
     stats_->rto = rto_.rto();

@@ -44,8 +44,8 @@ class block_sender {
     cwnd_ = cfg_.window;
     if (cfg_.mode == transfer_mode::netascii) {
       ring_size_ = std::size_t{cfg_.window} + 1;
-      ring_.reset(new (std::nothrow) netascii_checkpoint[ring_size_]);
-      staging_.reset(new (std::nothrow) std::byte[cfg_.blksize]);
+      ring_.reset(detail::try_new<netascii_checkpoint>(ring_size_));
+      staging_.reset(detail::try_new<std::byte>(cfg_.blksize));
       if (!ring_ || !staging_)
         fail(errc::io_error);
       else

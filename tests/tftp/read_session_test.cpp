@@ -1,0 +1,307 @@
+#include "pinetboot/tftp/read_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "support/hex.hpp"
+#include "support/memory_source.hpp"
+
+namespace pinetboot::tftp {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+
+time_point t0() { return time_point{} + 1h; }
+
+std::vector<std::byte> pattern(std::size_t n) {
+  std::vector<std::byte> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>(i * 7 + 3);
+  return v;
+}
+
+struct fixture {
+  std::vector<std::byte> data;
+  test::memory_source src;
+  std::vector<std::byte> rrq_bytes;
+  std::optional<read_session<test::memory_source>> s;
+  std::vector<std::byte> out = std::vector<std::byte>(max_packet_size);
+
+  fixture(std::size_t size, std::string const& rrq, session_limits const& lim = {})
+      : data{pattern(size)}, src{data}, rrq_bytes{test::bytes_of(rrq)} {
+    auto r = parse_request(rrq_bytes);
+    EXPECT_TRUE(r) << r.error().message();
+    s.emplace(src, lim, *r);
+  }
+  /// Everything the session wants to send now.
+  std::vector<std::vector<std::byte>> drain(time_point now) {
+    std::vector<std::vector<std::byte>> v;
+    for (;;) {
+      auto n = s->poll_transmit(out, now);
+      EXPECT_TRUE(n);
+      if (!n || *n == 0) break;
+      v.emplace_back(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    return v;
+  }
+  void ack(std::uint16_t block, time_point now) {
+    std::array<std::byte, 4> a{};
+    (void)write_ack(a, block);
+    s->on_datagram(a, now);
+  }
+  void error(error_code_wire code, std::string_view msg, time_point now) {
+    std::array<std::byte, 64> e{};
+    auto n = write_error(e, code, msg);
+    s->on_datagram(std::span<const std::byte>(e).first(*n), now);
+  }
+};
+
+std::uint16_t block_of(std::vector<std::byte> const& p) {
+  auto d = parse_data(p);
+  EXPECT_TRUE(d);
+  return d ? d->block : 0xffff;
+}
+
+TEST(TftpReadSession, LockstepWithoutOptions) {
+  fixture f{1000, "\0\1f\0octet\0"s};
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 1);
+  EXPECT_EQ(p[0].size(), 4U + 512);
+  EXPECT_EQ(std::vector<std::byte>(p[0].begin() + 4, p[0].end()),
+            std::vector<std::byte>(f.data.begin(), f.data.begin() + 512));
+  f.ack(1, t0() + 1ms);
+  p = f.drain(t0() + 1ms);
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 2);
+  EXPECT_EQ(p[0].size(), 4U + 1000 - 512);
+  EXPECT_FALSE(f.s->is_done());
+  f.ack(2, t0() + 2ms);
+  EXPECT_TRUE(f.s->is_done());
+  EXPECT_FALSE(f.s->close_reason());
+  EXPECT_TRUE(f.s->ended_normally());
+  EXPECT_TRUE(f.drain(t0() + 2ms).empty());
+  EXPECT_FALSE(f.s->next_deadline());
+}
+
+TEST(TftpReadSession, NoReburstOnDuplicateAcks) {
+  fixture f{5000, "\0\1f\0octet\0"s};
+  (void)f.drain(t0());
+  f.ack(1, t0() + 1ms);
+  ASSERT_EQ(f.drain(t0() + 1ms).size(), 1U);  // block 2
+  for (int i = 0; i < 5; ++i) {
+    f.ack(1, t0() + 2ms);  // duplicate: the Pi 4 re-ACKs, start4.elf once did too
+    EXPECT_TRUE(f.drain(t0() + 2ms).empty());
+  }
+  EXPECT_EQ(f.s->stats().duplicate_acks, 5U);
+  EXPECT_EQ(f.s->stats().blocks, 2U);
+}
+
+TEST(TftpReadSession, NoReburstOnDuplicateAcksInWindow) {
+  fixture f{512 * 20,
+            "\0\1f\0octet\0windowsize\0"
+            "4\0"s};
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);  // OACK
+  EXPECT_EQ(p[0][1], std::byte{6});
+  f.ack(0, t0() + 1ms);
+  p = f.drain(t0() + 1ms);
+  ASSERT_EQ(p.size(), 4U);
+  for (std::uint16_t i = 0; i < 4; ++i) EXPECT_EQ(block_of(p[i]), i + 1);
+  f.ack(4, t0() + 2ms);
+  ASSERT_EQ(f.drain(t0() + 2ms).size(), 4U);  // 5..8
+  for (int i = 0; i < 3; ++i) {
+    f.ack(4, t0() + 3ms);
+    EXPECT_TRUE(f.drain(t0() + 3ms).empty());
+  }
+  f.ack(0, t0() + 3ms);  // a stale ACK 0
+  EXPECT_TRUE(f.drain(t0() + 3ms).empty());
+  EXPECT_EQ(f.s->sender().next() - f.s->sender().base(), 4U) << "never more than the window unacked";
+}
+
+TEST(TftpReadSession, PartialAckRestartsWindowAfterIt) {
+  fixture f{512 * 20,
+            "\0\1f\0octet\0windowsize\0"
+            "4\0"s};
+  (void)f.drain(t0());
+  f.ack(0, t0());
+  ASSERT_EQ(f.drain(t0()).size(), 4U);
+  f.ack(2, t0() + 1ms);  // the receiver lost block 3
+  auto p = f.drain(t0() + 1ms);
+  ASSERT_GE(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 3);
+  EXPECT_EQ(f.s->stats().loss_events, 1U);
+  EXPECT_LT(f.s->stats().window, 4) << "the effective window halves";
+}
+
+TEST(TftpReadSession, TimeoutGoesBackToFirstUnackedBlock) {
+  session_limits lim;
+  lim.adaptive_window = false;
+  fixture f{512 * 20,
+            "\0\1f\0octet\0windowsize\0"
+            "4\0"s,
+            lim};
+  (void)f.drain(t0());
+  f.ack(0, t0());
+  ASSERT_EQ(f.drain(t0()).size(), 4U);
+  auto d = f.s->next_deadline();
+  ASSERT_TRUE(d);
+  f.s->on_timer(*d - 1us);  // early: nothing
+  EXPECT_TRUE(f.drain(*d - 1us).empty());
+  f.s->on_timer(*d);
+  auto p = f.drain(*d);
+  ASSERT_EQ(p.size(), 4U);
+  EXPECT_EQ(block_of(p[0]), 1);
+  EXPECT_EQ(f.s->stats().retransmits, 4U);
+  auto d2 = f.s->next_deadline();
+  ASSERT_TRUE(d2);
+  EXPECT_GT(*d2 - *d, *d - t0()) << "backoff doubles the RTO";
+}
+
+TEST(TftpReadSession, OackCarriesOnlyRequestedAcceptedOptions) {
+  fixture f{3000,
+            "\0\1f\0octet\0blksize\0"
+            "1024\0foo\0"
+            "1\0"s};
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  auto o = parse_oack(p[0]);
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->options.size(), 1U);
+  EXPECT_EQ(o->options[0].name, "blksize");
+  EXPECT_EQ(o->options[0].value, "1024");
+  // Only unknown options: no OACK, DATA 1 straight away.
+  fixture g{3000,
+            "\0\1f\0octet\0foo\0"
+            "1\0"s};
+  p = g.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 1);
+}
+
+TEST(TftpReadSession, ClientErrorAfterOackIsANormalAbort) {
+  for (auto code : {error_code_wire::not_defined, error_code_wire::option_negotiation}) {
+    fixture f{3000,
+              "\0\1f\0octet\0tsize\0"
+              "0\0"s};
+    auto p = f.drain(t0());
+    ASSERT_EQ(p.size(), 1U);
+    EXPECT_EQ(parse_oack(p[0])->options.find("tsize")->value, "3000");
+    f.error(code, "Early terminate", t0() + 1ms);
+    EXPECT_TRUE(f.s->is_done());
+    EXPECT_EQ(f.s->close_reason(), make_error_code(errc::client_aborted));
+    EXPECT_TRUE(f.s->ended_normally());
+    EXPECT_TRUE(f.drain(t0() + 1ms).empty()) << "never answer an ERROR";
+  }
+  fixture g{3000, "\0\1f\0octet\0"s};
+  (void)g.drain(t0());
+  g.error(error_code_wire::disk_full, "full", t0() + 1ms);
+  EXPECT_EQ(g.s->close_reason(), make_error_code(errc::peer_error));
+  EXPECT_FALSE(g.s->ended_normally());
+}
+
+TEST(TftpReadSession, BadRequestsAnswerOneError) {
+  fixture f{10, "\0\2f\0octet\0"s};  // a WRQ handed to a read session
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  auto e = parse_error(p[0]);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, error_code_wire::illegal_operation);
+  EXPECT_TRUE(f.s->is_done());
+  session_limits strict;
+  strict.negotiation.strict = true;
+  fixture g{10,
+            "\0\1f\0octet\0blksize\0"
+            "1\0"s,
+            strict};
+  p = g.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(parse_error(p[0])->code, error_code_wire::option_negotiation);
+  EXPECT_EQ(g.s->close_reason(), make_error_code(errc::bad_option_value));
+}
+
+TEST(TftpReadSession, SourceFailureSendsError) {
+  fixture f{3000, "\0\1f\0octet\0"s};
+  f.src.fail_reads = true;
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(parse_error(p[0])->code, error_code_wire::not_defined);
+  EXPECT_EQ(f.s->close_reason(), make_error_code(errc::io_error));
+  EXPECT_TRUE(f.s->is_done());
+}
+
+TEST(TftpReadSession, SmallBufferIsReportedNotLost) {
+  fixture f{3000, "\0\1f\0octet\0"s};
+  std::array<std::byte, 100> small{};
+  auto n = f.s->poll_transmit(small, t0());
+  EXPECT_EQ(n.error(), make_error_code(errc::buffer_too_small));
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 1);
+}
+
+TEST(TftpReadSession, IgnoresGarbageAndUnexpectedPackets) {
+  fixture f{3000, "\0\1f\0octet\0"s};
+  (void)f.drain(t0());
+  for (auto const& g : {test::from_hex(""), test::from_hex("00"), test::from_hex("00 04 00"),
+                        test::from_hex("00 09 00 01"), test::from_hex("00 03 00 01 41"),
+                        test::from_hex("00 01 66 00 6f 63 74 65 74 00"), test::from_hex("00 04 12 34")}) {
+    f.s->on_datagram(g, t0() + 1ms);
+    EXPECT_TRUE(f.drain(t0() + 1ms).empty());
+  }
+  EXPECT_FALSE(f.s->is_done());
+  EXPECT_EQ(f.s->stats().ignored, 7U);
+}
+
+TEST(TftpReadSession, RtoIsBoundedByNegotiatedTimeoutAndFloor) {
+  session_limits lim;
+  lim.max_retransmits = 20;
+  fixture f{512 * 100,
+            "\0\1f\0octet\0timeout\0"
+            "2\0"s,
+            lim};
+  (void)f.drain(t0());
+  f.ack(0, t0() + 100us);
+  auto now = t0() + 100us;
+  (void)f.drain(now);
+  // Fast ACKs drive the RTO down to the floor (5 ms by default), never below.
+  for (std::uint16_t b = 1; b < 50; ++b) {
+    now += 100us;
+    f.ack(b, now);
+    (void)f.drain(now);
+  }
+  EXPECT_GE(f.s->stats().rto, duration{5ms});  // SRTT + max(floor, 4 RTTVAR)
+  EXPECT_LT(f.s->stats().rto, duration{6ms});
+  EXPECT_LT(f.s->stats().srtt, duration{1ms});
+  // Repeated timeouts back off up to the negotiated 2 s, never beyond.
+  for (int i = 0; i < 12; ++i) {
+    auto d = f.s->next_deadline();
+    ASSERT_TRUE(d);
+    now = *d;
+    f.s->on_timer(now);
+    (void)f.drain(now);
+  }
+  EXPECT_EQ(f.s->stats().rto, duration{2s});
+  EXPECT_EQ(f.s->next_deadline().value() - now, duration{2s});
+}
+
+TEST(TftpReadSession, NetasciiRefusesTsizeAndTranslates) {
+  auto text = test::bytes_of("a\nb\rc");
+  test::memory_source src{text};
+  auto rrq = test::bytes_of(
+      "\0\1f\0netascii\0tsize\0"
+      "0\0"s);
+  read_session<test::memory_source> s{src, {}, *parse_request(rrq)};
+  std::vector<std::byte> out(600);
+  auto n = s.poll_transmit(out, t0());
+  ASSERT_TRUE(n);
+  auto d = parse_data(std::span<const std::byte>(out).first(*n));
+  ASSERT_TRUE(d) << "no OACK: tsize was the only option and it is refused in netascii";
+  EXPECT_EQ(core::as_chars(d->payload), "a\r\nb\r"s + '\0' + "c");
+}
+
+}  // namespace
+}  // namespace pinetboot::tftp
