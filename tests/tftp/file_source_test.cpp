@@ -525,6 +525,7 @@ TEST_P(TftpFileSink, SizeLimitIsDiskFull) {
   opts_.max_size = 10;
   auto s = file_sink::create(root_.get(), "up/big", opts_);
   ASSERT_TRUE(s);
+  EXPECT_EQ(s->max_size(), 10u);
   EXPECT_TRUE(s->write_at(0, bytes("0123456789")));
   EXPECT_EQ(s->write_at(10, bytes("x")).error(), make_error_code(errc::disk_full));
   EXPECT_EQ(s->write_at(~0ULL, bytes("x")).error(), make_error_code(errc::disk_full));

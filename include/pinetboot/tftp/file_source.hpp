@@ -90,7 +90,7 @@ class unique_fd {
 struct open_options {
   bool force_fallback = false;  ///< use the userspace walker even if openat2 works
   bool follow_symlinks = true;  ///< false: refuse every symlink (errc::access_violation)
-  unsigned max_symlinks = 40;   ///< symlinks expanded per open before giving up
+  unsigned max_symlinks = 40;   ///< walker: symlinks expanded per open (openat2: the kernel's 40)
 };
 
 /// What open_beneath() must find at the end of the path.
@@ -235,6 +235,9 @@ class file_sink {
   [[nodiscard]] std::error_code commit() noexcept;
   /// Discards the upload. Idempotent.
   void abort() noexcept;
+  /// The configured upload limit (a WRQ's tsize above it can be refused with errc::disk_full
+  /// before any data moves).
+  [[nodiscard]] std::uint64_t max_size() const noexcept { return opts_.max_size; }
   /// Highest offset written so far.
   [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
   /// True while the temp file is an unnamed O_TMPFILE.
