@@ -14,9 +14,9 @@
 ///     (`a/../b`): no lexical climbing at all.
 ///   * A trailing '/' or trailing `/.`, an empty name and `/` alone -> errc::access_violation
 ///     (directories are not served).
-///   * A component longer than `max_component` (NAME_MAX = 255) or a request or result longer
-///     than `max_length` (PATH_MAX - 1 = 4095 at most) -> errc::name_too_long (sent on the wire
-///     as "Access violation", see tftp::to_wire).
+///   * A component longer than `max_component` (NAME_MAX = 255 at most), a request longer than
+///     max_path_length (PATH_MAX - 1 = 4095), or a result longer than `max_length` ->
+///     errc::name_too_long (sent on the wire as "Access violation", see tftp::to_wire).
 ///   * Optional `strip_prefix` (tftp-hpa without -s, clients configured with the server's
 ///     absolute path): for an absolute request whose leading components equal the prefix's
 ///     components, those are removed: root `/srv/tftp`, request `/srv/tftp/pxelinux.0` ->
