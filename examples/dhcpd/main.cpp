@@ -158,7 +158,10 @@ std::string timestamp() {
 
 void log_exchange(net::dhcp_log_event const& ev, bool verbose) {
   auto const& r = *ev.reply;
-  if (r.size == 0 && !verbose && r.outcome != "no free address in the pool" && !ev.error) return;
+  // Silent drops are noise; but lease changes without a reply (RELEASE, DECLINE) and pool
+  // exhaustion are what an operator looks for.
+  if (r.size == 0 && !verbose && !r.needs_commit && r.outcome != "no free address in the pool" && !ev.error)
+    return;
   std::string cls{dhcp::to_string(r.client.kind)};
   if (r.client.kind == dhcp::client_class::raspberry_pi && r.client.pi != dhcp::pi_generation::unknown)
     cls += "/" + std::string{dhcp::to_string(r.client.pi)};
