@@ -2,7 +2,9 @@
 // parse + walk every option, parse + classify, and build the proxyDHCP OFFER a Pi needs.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
+#include <random>
 #include <vector>
 
 #include "pinetboot/dhcp.hpp"
@@ -30,6 +32,32 @@ void BM_ParseAndIterate(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size()));
 }
 BENCHMARK(BM_ParseAndIterate);
+
+// Every fixture (real clients and Pi vectors) in a shuffled order, so branch prediction cannot
+// learn one packet.
+void BM_ParseMixedFixtures(benchmark::State& state) {
+  std::vector<std::vector<std::byte>> inputs;
+  for (char const* f : {"dhcp/dhclient-discover.hex", "dhcp/dhclient-request.hex", "dhcp/udhcpc-discover.hex",
+                        "dhcp/udhcpc-request.hex", "dhcp/dhcpcd-discover.hex", "dhcp/dhcpcd-request.hex",
+                        "dhcp/rpi3b-rom-discover.hex", "dhcp/rpi3bplus-bootcode-discover.hex",
+                        "dhcp/rpi4-discover.hex", "dhcp/dnsmasq-proxy-offer.hex"})
+    inputs.push_back(test::load_hex(f));
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < 64; ++i) order.push_back(i % inputs.size());
+  std::shuffle(order.begin(), order.end(), std::mt19937{42});
+  std::size_t bytes = 0, i = 0;
+  for (auto _ : state) {
+    auto const& in = inputs[order[i++ % order.size()]];
+    auto m = message_view::parse(in);
+    std::size_t total = 0;
+    if (m)
+      for (option_view o : m->options()) total += o.data.size();
+    benchmark::DoNotOptimize(total);
+    bytes += in.size();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_ParseMixedFixtures);
 
 void BM_ParseAndClassify(benchmark::State& state) {
   auto const& in = rpi4_discover();

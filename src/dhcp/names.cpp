@@ -96,19 +96,12 @@ std::string_view option_name(option code) noexcept {
     case 121:
       return "Classless Static Route";
     case 128:
-      return "PXE - undefined (vendor specific)";
     case 129:
-      return "PXE - undefined (vendor specific)";
     case 130:
-      return "PXE - undefined (vendor specific)";
     case 131:
-      return "PXE - undefined (vendor specific)";
     case 132:
-      return "PXE - undefined (vendor specific)";
     case 133:
-      return "PXE - undefined (vendor specific)";
     case 134:
-      return "PXE - undefined (vendor specific)";
     case 135:
       return "PXE - undefined (vendor specific)";
     case 145:

@@ -429,22 +429,5 @@ TEST(DhcpClassifyRules, Ipxe) {
   EXPECT_EQ(classify_spec(s).kind, client_class::ipxe);
 }
 
-TEST(DhcpNames, OptionAndArchNames) {
-  EXPECT_EQ(option_name(option::vendor_class), "Vendor class identifier");
-  EXPECT_EQ(option_name(static_cast<option>(200)), "Unknown");
-  EXPECT_EQ(message_type_name(message_type::ack), "ACK");
-  EXPECT_EQ(message_type_name(static_cast<message_type>(42)), "Unknown");
-  EXPECT_EQ(client_arch_name(0), "x86 BIOS");
-  EXPECT_EQ(client_arch_name(7), "x64 UEFI");
-  EXPECT_EQ(client_arch_name(11), "ARM 64-bit UEFI");
-  EXPECT_EQ(client_arch_name(41), "ARM rpiboot");
-  EXPECT_EQ(client_arch_name(42), "Unknown");
-  EXPECT_TRUE(is_http_arch(16));
-  EXPECT_FALSE(is_http_arch(7));
-  std::error_code ec = errc::missing_end;
-  EXPECT_STREQ(ec.category().name(), "pinetboot.dhcp");
-  EXPECT_EQ(ec.message(), "option field without End option");
-}
-
 }  // namespace
 }  // namespace pinetboot::dhcp
