@@ -531,7 +531,8 @@ void print_message(message_view const& m, std::size_t payload_size) {
   } else if (c.pi == pi_generation::pi3_rom && m.mac() &&
              m.mac()->has_prefix(std::array<std::uint8_t, 3>{0xb8, 0x27, 0xeb})) {
     // BCM283x MACs are B8:27:EB + the low 24 bits of the serial (spec 3.8).
-    auto s = serial_hex((*m.mac())[3] << 16U | (*m.mac())[4] << 8U | (*m.mac())[5]);
+    auto mac = *m.mac();
+    auto s = serial_hex(std::uint32_t{mac[3]} << 16U | std::uint32_t{mac[4]} << 8U | std::uint32_t{mac[5]});
     line(ind1, "Raspberry Pi serial: .." + std::string(s.data() + 2, 6) +
                    " (low 24 bits, from the MAC; bootcode.bin's DISCOVER carries all of it)");
   }
