@@ -11,6 +11,10 @@ packages=(
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
   util-linux iputils-ping
+  # pinetboot-server configuration (TOML)
+  libtomlplusplus-dev
+  # provisioning from disk images (partitions extracted without mounting) and its tests
+  mtools e2fsprogs dosfstools fdisk xz-utils
 )
 
 missing=()

@@ -87,6 +87,13 @@ server_engine::server_engine(engine_config config, lease_store& leases)
   classifier_.extra_guid_prefixes = config_.extra_guid_prefixes;
 }
 
+void server_engine::reconfigure(engine_config config) {
+  config_ = std::move(config);
+  // The classifier's spans point into config_.
+  classifier_.pi_ouis = config_.pi_ouis;
+  classifier_.extra_guid_prefixes = config_.extra_guid_prefixes;
+}
+
 core::ipv4_address server_engine::our_address(packet_context const& ctx) const noexcept {
   return config_.server_address.is_unspecified() ? ctx.local_address : config_.server_address;
 }

@@ -90,6 +90,10 @@ class tftp_server::transfer {
       std::error_code ec;
       socket_.send_to(asio::buffer(buf.data(), *n), peer_, 0, ec);
     }
+    visit([&](auto& e) {
+      record_.stats = e.stats();
+      record_.bytes = e.stats().bytes;
+    });
     record_.outcome = make_error_code(tftp::errc::timed_out);
     record_.normal = false;
     if (sink_) sink_->abort();
@@ -266,6 +270,27 @@ std::error_code tftp_server::start() {
   last_refill_ = steady::now();
   accepting_ = true;
   receive();
+  return {};
+}
+
+std::error_code tftp_server::reconfigure(tftp_server_options opts) {
+  auto root = tftp::open_root(opts.root.c_str());
+  if (!root) return root.error();
+  tftp::unique_fd write_fd;
+  if (opts.allow_write) {
+    auto const& wr = opts.write_root.empty() ? opts.root : opts.write_root;
+    auto w = tftp::open_root(wr.c_str());
+    if (!w) return w.error();
+    write_fd = std::move(*w);
+  }
+  opts.listen_address = opts_.listen_address;
+  opts.port = opts_.port;
+  opts.interface = opts_.interface;
+  if (opts.port_first != opts_.port_first || opts.port_last != opts_.port_last) next_port_ = opts.port_first;
+  opts_ = std::move(opts);
+  root_fd_ = std::move(*root);
+  write_fd_ = std::move(write_fd);
+  // Cached open files stay valid (they are open descriptors); new opens use the new root.
   return {};
 }
 

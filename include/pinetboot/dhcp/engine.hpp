@@ -152,6 +152,8 @@ class server_engine {
   }
 
   [[nodiscard]] engine_config const& config() const noexcept { return config_; }
+  /// Replaces the configuration (SIGHUP reload); leases and remembered boot clients are kept.
+  void reconfigure(engine_config config);
 
  private:
   struct boot_answer {

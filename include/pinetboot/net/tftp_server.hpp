@@ -90,6 +90,12 @@ class tftp_server {
   [[nodiscard]] std::size_t active_transfers() const noexcept { return transfers_.size(); }
   [[nodiscard]] tftp_server_stats const& stats() const noexcept { return stats_; }
 
+  /// Applies new options to transfers started from now on (SIGHUP reload): root, per-client
+  /// roots, limits, caps, write policy. Live transfers keep what they started with. The
+  /// listening address, port and interface are not changed (that needs a restart).
+  /// Errors: the new root or write root cannot be opened (the old options stay in force).
+  [[nodiscard]] std::error_code reconfigure(tftp_server_options opts);
+
   /// Replaces the MAC lookup used for per-MAC roots (e.g. the DHCP side's leases).
   void set_mac_lookup(tftp::mac_lookup const* lookup) noexcept { opts_.roots.lookup = lookup; }
 

@@ -1,0 +1,378 @@
+// pinetboot-server: one process that boots a fleet. DHCP (proxy, full or off) and TFTP on one
+// io_context, sharing what they learn (IP <-> MAC) so per-MAC roots work; one log line per boot
+// phase per board; Prometheus metrics; SIGHUP reloads the configuration without dropping live
+// transfers; SIGTERM lets transfers finish (up to shutdown_grace), commits leases and exits.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "../common/args.hpp"
+#include "config.hpp"
+#include "metrics.hpp"
+#include "pinetboot/dhcp/lease_store.hpp"
+#include "pinetboot/net/dhcp_server.hpp"
+#include "pinetboot/net/privileges.hpp"
+#include "pinetboot/net/tftp_server.hpp"
+#include "pinetboot/net/udp.hpp"
+
+namespace {
+
+using namespace pinetboot;
+using steady = std::chrono::steady_clock;
+
+std::string timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+char const* type_name(std::optional<dhcp::message_type> t) {
+  static constexpr char const* names[] = {"?", "DISCOVER", "OFFER", "REQUEST", "DECLINE",
+                                          "ACK", "NAK", "RELEASE", "INFORM"};
+  auto i = t ? static_cast<std::size_t>(*t) : 0;
+  return i < std::size(names) ? names[i] : "?";
+}
+
+std::string class_name(dhcp::classification const& c) {
+  std::string s{dhcp::to_string(c.kind)};
+  if (c.kind == dhcp::client_class::raspberry_pi && c.pi != dhcp::pi_generation::unknown)
+    s += "/" + std::string{dhcp::to_string(c.pi)};
+  return s;
+}
+
+/// One log line, as text or JSON (fields are key/value pairs, values already formatted).
+class logger {
+ public:
+  explicit logger(bool json) : json_{json} {}
+  void set_json(bool j) { json_ = j; }
+  void line(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string>> fields,
+            std::string_view text) {
+    if (json_) {
+      std::string o = "{\"time\":\"" + timestamp() + "\",\"event\":\"" + json_escape(event) + "\"";
+      for (auto const& [k, v] : fields) o += ",\"" + std::string{k} + "\":\"" + json_escape(v) + "\"";
+      o += "}";
+      std::printf("%s\n", o.c_str());
+    } else {
+      std::printf("%s %.*s\n", timestamp().c_str(), static_cast<int>(text.size()), text.data());
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool json_;
+};
+
+/// MAC for an IP: the DHCP side's leases first, then the kernel's neighbour table.
+class shared_mac_lookup final : public tftp::mac_lookup {
+ public:
+  explicit shared_mac_lookup(dhcp::lease_store const& leases) : leases_{leases} {}
+  [[nodiscard]] std::optional<core::mac_address> find(core::ipv4_address ip) const noexcept override {
+    if (auto it = learned_.find(ip.to_uint()); it != learned_.end()) return it->second;
+    if (auto m = leases_.mac_for(ip)) return m;
+    return neighbours_.find(ip);
+  }
+  void learn(core::ipv4_address ip, core::mac_address mac) { learned_[ip.to_uint()] = mac; }
+
+ private:
+  dhcp::lease_store const& leases_;
+  std::map<std::uint32_t, core::mac_address> learned_;
+  tftp::neighbour_table neighbours_;
+};
+
+/// Follows each board from its first DISCOVER to its kernel.
+class boot_tracker {
+ public:
+  boot_tracker(logger& log, server::metrics& m, shared_mac_lookup& macs) : log_{log}, m_{m}, macs_{macs} {}
+  void set_complete_files(std::vector<std::string> f) { complete_files_ = std::move(f); }
+
+  void on_dhcp(net::dhcp_log_event const& ev, bool verbose) {
+    auto const& r = *ev.reply;
+    auto type = type_name(r.request_type);
+    m_.dhcp_messages[{type, std::string{dhcp::to_string(r.client.kind)}}]++;
+    if (r.size == 0) ++m_.dhcp_ignored;
+    else if (!ev.error) m_.dhcp_replies[type_name(r.reply_type)]++;
+    std::string mac = r.mac ? r.mac->to_string() : "-";
+    if (r.mac && r.client.kind != dhcp::client_class::not_pxe &&
+        r.request_type == dhcp::message_type::discover) {
+      auto& b = boards_[*r.mac];
+      auto now = steady::now();
+      if (!b.started || b.booted || now - b.first > std::chrono::minutes(10)) {
+        b = board{};
+        b.started = true;
+        b.first = now;
+      }
+      b.cls = class_name(r.client);
+    }
+    if (r.mac && !r.address.is_unspecified()) macs_.learn(r.address, *r.mac);
+    bool notable = r.size > 0 || ev.error || r.outcome == "no free address in the pool";
+    if (!notable && !verbose) return;
+    std::string text = "board " + mac + " (" + class_name(r.client) + "): dhcp " + type + (ev.local_port == 4011 ? "/4011" : "") +
+                       " -> " + std::string{r.outcome};
+    if (!r.address.is_unspecified()) text += " " + r.address.to_string();
+    if (!r.boot_file.empty()) text += " file " + std::string{r.boot_file};
+    if (r.delay_ms > 0) text += " (delayed " + std::to_string(r.delay_ms) + " ms)";
+    if (ev.error) text += " NOT SENT: lease commit failed: " + ev.error.message();
+    log_.line("dhcp",
+              {{"mac", mac},
+               {"class", class_name(r.client)},
+               {"request", type},
+               {"outcome", std::string{r.outcome}},
+               {"address", r.address.is_unspecified() ? std::string{} : r.address.to_string()},
+               {"from", ev.from.address().to_string()}},
+              text);
+  }
+
+  void on_tftp(net::tftp_transfer_record const& r) {
+    auto ip = net::from_asio(r.client.address().to_v4());
+    auto mac = macs_.find(ip);
+    std::string who = mac ? mac->to_string() : ip.to_string();
+    std::string outcome = r.not_found                                       ? "not found"
+                          : !r.outcome                                      ? "sent"
+                          : r.outcome == tftp::errc::client_aborted         ? "ended by client"
+                                                                            : "failed: " + r.outcome.message();
+    m_.tftp_transfers[r.not_found ? "not_found" : !r.outcome ? "complete" : r.outcome == tftp::errc::client_aborted ? "client_aborted" : "failed"]++;
+    m_.tftp_bytes += r.bytes;
+    m_.tftp_retransmits += r.stats.retransmits;
+    double secs = std::chrono::duration<double>(r.elapsed).count();
+    char stats[160];
+    std::snprintf(stats, sizeof stats, "%llu bytes in %.3f s, blksize %u, window %u, %llu retransmits",
+                  static_cast<unsigned long long>(r.bytes), secs, r.blksize, r.windowsize,
+                  static_cast<unsigned long long>(r.stats.retransmits));
+    std::string text = "board " + who + ": tftp " + (r.write ? "WRQ " : "") + r.file + " " + outcome;
+    if (!r.not_found) text += " (" + std::string{stats} + ")";
+    if (!r.root.empty()) text += " from " + r.root + "/";
+    log_.line("tftp",
+              {{"board", who},
+               {"client", ip.to_string()},
+               {"file", r.file},
+               {"outcome", outcome},
+               {"bytes", std::to_string(r.bytes)},
+               {"seconds", std::to_string(secs)},
+               {"retransmits", std::to_string(r.stats.retransmits)}},
+              text);
+    if (!mac || r.outcome || r.not_found || r.write) return;
+    auto it = boards_.find(*mac);
+    if (it == boards_.end() || it->second.booted || !it->second.started) return;
+    auto slash = r.file.rfind('/');
+    std::string base = slash == std::string::npos ? r.file : r.file.substr(slash + 1);
+    bool kernel = false;
+    for (auto const& f : complete_files_) kernel = kernel || f == base;
+    if (!kernel) return;
+    it->second.booted = true;
+    double t = std::chrono::duration<double>(steady::now() - it->second.first).count();
+    m_.boot_seconds[it->second.cls].observe(t);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f", t);
+    log_.line("booted", {{"board", who}, {"class", it->second.cls}, {"seconds", buf}, {"file", r.file}},
+              "board " + who + " (" + it->second.cls + "): booted in " + buf + " s (" + r.file + " served)");
+  }
+
+ private:
+  struct board {
+    bool started = false, booted = false;
+    steady::time_point first{};
+    std::string cls;
+  };
+  logger& log_;
+  server::metrics& m_;
+  shared_mac_lookup& macs_;
+  std::vector<std::string> complete_files_;
+  std::map<core::mac_address, board> boards_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  examples::args a{"pinetboot-server",
+                   "Boots a fleet of Raspberry Pi boards and PXE clients: DHCP (proxy beside the site's router,\n"
+                   "or full) and TFTP in one process, configured by one TOML file."};
+  a.option("config", "FILE", "configuration file", "/etc/pinetboot/pinetboot.toml")
+      .flag("check-config", "validate the configuration, print what it does, and exit")
+      .flag("json", "log JSON lines (overrides server.log_format)")
+      .flag("verbose", "also log DHCP messages that get no answer");
+  std::string config_path;
+  try {
+    a.parse(argc, argv);
+    config_path = a.get("config");
+  } catch (std::exception const& e) {
+    std::fprintf(stderr, "pinetboot-server: %s\n", e.what());
+    return 2;
+  }
+
+  server::server_config cfg;
+  try {
+    cfg = server::load_config(config_path);
+  } catch (server::config_error const& e) {
+    if (e.line() > 0) std::fprintf(stderr, "%s:%d: %s\n", config_path.c_str(), e.line(), e.what());
+    else std::fprintf(stderr, "%s: %s\n", config_path.c_str(), e.what());
+    return 2;
+  }
+  if (a.has("check-config")) {
+    std::printf("%s: OK\n%s", config_path.c_str(), server::describe(cfg).c_str());
+    return 0;
+  }
+  bool verbose = a.has("verbose");
+  logger log{cfg.json_logs || a.has("json")};
+
+  if (cfg.address.is_unspecified() && !cfg.interface.empty()) {
+    if (auto addr = net::interface_address(cfg.interface)) cfg.address = *addr;
+  }
+  cfg.engine.server_address = cfg.address;
+
+  auto leases = dhcp::lease_store::open({.path = cfg.dhcp == server::dhcp_mode::full ? cfg.lease_file : ""});
+  if (!leases) {
+    std::fprintf(stderr, "pinetboot-server: cannot open lease file %s: %s\n", cfg.lease_file.c_str(),
+                 leases.error().message().c_str());
+    return 1;
+  }
+  if (leases->recovery().discarded_bytes > 0)
+    log.line("leases", {{"discarded_bytes", std::to_string(leases->recovery().discarded_bytes)}},
+             "lease journal: recovered " + std::to_string(leases->recovery().records) +
+                 " records, cut a torn tail of " + std::to_string(leases->recovery().discarded_bytes) + " bytes");
+
+  asio::io_context io;
+  server::metrics m;
+  shared_mac_lookup macs{*leases};
+  boot_tracker boots{log, m, macs};
+  boots.set_complete_files(cfg.boot_complete_files);
+
+  dhcp::server_engine engine{cfg.engine, *leases};
+  std::optional<net::dhcp_server> dhcp_srv;
+  if (cfg.dhcp != server::dhcp_mode::off) {
+    dhcp_srv.emplace(io, engine, *leases, cfg.dhcp_net, [&](auto const& ev) { boots.on_dhcp(ev, verbose); });
+    if (auto ec = dhcp_srv->start()) {
+      std::fprintf(stderr, "pinetboot-server: cannot listen for DHCP on port %u: %s\n", cfg.dhcp_net.port,
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  std::optional<net::tftp_server> tftp_srv;
+  if (cfg.tftp_enabled) {
+    cfg.tftp.roots.lookup = &macs;
+    tftp_srv.emplace(io, cfg.tftp, [&](auto const& r) { boots.on_tftp(r); });
+    if (auto ec = tftp_srv->start()) {
+      std::fprintf(stderr, "pinetboot-server: cannot serve TFTP from %s on port %u: %s\n", cfg.tftp.root.c_str(),
+                   cfg.tftp.port, ec.message().c_str());
+      return 1;
+    }
+    m.tftp_active = [&] { return tftp_srv->active_transfers(); };
+  }
+  server::metrics_endpoint metrics_http{io, m};
+  if (!cfg.metrics_listen.empty()) {
+    if (auto ec = metrics_http.start(cfg.metrics_listen)) {
+      std::fprintf(stderr, "pinetboot-server: cannot serve metrics on %s: %s\n", cfg.metrics_listen.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  if (::geteuid() == 0 && !cfg.user.empty()) {
+    if (auto ec = net::drop_privileges(cfg.user)) {
+      std::fprintf(stderr, "pinetboot-server: cannot drop privileges to %s: %s\n", cfg.user.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  log.line("start", {{"config", config_path}},
+           "pinetboot-server started (" + config_path + ")\n" + server::describe(cfg));
+
+  // SIGHUP: reload. Live transfers keep their settings; new requests use the new ones.
+  asio::signal_set hup{io, SIGHUP};
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](std::error_code ec, int) {
+      if (ec) return;
+      ++m.reloads;
+      try {
+        auto next = server::load_config(config_path);
+        if (next.dhcp != cfg.dhcp || next.dhcp_net.port != cfg.dhcp_net.port || next.tftp.port != cfg.tftp.port ||
+            next.interface != cfg.interface || next.tftp_enabled != cfg.tftp_enabled)
+          log.line("reload", {}, "reload: DHCP mode, ports, interface and enabling TFTP need a restart; kept as they were");
+        next.address = next.address.is_unspecified() ? cfg.address : next.address;
+        next.engine.server_address = next.address;
+        next.engine.mode = cfg.engine.mode;
+        engine.reconfigure(next.engine);
+        if (tftp_srv) {
+          next.tftp.roots.lookup = &macs;
+          if (auto e2 = tftp_srv->reconfigure(next.tftp)) throw server::config_error("tftp.root: " + e2.message(), 0);
+        }
+        boots.set_complete_files(next.boot_complete_files);
+        log.set_json(next.json_logs || a.has("json"));
+        log.line("reload", {{"hosts", std::to_string(next.engine.hosts.size())}},
+                 "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +
+                     std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " live transfer(s) kept");
+        cfg = std::move(next);
+      } catch (std::exception const& e) {
+        ++m.reload_failures;
+        log.line("reload", {{"error", e.what()}},
+                 std::string{"reload FAILED, keeping the running configuration: "} + e.what());
+      }
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  // SIGTERM/SIGINT: stop taking requests, let transfers finish within the grace period.
+  asio::signal_set term{io, SIGINT, SIGTERM};
+  asio::steady_timer drain{io};
+  steady::time_point deadline{};
+  std::function<void()> check_drained = [&] {
+    std::size_t live = tftp_srv ? tftp_srv->active_transfers() : 0;
+    if (live == 0 || steady::now() >= deadline) {
+      if (live > 0) log.line("stop", {{"aborted", std::to_string(live)}}, "aborting " + std::to_string(live) + " transfer(s)");
+      if (tftp_srv) tftp_srv->stop();
+      metrics_http.stop();
+      hup.cancel();
+      // Let the aborts' ERROR packets and finish handlers run, then end.
+      asio::post(io, [&] { io.stop(); });
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(100));
+    drain.async_wait([&](std::error_code ec) {
+      if (!ec) check_drained();
+    });
+  };
+  term.async_wait([&](std::error_code ec, int sig) {
+    if (ec) return;
+    log.line("stop", {{"signal", std::to_string(sig)}},
+             "signal " + std::to_string(sig) + ": no new requests; " +
+                 std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " transfer(s) finishing");
+    if (dhcp_srv) dhcp_srv->stop();  // commits leases
+    if (tftp_srv) tftp_srv->stop_accepting();
+    deadline = steady::now() + cfg.shutdown_grace;
+    check_drained();
+  });
+
+  io.run();
+  if (auto ec = leases->commit()) std::fprintf(stderr, "pinetboot-server: final lease commit failed: %s\n", ec.message().c_str());
+  log.line("exit", {}, "pinetboot-server stopped");
+  return 0;
+}

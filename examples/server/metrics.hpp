@@ -1,0 +1,59 @@
+// Prometheus metrics for pinetboot-server, served over a minimal HTTP/1.0 endpoint (Asio).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+namespace pinetboot::server {
+
+/// A cumulative histogram with fixed buckets (seconds).
+struct histogram {
+  static constexpr std::array<double, 12> bounds{0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120};
+  std::array<std::uint64_t, bounds.size()> counts{};
+  std::uint64_t count = 0;
+  double sum = 0;
+  void observe(double v) {
+    for (std::size_t i = 0; i < bounds.size(); ++i)
+      if (v <= bounds[i]) ++counts[i];
+    ++count;
+    sum += v;
+  }
+};
+
+struct metrics {
+  std::map<std::pair<std::string, std::string>, std::uint64_t> dhcp_messages;  ///< (type, class)
+  std::map<std::string, std::uint64_t> dhcp_replies;                           ///< type
+  std::uint64_t dhcp_ignored = 0;
+  std::map<std::string, std::uint64_t> tftp_transfers;                         ///< outcome
+  std::uint64_t tftp_bytes = 0, tftp_retransmits = 0;
+  std::function<std::size_t()> tftp_active;
+  std::map<std::string, histogram> boot_seconds;                               ///< board class
+  std::uint64_t reloads = 0, reload_failures = 0;
+
+  [[nodiscard]] std::string render() const;
+};
+
+/// Serves `GET /metrics` (anything else: 404) from `m`, one short connection at a time.
+class metrics_endpoint {
+ public:
+  metrics_endpoint(asio::io_context& io, metrics const& m);
+  /// Binds "ADDR:PORT". Errors: bind failures.
+  [[nodiscard]] std::error_code start(std::string const& listen);
+  void stop();
+  [[nodiscard]] std::uint16_t port() const;
+
+ private:
+  void accept();
+  metrics const& m_;
+  asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace pinetboot::server
