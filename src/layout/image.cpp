@@ -6,8 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <vector>
 
 extern char** environ;
 
@@ -15,6 +24,215 @@ namespace pinetboot::layout {
 namespace {
 
 std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
+
+std::string read_all(std::filesystem::path const& p) {
+  std::ifstream in{p, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// debugfs's command parser takes double-quoted arguments but has no escape for '"' itself.
+bool quotable(std::string_view s) noexcept {
+  for (char c : s)
+    if (c == '"' || c == '\n' || c == '\r') return false;
+  return true;
+}
+
+// Runs `commands` (one per line) through `debugfs -f` and returns, per command, the lines it
+// printed. debugfs echoes each command as "debugfs: <command>" on stdout before its output;
+// error messages go to stderr, so a failed command simply has no lines.
+result<std::vector<std::vector<std::string>>> debugfs_batch(std::string const& spec,
+                                                            std::vector<std::string> const& commands,
+                                                            std::filesystem::path const& scratch) {
+  std::vector<std::vector<std::string>> out(commands.size());
+  if (commands.empty()) return out;
+  auto cmd_file = scratch / "debugfs.cmd";
+  auto out_file = scratch / "debugfs.out";
+  {
+    std::ofstream f{cmd_file, std::ios::binary | std::ios::trunc};
+    for (auto const& c : commands) f << c << '\n';
+    if (!f) return std::error_code{EIO, std::generic_category()};
+  }
+  auto ec = run_tool({"debugfs", "-f", cmd_file.string(), spec}, out_file, "/dev/null");
+  std::error_code ignored;
+  std::filesystem::remove(cmd_file, ignored);
+  if (ec) {
+    std::filesystem::remove(out_file, ignored);
+    return ec;
+  }
+  std::istringstream text{read_all(out_file)};
+  std::filesystem::remove(out_file, ignored);
+  std::size_t next = 0;
+  std::size_t current = commands.size();  // none yet
+  for (std::string line; std::getline(text, line);) {
+    if (next < commands.size() && line == "debugfs: " + commands[next]) {
+      current = next++;
+      continue;
+    }
+    if (current < commands.size()) out[current].push_back(line);
+  }
+  return out;
+}
+
+struct ext4_entry {
+  std::filesystem::path path;  // below the destination
+  std::string image_path;      // inside the file system
+  unsigned long ino = 0;
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Parses "/ino/mode/uid/gid/name/size/" (debugfs `ls -p`).
+bool parse_ls_line(std::string const& line, ext4_entry& e, std::string& name) {
+  if (line.size() < 2 || line.front() != '/' || line.back() != '/') return false;
+  std::vector<std::string> f;
+  std::size_t pos = 1;
+  while (pos < line.size()) {
+    auto next = line.find('/', pos);
+    if (next == std::string::npos) return false;
+    f.push_back(line.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  if (f.size() != 6) return false;
+  try {
+    e.ino = std::stoul(f[0]);
+    e.mode = static_cast<mode_t>(std::stoul(f[1], nullptr, 8));
+    e.uid = static_cast<uid_t>(std::stoul(f[2]));
+    e.gid = static_cast<gid_t>(std::stoul(f[3]));
+  } catch (...) {
+    return false;
+  }
+  name = f[4];
+  return !name.empty() && name != "." && name != "..";
+}
+
+// debugfs rdump writes every hard link as a separate file, skips FIFOs and device nodes, drops
+// extended attributes and calls chmod before chown, which clears set-uid bits (sudo would stop
+// working). This pass asks debugfs for the real metadata and repairs the dumped tree.
+std::error_code fix_up_ext4(std::string const& spec, std::filesystem::path const& dest,
+                            std::filesystem::path const& scratch) {
+  bool root = ::geteuid() == 0;
+  std::vector<std::string> dirs{"/"};
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator{dest, ec};
+       !ec && it != std::filesystem::recursive_directory_iterator{}; it.increment(ec)) {
+    if (it->is_symlink(ec) || !it->is_directory(ec)) continue;
+    auto rel = "/" + it->path().lexically_relative(dest).string();
+    if (quotable(rel)) dirs.push_back(rel);
+  }
+  if (ec) return ec;
+  // Directory times as rdump set them (from the image); restored after the links/nodes below.
+  std::map<std::string, struct stat> dir_times;
+  for (auto const& d : dirs) {
+    struct stat st {};
+    if (::lstat((dest / std::filesystem::path{d}.relative_path()).c_str(), &st) == 0) dir_times[d] = st;
+  }
+  std::vector<std::string> cmds;
+  for (auto const& d : dirs) cmds.push_back("ls -p \"" + d + "\"");
+  auto listing = debugfs_batch(spec, cmds, scratch);
+  if (!listing) return listing.error();
+
+  std::vector<ext4_entry> entries;
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    for (auto const& line : (*listing)[i]) {
+      ext4_entry e;
+      std::string name;
+      if (!parse_ls_line(line, e, name)) continue;
+      e.image_path = dirs[i] == "/" ? "/" + name : dirs[i] + "/" + name;
+      e.path = dest / std::filesystem::path{e.image_path}.relative_path();
+      if (quotable(e.image_path)) entries.push_back(std::move(e));
+    }
+  }
+
+  // Hard links and special files.
+  std::map<unsigned long, std::filesystem::path> first_path;
+  std::vector<ext4_entry const*> devices;
+  for (auto const& e : entries) {
+    auto type = e.mode & S_IFMT;
+    if (type == S_IFREG) {
+      auto [it, fresh] = first_path.emplace(e.ino, e.path);
+      if (fresh) continue;
+      struct stat a {
+      }, b{};
+      if (::lstat(it->second.c_str(), &a) != 0) continue;
+      if (::lstat(e.path.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
+      ::unlink(e.path.c_str());
+      if (::link(it->second.c_str(), e.path.c_str()) != 0) return {errno, std::generic_category()};
+    } else if (type == S_IFIFO) {
+      ::unlink(e.path.c_str());
+      if (::mkfifo(e.path.c_str(), 0600) != 0) return {errno, std::generic_category()};
+    } else if ((type == S_IFCHR || type == S_IFBLK) && root) {
+      devices.push_back(&e);
+    }
+  }
+  if (!devices.empty()) {
+    cmds.clear();
+    for (auto const* e : devices) cmds.push_back("stat \"" + e->image_path + "\"");
+    auto stats = debugfs_batch(spec, cmds, scratch);
+    if (!stats) return stats.error();
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      for (auto const& line : (*stats)[i]) {
+        unsigned major = 0, minor = 0;
+        if (std::sscanf(line.c_str(), "Device major/minor number: %u:%u", &major, &minor) != 2) continue;
+        ::unlink(devices[i]->path.c_str());
+        if (::mknod(devices[i]->path.c_str(), (devices[i]->mode & S_IFMT) | 0600, ::makedev(major, minor)) !=
+            0)
+          return {errno, std::generic_category()};
+      }
+    }
+  }
+
+  // Owners, then modes (chown clears set-id bits), then xattrs (chown also drops capabilities).
+  for (auto const& e : entries) {
+    struct stat st {};
+    if (::lstat(e.path.c_str(), &st) != 0) continue;  // sockets, devices as non-root
+    if (root) (void)::lchown(e.path.c_str(), e.uid, e.gid);
+    if (!S_ISLNK(st.st_mode)) (void)::chmod(e.path.c_str(), e.mode & 07777);
+  }
+  cmds.clear();
+  std::vector<ext4_entry const*> xattr_owner;
+  for (auto const& e : entries) {
+    auto type = e.mode & S_IFMT;
+    if (type != S_IFREG && type != S_IFDIR) continue;
+    cmds.push_back("ea_list \"" + e.image_path + "\"");
+    xattr_owner.push_back(&e);
+  }
+  auto lists = debugfs_batch(spec, cmds, scratch);
+  if (!lists) return lists.error();
+  std::vector<std::pair<ext4_entry const*, std::string>> wanted;
+  for (std::size_t i = 0; i < xattr_owner.size(); ++i) {
+    for (auto const& line : (*lists)[i]) {
+      // "  security.capability (20) = 01 00 ..."
+      if (line.size() < 3 || line[0] != ' ' || line[1] != ' ') continue;
+      auto paren = line.find(" (", 2);
+      if (paren == std::string::npos) continue;
+      auto name = line.substr(2, paren - 2);
+      if (name.empty() || name.find_first_of(" \"") != std::string::npos || name == "system.data") continue;
+      wanted.emplace_back(xattr_owner[i], name);
+    }
+  }
+  cmds.clear();
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    cmds.push_back("ea_get -f \"" + (scratch / ("xattr." + std::to_string(i))).string() + "\" \"" +
+                   wanted[i].first->image_path + "\" " + wanted[i].second);
+  if (auto got = debugfs_batch(spec, cmds, scratch); !got) return got.error();
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    auto file = scratch / ("xattr." + std::to_string(i));
+    std::error_code missing;
+    if (!std::filesystem::exists(file, missing)) continue;
+    auto value = read_all(file);
+    std::filesystem::remove(file, missing);
+    (void)::lsetxattr(wanted[i].first->path.c_str(), wanted[i].second.c_str(), value.data(), value.size(), 0);
+  }
+
+  // utimensat on a child changes only the child's ctime, so the order does not matter.
+  for (auto it = dir_times.begin(); it != dir_times.end(); ++it) {
+    struct timespec t[2] = {it->second.st_atim, it->second.st_mtim};
+    (void)::utimensat(AT_FDCWD, (dest / std::filesystem::path{it->first}.relative_path()).c_str(), t,
+                      AT_SYMLINK_NOFOLLOW);
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -121,6 +339,10 @@ std::error_code extract_image(std::filesystem::path const& image, std::filesyste
     // debugfs exits 0 even when it cannot open the file system; an empty result is the tell.
     if (!err && std::filesystem::is_empty(root_dest, ec)) err = errc::tool_failed;
     std::filesystem::remove(errlog, ec);
+    if (!err) {
+      say("debugfs -f (ls -p, stat, ea_list, ea_get): hard links, FIFOs, devices, set-id bits, xattrs");
+      err = fix_up_ext4(spec, root_dest, scratch_dir);
+    }
   }
   cleanup();
   return err;

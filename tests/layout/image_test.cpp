@@ -1,7 +1,10 @@
 #include "pinetboot/layout/image.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,6 +31,20 @@ class LayoutImage : public ::testing::Test {
     test::write_text(d / "rootsrc/etc/hostname", "raspberrypi\n");
     std::filesystem::create_symlink("/etc/passwd", d / "rootsrc/pw");
     ::chmod((d / "rootsrc/etc/hostname").c_str(), 0640);
+    test::write_text(d / "rootsrc/usr/bin/sudo", "#!/bin/sh\n");
+    ::chmod((d / "rootsrc/usr/bin/sudo").c_str(), 04755);
+    test::write_text(d / "rootsrc/usr/lib/a", "pair");
+    ASSERT_EQ(::link((d / "rootsrc/usr/lib/a").c_str(), (d / "rootsrc/usr/lib/b").c_str()), 0);
+    std::filesystem::create_directories(d / "rootsrc/run");
+    ASSERT_EQ(::mkfifo((d / "rootsrc/run/fifo").c_str(), 0600), 0);
+    ::chmod((d / "rootsrc/run/fifo").c_str(), 0620);  // past the umask
+    if (::geteuid() == 0) {
+      std::filesystem::create_directories(d / "rootsrc/dev");
+      ASSERT_EQ(::mknod((d / "rootsrc/dev/null").c_str(), S_IFCHR | 0666, ::makedev(1, 3)), 0);
+    }
+    xattrs_ = ::setxattr((d / "rootsrc/usr/lib/a").c_str(), "user.pinetboot", "v1", 2, 0) == 0;
+    struct timespec t[2] = {{981173106, 0}, {981173106, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (d / "rootsrc/usr/lib").c_str(), t, 0), 0);
     img_ = d / "pi.img";
     std::string sh = "set -e; cd '" + d.string() +
                      "'; truncate -s 48M pi.img;"
@@ -49,10 +66,34 @@ class LayoutImage : public ::testing::Test {
     struct stat st {};
     ASSERT_EQ(::stat((root / "etc/hostname").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0640U);
+    ASSERT_EQ(::stat((root / "usr/bin/sudo").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 04755U) << "set-uid bit lost (debugfs rdump chmods before chown)";
+    struct stat a {
+    }, b{};
+    ASSERT_EQ(::lstat((root / "usr/lib/a").c_str(), &a), 0);
+    ASSERT_EQ(::lstat((root / "usr/lib/b").c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino) << "hard link pair not restored";
+    EXPECT_EQ(test::read_text(root / "usr/lib/b"), "pair");
+    ASSERT_EQ(::lstat((root / "run/fifo").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0620U);
+    if (::geteuid() == 0) {
+      ASSERT_EQ(::lstat((root / "dev/null").c_str(), &st), 0);
+      EXPECT_TRUE(S_ISCHR(st.st_mode));
+      EXPECT_EQ(st.st_rdev, ::makedev(1, 3));
+    }
+    if (xattrs_) {
+      char v[8] = {};
+      EXPECT_EQ(::getxattr((root / "usr/lib/a").c_str(), "user.pinetboot", v, sizeof v), 2);
+      EXPECT_EQ(std::string(v, 2), "v1");
+    }
+    ASSERT_EQ(::stat((root / "usr/lib").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 981173106) << "directory time not restored after relinking";
   }
 
   test::temp_dir dir_;
   std::filesystem::path img_;
+  bool xattrs_ = false;
 };
 
 TEST_F(LayoutImage, ReadsPartitionTable) {
@@ -71,7 +112,7 @@ TEST_F(LayoutImage, ExtractsBothPartitionsWithoutMounting) {
   ASSERT_FALSE(extract_image(img_, d / "boot", d / "root", d / "scratch",
                              [&](std::string_view l) { log.emplace_back(l); }));
   check(d / "boot", d / "root");
-  EXPECT_EQ(log.size(), 2U);
+  EXPECT_EQ(log.size(), 3U);  // mcopy, debugfs rdump, debugfs fix-up
 }
 
 TEST_F(LayoutImage, ExtractsXzImage) {

@@ -5,9 +5,14 @@
 /// (`debugfs -R "rdump / DEST" "img?offset=OFFSET"`), and `.xz` is decompressed with `xz -dc`
 /// into a scratch file first. Tools run via posix_spawnp with an argv (no shell).
 ///
-/// Limits of the tools: mcopy keeps FAT timestamps (2 s) but FAT has no owners or links;
-/// debugfs rdump keeps owners (as root), modes, timestamps and symlinks, but writes hard links
-/// as separate files and skips device nodes, FIFOs and xattrs.
+/// debugfs rdump alone writes hard links as separate files, skips FIFOs and device nodes, drops
+/// xattrs and chmods before it chowns (which clears set-uid bits: sudo would break). So a second
+/// pass runs `debugfs -f` batches (`ls -p` per directory, `stat` per device node, `ea_list` and
+/// `ea_get -f` per file) and repairs the dumped tree: hard links relinked, FIFOs and (as root)
+/// device nodes created, owners then modes reapplied, xattrs (security.capability included) set,
+/// directory times restored. Remaining limits: timestamps have 1 s resolution (rdump uses
+/// utime), names containing '"' or a newline are left as rdump wrote them (debugfs cannot quote
+/// them), and FAT (mcopy) has no owners or links and 2 s timestamps.
 #pragma once
 
 #include <filesystem>
