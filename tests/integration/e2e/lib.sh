@@ -1,0 +1,155 @@
+# Helpers for the end-to-end tests that PXE-boot a real client (QEMU's iPXE ROM on an e1000 NIC)
+# from pinetboot-server. Source after lib/netns.sh.
+#
+#   e2e_require_tools [dnsmasq]   FAIL (exit 1) naming the missing Debian packages
+#   e2e_kernel                    prints the path of a cached Debian vmlinuz (downloads it once)
+#   e2e_initramfs OUT             builds a busybox initramfs whose /init prints the marker
+#   e2e_setup_lan [router]        namespaces: $PNB_CLI holds bridge br0 + tap0 (QEMU runs there),
+#                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
+#   e2e_start_qemu LOG            boots QEMU in $PNB_CLI, serial console to LOG
+#   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
+#
+# Nothing touches the host's interfaces: the bridge, the tap and all veths live in the
+# namespaces the test owns, which pnb_cleanup deletes (killing QEMU, the server and dnsmasq).
+
+E2E_CACHE=${PINETBOOT_CACHE:-/var/cache/pinetboot-test}
+E2E_MARKER=PINETBOOT-E2E-OK
+E2E_ROM=/usr/lib/ipxe/qemu/pxe-e1000.rom
+E2E_MAC=52:54:00:e2:e0:01
+E2E_QEMU_PID=
+
+e2e_require_tools() {
+  local missing=()
+  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  [[ -r $E2E_ROM ]] || missing+=(ipxe-qemu)
+  # The initramfs needs a static busybox (it runs with no libraries); busybox-static installs one.
+  if ! [[ -x /bin/busybox ]] || ! e2e_is_static /bin/busybox; then missing+=(busybox-static); fi
+  command -v dpkg-deb >/dev/null || missing+=(dpkg)
+  command -v apt-get >/dev/null || missing+=(apt)
+  if [[ ${1:-} == dnsmasq ]]; then command -v dnsmasq >/dev/null || missing+=(dnsmasq-base); fi
+  if ((${#missing[@]})); then
+    echo "FAIL: missing Debian packages: ${missing[*]} (apt-get install --no-install-recommends ${missing[*]})"
+    exit 1
+  fi
+}
+
+# True when ELF file $1 has no program interpreter (PT_INTERP), i.e. is statically linked.
+# Reads the program headers with od, so no binutils or file(1) are needed.
+e2e_is_static() {
+  local f=$1 phoff phentsize phnum i type
+  [[ $(od -An -tx1 -N4 "$f" | tr -d ' \n') == 7f454c46 ]] || return 1
+  phoff=$(od -An -tu8 -j32 -N8 "$f" | tr -d ' ')
+  phentsize=$(od -An -tu2 -j54 -N2 "$f" | tr -d ' ')
+  phnum=$(od -An -tu2 -j56 -N2 "$f" | tr -d ' ')
+  for ((i = 0; i < phnum; ++i)); do
+    type=$(od -An -tu4 -j$((phoff + i * phentsize)) -N4 "$f" | tr -d ' ')
+    [[ $type == 3 ]] && return 1
+  done
+  return 0
+}
+
+# Prints the path of a Debian amd64 kernel image. The package named by linux-image-amd64 is
+# downloaded once with `apt-get download` (about 70 MB) and only its /boot/vmlinuz-* is kept in
+# $E2E_CACHE (about 8 MB); nothing is installed on the host. Parallel runs serialise on a lock.
+e2e_kernel() {
+  mkdir -p "$E2E_CACHE"
+  (
+    flock -w 600 9 || { echo "FAIL: cannot lock $E2E_CACHE/.lock" >&2; exit 1; }
+    local pkg ver
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    if [[ -z $pkg ]]; then
+      # No package lists (apt-get update never ran): use whatever kernel is cached.
+      local cached
+      cached=$(ls -1 "$E2E_CACHE"/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+      [[ -n $cached ]] || { echo "FAIL: apt-cache knows no linux-image-amd64 (run apt-get update) and $E2E_CACHE has no kernel" >&2; exit 1; }
+      echo "$cached"
+      exit 0
+    fi
+    ver=${pkg#linux-image-}
+    if [[ ! -s $E2E_CACHE/vmlinuz-$ver ]]; then
+      local tmp
+      tmp=$(mktemp -d "$E2E_CACHE/.dl.XXXXXX")
+      chown _apt "$tmp" 2>/dev/null || true  # else apt warns that it downloads unsandboxed
+      local t0=$SECONDS
+      (cd "$tmp" && apt-get download -q "$pkg" >&2) || { rm -rf "$tmp"; echo "FAIL: apt-get download $pkg" >&2; exit 1; }
+      dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" "./boot/vmlinuz-$ver" ||
+        { rm -rf "$tmp"; echo "FAIL: no /boot/vmlinuz-$ver in $pkg" >&2; exit 1; }
+      mv "$tmp/boot/vmlinuz-$ver" "$E2E_CACHE/vmlinuz-$ver"
+      echo "kernel: downloaded $pkg ($(du -k "$tmp"/*.deb | cut -f1) KiB) in $((SECONDS - t0)) s" >&2
+      rm -rf "$tmp"
+    fi
+    echo "$E2E_CACHE/vmlinuz-$ver"
+  ) 9>"$E2E_CACHE/.lock"
+}
+
+# Builds a gzip'd newc initramfs at $1 with busybox's own cpio (no cpio package needed). /init
+# mounts devtmpfs for a console, prints the marker with the running kernel's release (so the
+# marker cannot come from anything but a running userland), and powers the VM off.
+e2e_initramfs() {
+  local out=$1 dir
+  dir=$(mktemp -d "$PNB_WORK/initramfs.XXXXXX")
+  mkdir -p "$dir"/{bin,dev,proc,sys}
+  cp /bin/busybox "$dir/bin/busybox"
+  ln -s busybox "$dir/bin/sh"
+  cat > "$dir/init" <<'EOT'
+#!/bin/sh
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox mount -t proc proc /proc
+exec >/dev/console 2>&1
+echo "PINETBOOT-E2E-$(/bin/busybox echo OK) kernel=$(/bin/busybox uname -r) cmdline=$(/bin/busybox cat /proc/cmdline)"
+/bin/busybox poweroff -f
+EOT
+  chmod 755 "$dir/init"
+  (cd "$dir" && find . -mindepth 1 | busybox cpio -o -H newc 2>/dev/null) | gzip -9 > "$out"
+  rm -rf "$dir"
+}
+
+# The LAN: bridge br0 in $PNB_CLI with QEMU's tap0 and a veth to the server's namespace (and,
+# with "router", one to $PNB_MID where the site's DHCP server runs).
+e2e_setup_lan() {
+  ip netns add "$PNB_CLI"
+  ip netns add "$PNB_SRV"
+  ip -n "$PNB_CLI" link set lo up
+  ip -n "$PNB_CLI" link add br0 type bridge forward_delay 0 stp_state 0
+  ip -n "$PNB_CLI" link set br0 up
+  ip -n "$PNB_CLI" tuntap add dev tap0 mode tap
+  ip -n "$PNB_CLI" link set tap0 master br0 up
+  ip -n "$PNB_CLI" link add srv0 type veth peer name veth0 netns "$PNB_SRV"
+  ip -n "$PNB_CLI" link set srv0 master br0 up
+  _pnb_addr "$PNB_SRV" veth0 "$PNB_SRV_IP"
+  if [[ ${1:-} == router ]]; then
+    ip netns add "$PNB_MID"
+    ip -n "$PNB_CLI" link add rtr0 type veth peer name veth0 netns "$PNB_MID"
+    ip -n "$PNB_CLI" link set rtr0 master br0 up
+    _pnb_addr "$PNB_MID" veth0 10.77.0.254
+  fi
+}
+
+# Starts QEMU (TCG, no KVM) in $PNB_CLI booting from the network only; the serial console goes
+# to $1. -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
+e2e_start_qemu() {
+  local log=$1
+  : > "$log"
+  ip netns exec "$PNB_CLI" qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -boot n \
+    -monitor none -serial "file:$log" \
+    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+    -device "e1000,netdev=n0,mac=$E2E_MAC,romfile=$E2E_ROM" \
+    > "$PNB_WORK/qemu.out" 2>&1 < /dev/null &
+  E2E_QEMU_PID=$!
+  PNB_PIDS+=("$E2E_QEMU_PID")
+}
+
+# Waits up to $2 seconds for the marker on serial log $1. Returns 0 when seen, 1 on timeout,
+# 2 when QEMU exited without printing it.
+e2e_wait_marker() {
+  local log=$1 end=$((SECONDS + $2))
+  while ((SECONDS < end)); do
+    grep -aq "$E2E_MARKER kernel=" "$log" 2>/dev/null && return 0
+    if ! kill -0 "$E2E_QEMU_PID" 2>/dev/null; then
+      grep -aq "$E2E_MARKER kernel=" "$log" 2>/dev/null && return 0
+      return 2
+    fi
+    sleep 0.5
+  done
+  return 1
+}

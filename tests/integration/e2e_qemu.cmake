@@ -1,0 +1,5 @@
+# End-to-end PXE boots of a real client: QEMU (TCG) with Debian's iPXE ROM boots a Debian kernel
+# and a busybox initramfs from pinetboot-server. About 45 s each here; the limit leaves room for
+# a slower CI (ASan build) and a first run that downloads the kernel package (about 70 MB) into
+# ${PINETBOOT_CACHE:-/var/cache/pinetboot-test}.
+pinetboot_add_script_test(e2e_qemu_full e2e_qemu_full.sh TIMEOUT 480)
