@@ -116,6 +116,23 @@ TEST(TftpPacket, EveryTruncationOfRequestErrors) {
   }
 }
 
+TEST(TftpPacket, EveryTruncationOfOackAndErrorErrors) {
+  auto oack =
+      raw("\0\6blksize\0"
+          "1024\0tsize\0"
+          "2228224\0"s);
+  std::vector<std::size_t> valid_cuts;
+  for (std::size_t n = 0; n < oack.size(); ++n) {
+    auto r = parse_oack(std::span<const std::byte>(oack).first(n));
+    if (r) valid_cuts.push_back(n);
+  }
+  // Only the bare opcode and the cut after the first complete pair parse.
+  EXPECT_EQ(valid_cuts, (std::vector<std::size_t>{2, 15}));
+  auto err = raw("\0\5\0\1File not found\0"s);
+  for (std::size_t n = 0; n < err.size(); ++n)
+    EXPECT_FALSE(parse_error(std::span<const std::byte>(err).first(n))) << n;
+}
+
 TEST(TftpPacket, SingleByteMutationsStayInBounds) {
   auto b = pi4_rrq();
   for (std::size_t i = 0; i < b.size(); ++i) {

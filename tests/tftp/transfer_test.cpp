@@ -140,6 +140,22 @@ TEST(TftpTransfer, BlockRolloverToZeroAndToOne) {
   }
 }
 
+TEST(TftpTransfer, ClientDetectsServerRollingOverToOne) {
+  constexpr std::uint64_t size = 65536ULL * 512 + 300;
+  test::generated_source src{size};
+  for (std::uint16_t w : std::array<std::uint16_t, 2>{1, 8}) {
+    client_config cc = opts(std::nullopt, w == 1 ? std::nullopt : std::optional<std::uint16_t>{w});
+    auto sl = server_limits();
+    sl.block_rollover = rollover::to_one;  // the client keeps its default (to 0)
+    download<test::generated_source, test::checking_sink> d{src, cc, sl};
+    auto st = d.run({});
+    ASSERT_TRUE(d.client->is_complete()) << w;
+    EXPECT_EQ(d.sink.written, size);
+    EXPECT_EQ(d.sink.mismatches, 0U);
+    EXPECT_TRUE(st.finished);
+  }
+}
+
 TEST(TftpTransfer, RolloverUnderLossWithWindow) {
   constexpr std::uint64_t size = 65540ULL * 512;
   test::generated_source src{size};

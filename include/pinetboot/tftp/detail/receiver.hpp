@@ -75,6 +75,15 @@ class block_receiver {
       fail(errc::illegal_operation);
       return;
     }
+    if (cfg_.roll == rollover::to_zero && (expected_ & 0xffffU) == 0 && block == 1) {
+      // At the wrap point a sender that rolls over to 1 skips block number 0. In lock-step that
+      // is unambiguous; with a window, block 0 may just have been lost, so wait for a second
+      // sighting (the sender's go-back repeats it) before switching.
+      if (cfg_.window == 1 || ++wrap_to_one_hints_ >= 2) {
+        cfg_.roll = rollover::to_one;
+        numbering_ = block_numbering{rollover::to_one};
+      }
+    }
     auto s = numbering_.nearest(expected_, block);
     if (!s) {
       ++stats_->ignored;
@@ -233,6 +242,7 @@ class block_receiver {
   bool dup_acked_ = false;
   bool pending_cr_ = false;
   unsigned retries_ = 0;
+  unsigned wrap_to_one_hints_ = 0;
   std::optional<time_point> timer_;
   std::optional<time_point> dally_until_;
   time_point ack_sent_at_{};
