@@ -174,6 +174,19 @@ class lock_file {
   int fd_ = -1;
 };
 
+std::string human(std::uint64_t bytes) {
+  char buf[32];
+  if (bytes < 10 * 1024)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else if (bytes < 10ULL << 20)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024.0);
+  else if (bytes < 10ULL << 30)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / 1048576.0);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / 1073741824.0);
+  return buf;
+}
+
 // A one-line progress bar with bytes and ETA, drawn only on a terminal.
 class progress_bar {
  public:
@@ -190,10 +203,9 @@ class progress_bar {
     int fill = static_cast<int>(frac * width);
     std::string bar(static_cast<std::size_t>(fill), '#');
     bar.resize(static_cast<std::size_t>(width), ' ');
-    std::printf("\r%-20.20s [%s] %5.1f%% %8.1f/%.1f MiB ETA %d:%02d ", std::string{p.folder}.c_str(),
-                bar.c_str(), frac * 100, static_cast<double>(p.bytes_done) / 1048576.0,
-                static_cast<double>(p.bytes_total) / 1048576.0, static_cast<int>(eta) / 60,
-                static_cast<int>(eta) % 60);
+    std::printf("\r%-20.20s [%s] %5.1f%% %s / %s ETA %d:%02d ", std::string{p.folder}.c_str(), bar.c_str(),
+                frac * 100, human(p.bytes_done).c_str(), human(p.bytes_total).c_str(),
+                static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
     std::fflush(stdout);
     drawn_ = true;
   }
@@ -588,7 +600,7 @@ int cmd_add(options const& o) {
   if (auto set = exports_for(o, {want})) {
     std::string lines;
     for (auto const& e : set->entries) (void)nfs::append_exports_line(lines, e);
-    if (o.verbose && !lines.empty()) std::cout << "exports lines:\n" << lines;
+    if (!lines.empty()) std::cout << "exports lines:\n" << lines;
   }
   return exit_ok;
 }
