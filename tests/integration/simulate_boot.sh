@@ -5,8 +5,11 @@
 # is checked file by file: the Pi's probes end "found" (Early terminate), the normally-missing
 # files "not_found" (normal), boards with a per-serial folder fetch under <serial>/, the others
 # fall back to the root, and every received file has the demo tree's size.
+# Mode "lossy" (simulate_boot.sh lossy): the same through pinetboot-impair with 3 % loss per
+# crossing: every board must still boot, and the client-side timeouts must show in the report.
 source "$(dirname "$0")/lib/netns.sh"
 pnb_require_netns
+MODE=${1:-clean}
 
 B=${PINETBOOT_BUILD_DIR:?PINETBOOT_BUILD_DIR not set}
 SIM=$B/examples/simulate/pinetboot-simulate
@@ -21,6 +24,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 W=$PNB_WORK
 COUNT=${SIM_COUNT:-20}
+SCALE=16
+SIM_ARGS=(--dhcp-retry-ms 1000)
+if [[ $MODE == lossy ]]; then
+  COUNT=${SIM_COUNT:-15}
+  SCALE=32
+  SIM_ARGS=(--dhcp-retry-ms 500 --tftp-rto-ms 250)
+  [[ -x $(PINETBOOT_BUILD_DIR=$B pnb_impair_bin) ]] || { echo "FAIL: pinetboot-impair not built"; exit 1; }
+fi
 fail() {
   echo "FAIL: $*"
   for f in "$W"/*.log; do
@@ -42,29 +53,35 @@ wait_for() {
 # Demo tree: per-serial folders for the even boards (serials 0x10000000 + i); odd ones use the root.
 serials=()
 for ((i = 0; i < COUNT; i += 2)); do serials+=("$(printf %08x $((0x10000000 + i)))"); done
-bash "$MKTREE" --scale 16 "$W/tftp" "${serials[@]}" >/dev/null
+bash "$MKTREE" --scale "$SCALE" "$W/tftp" "${serials[@]}" >/dev/null
 chmod -R a+rX "$W/tftp"
 
-pnb_setup_veth
-pnb_bg ip netns exec "$PNB_SRV" "$TFTPD" --root "$W/tftp" --interface veth0 --user "" \
+if [[ $MODE == lossy ]]; then
+  pnb_setup_impair --loss 0.03 --seed 11
+  SRV_IF=taps CLI_IF=tapc
+else
+  pnb_setup_veth
+  SRV_IF=veth0 CLI_IF=veth0
+fi
+pnb_bg ip netns exec "$PNB_SRV" "$TFTPD" --root "$W/tftp" --interface "$SRV_IF" --user "" \
   --max-per-client 4096 >"$W/tftpd.log" 2>&1
-pnb_bg ip netns exec "$PNB_SRV" "$DHCPD" --user "" --mode full --interface veth0 \
+pnb_bg ip netns exec "$PNB_SRV" "$DHCPD" --user "" --mode full --interface "$SRV_IF" \
   --subnet 10.77.0.0/24,range=10.77.0.100-10.77.0.250,router=10.77.0.1 --lease-file "$W/leases" \
   >"$W/dhcpd.log" 2>&1
 wait_for 20 grep -q serving "$W/tftpd.log" || fail "pinetboot-tftpd did not start"
 wait_for 20 grep -q 'pinetboot-dhcpd: .* mode on' "$W/dhcpd.log" || fail "pinetboot-dhcpd did not start"
 
 set +e
-pnb_in_cli timeout 50 "$SIM" --interface veth0 --count "$COUNT" --generation mix --timeout 40 \
-  --dhcp-retry-ms 1000 --json >"$W/report.json" 2>"$W/simulate.log"
+pnb_in_cli timeout 50 "$SIM" --interface "$CLI_IF" --count "$COUNT" --generation mix --timeout 40 \
+  "${SIM_ARGS[@]}" --json >"$W/report.json" 2>"$W/simulate.log"
 rc=$?
 set -e
 ((rc == 0)) || fail "pinetboot-simulate exited $rc"
 
-python3 - "$W/report.json" "$W/tftp" "$COUNT" <<'PY' || fail "report check failed"
+python3 - "$W/report.json" "$W/tftp" "$COUNT" "$MODE" <<'PY' || fail "report check failed"
 import json, os, sys
 report = json.load(open(sys.argv[1]))
-root, count = sys.argv[2], int(sys.argv[3])
+root, count, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 s = report["summary"]
 errors = []
 def check(cond, msg):
@@ -141,6 +158,10 @@ for b in report["boards"]:
         for f in files:
             if f["result"] == "received":
                 check(f["blksize"] == 1468, f"{tag}: {f['name']} blksize {f['blksize']}")
+timeouts = sum(f["timeouts"] for b in report["boards"] for f in b["files"])
+check(timeouts == s["tftp_timeouts"], f"per-file timeouts {timeouts} != summary {s['tftp_timeouts']}")
+if mode == "lossy":
+    check(s["tftp_timeouts"] > 0 and s["tftp_retransmits"] > 0, f"no client timeouts through a lossy link: {s}")
 check(len(macs) == count and len(addresses) == count, f"{len(macs)} MACs, {len(addresses)} addresses for {count} boards")
 if errors:
     print("\n".join(errors[:40]))
@@ -148,6 +169,11 @@ if errors:
 print(f"simulate_boot: {count} boards booted, p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms, "
       f"{s['probes']} probes, {s['not_found']} not found (normal), {s['bytes']} bytes")
 PY
+
+if [[ $MODE == lossy ]]; then
+  echo "simulate_boot lossy: ok"
+  exit 0
+fi
 
 # The text report agrees.
 set +e
