@@ -4,6 +4,9 @@
 # (1 % loss + 1 ms delay per direction). Not run in CI; bounded (about 8-10 minutes).
 #
 #   bench/tftp_compare.sh [BUILD_DIR]        (default build/bench-rel; needs root)
+#   BUILD_DIR needs pinetboot-tftpd and pinetboot-impair in Release, e.g.:
+#     cmake -S . -B build/bench-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DPINETBOOT_BUILD_FUZZERS=OFF
+#     cmake --build build/bench-rel -j2 --target pinetboot-tftpd pinetboot-impair
 #
 # Environment:
 #   FULL=1          also a 512 MiB file on the plain link

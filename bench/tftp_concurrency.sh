@@ -8,6 +8,9 @@
 # Target: <= 64 KiB per live transfer. Not run in CI.
 #
 #   bench/tftp_concurrency.sh [BUILD_DIR]     (default build/bench-rel; Release; root)
+#   BUILD_DIR needs pinetboot-tftpd and pinetboot-impair in Release, e.g.:
+#     cmake -S . -B build/bench-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DPINETBOOT_BUILD_FUZZERS=OFF
+#     cmake --build build/bench-rel -j2 --target pinetboot-tftpd pinetboot-impair
 #   CLIENTS=1000 BLKSIZE=1024 SIZE=1000000 TIMEOUT=300
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
