@@ -3,3 +3,4 @@
 # a slower CI (ASan build) and a first run that downloads the kernel package (about 70 MB) into
 # ${PINETBOOT_CACHE:-/var/cache/pinetboot-test}.
 pinetboot_add_script_test(e2e_qemu_full e2e_qemu_full.sh TIMEOUT 480)
+pinetboot_add_script_test(e2e_qemu_proxy e2e_qemu_proxy.sh TIMEOUT 480)

@@ -8,6 +8,10 @@
 #                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
 #   e2e_start_qemu LOG            boots QEMU in $PNB_CLI, serial console to LOG
 #   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
+#   e2e_tftp_root DIR             kernel, initramfs and boot.ipxe for iPXE in DIR
+#   e2e_start_server TOML         pinetboot-server --verbose in $PNB_SRV, log $PNB_WORK/server.log
+#   e2e_boot NAME                 QEMU boots; FAIL unless the marker shows in $E2E_BOOT_TIMEOUT s
+#   fail MSG                      prints MSG and the logs' tails, exits 1
 #
 # Nothing touches the host's interfaces: the bridge, the tap and all veths live in the
 # namespaces the test owns, which pnb_cleanup deletes (killing QEMU, the server and dnsmasq).
@@ -140,7 +144,7 @@ e2e_start_qemu() {
 }
 
 # Waits up to $2 seconds for the marker on serial log $1. Returns 0 when seen, 1 on timeout,
-# 2 when QEMU exited without printing it.
+# 2 when QEMU exited without printing it, 3 when the firmware gave up on booting.
 e2e_wait_marker() {
   local log=$1 end=$((SECONDS + $2))
   while ((SECONDS < end)); do
@@ -149,7 +153,74 @@ e2e_wait_marker() {
       grep -aq "$E2E_MARKER kernel=" "$log" 2>/dev/null && return 0
       return 2
     fi
+    grep -aq 'No more network devices\|No bootable device' "$log" 2>/dev/null && return 3
     sleep 0.5
   done
   return 1
+}
+
+fail() {
+  echo "FAIL: $*"
+  local f
+  for f in server.log dnsmasq.log serial.log qemu.out; do
+    [[ -s $PNB_WORK/$f ]] || continue
+    echo "--- $f (tail)"
+    tail -40 "$PNB_WORK/$f" | tr -d '\033' || true
+  done
+  exit 1
+}
+
+# A TFTP root for iPXE: the cached Debian kernel, the marker initramfs and boot.ipxe. The
+# script's URLs are relative, so iPXE resolves them against the script's own URL: the server
+# whose siaddr and file it took. (${next-server} would not do in proxy mode: iPXE looks it up in
+# the address server's ACK first, and dnsmasq puts its own address there.) The echo lines are
+# short because iPXE wraps the console at 80 columns.
+e2e_tftp_root() {
+  local root=$1 kernel
+  mkdir -p "$root"
+  kernel=$(e2e_kernel) || fail "no kernel"
+  cp "$kernel" "$root/vmlinuz"
+  e2e_initramfs "$root/initrd.img"
+  cat > "$root/boot.ipxe" <<'EOT'
+#!ipxe
+echo e2e: ip ${net0/ip} from ${net0.dhcp/dhcp-server}
+kernel vmlinuz console=ttyS0,115200 panic=-1 quiet rdinit=/init
+initrd initrd.img
+boot
+EOT
+}
+
+e2e_start_server() {
+  local bin=${PINETBOOT_BUILD_DIR:?}/examples/server/pinetboot-server
+  [[ -x $bin ]] || fail "$bin not built"
+  "$bin" --config "$1" --check-config > /dev/null || fail "config rejected: $("$bin" --config "$1" --check-config 2>&1)"
+  ip netns exec "$PNB_SRV" "$bin" --config "$1" --verbose > "$PNB_WORK/server.log" 2>&1 &
+  PNB_PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    grep -q 'pinetboot-server started' "$PNB_WORK/server.log" && return 0
+    sleep 0.1
+  done
+  fail "server did not start"
+}
+
+e2e_boot() {
+  local name=$1 timeout=${E2E_BOOT_TIMEOUT:-240} t0=$SECONDS rc=0
+  if [[ -n ${E2E_PCAP:-} ]]; then  # debugging aid: capture the LAN at the bridge
+    ip netns exec "$PNB_CLI" tcpdump -i br0 -w "$E2E_PCAP" -U > /dev/null 2>&1 &
+    PNB_PIDS+=($!)
+    sleep 1
+  fi
+  e2e_start_qemu "$PNB_WORK/serial.log"
+  e2e_wait_marker "$PNB_WORK/serial.log" "$timeout" || rc=$?
+  case $rc in
+    0) ;;
+    1) fail "no $E2E_MARKER on the serial console within $timeout s" ;;
+    3) fail "the firmware gave up booting" ;;
+    *) fail "QEMU exited without printing $E2E_MARKER" ;;
+  esac
+  # What iPXE's autoboot took from our replies: siaddr and file of the DHCP or proxy offer.
+  grep -aq "Next server: $PNB_SRV_IP" "$PNB_WORK/serial.log" || fail "iPXE did not take next-server $PNB_SRV_IP"
+  grep -aq "Filename: boot.ipxe" "$PNB_WORK/serial.log" || fail "iPXE did not take the file boot.ipxe"
+  echo "$name: booted to userland in $((SECONDS - t0)) s: $(grep -ao "$E2E_MARKER kernel=[^ ]*" "$PNB_WORK/serial.log")"
 }
