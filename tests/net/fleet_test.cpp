@@ -2,17 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
-#include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
+#include "net/fleet_loopback.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/tftp_server.hpp"
@@ -170,75 +169,6 @@ TEST(NetFleet, JsonAndTextReports) {
   EXPECT_NE(loud.find("FAILED: tftp"), std::string::npos);
 }
 
-// ---------------------------------------------------------------------------------------------
-// End to end over loopback, without root: the DHCP engine behind a unicast responder (loopback
-// cannot carry the broadcast replies a real server sends) and the real TFTP server.
-
-struct loopback_servers {
-  std::filesystem::path root;
-  asio::io_context io;
-  dhcp::lease_store store{std::move(*dhcp::lease_store::open({}))};
-  std::optional<dhcp::server_engine> engine;
-  asio::ip::udp::socket dhcp_socket{io};
-  asio::ip::udp::endpoint from;
-  std::array<std::byte, 1500> rx{}, tx{};
-  std::optional<tftp_server> tftp;
-  std::thread thread;
-  std::atomic<std::uint64_t> dhcp_requests{0};
-
-  explicit loopback_servers(std::filesystem::path r) : root{std::move(r)} {
-    dhcp::engine_config cfg;
-    cfg.mode = dhcp::server_mode::full;
-    dhcp::subnet_config s;
-    s.network = core::ipv4_address{127, 0, 0, 0};
-    s.prefix_length = 8;
-    s.range_start = core::ipv4_address{127, 0, 1, 1};
-    s.range_end = core::ipv4_address{127, 0, 1, 200};
-    cfg.subnets.push_back(s);
-    engine.emplace(cfg, store);
-    EXPECT_FALSE(open_udp(dhcp_socket, {.address = core::ipv4_address{127, 0, 0, 1}}));
-    tftp_server_options o;
-    o.listen_address = core::ipv4_address{127, 0, 0, 1};
-    o.port = 0;
-    o.root = root;
-    tftp.emplace(io, o);
-    EXPECT_FALSE(tftp->start());
-    receive();
-    thread = std::thread{[this] { io.run(); }};
-  }
-  ~loopback_servers() {
-    asio::post(io, [this] {
-      tftp->stop();
-      dhcp_socket.close();
-      io.stop();
-    });
-    thread.join();
-  }
-  std::uint16_t dhcp_port() const { return dhcp_socket.local_endpoint().port(); }
-  void receive() {
-    dhcp_socket.async_receive_from(asio::buffer(rx), from, [this](std::error_code ec, std::size_t n) {
-      if (ec) return;
-      ++dhcp_requests;
-      dhcp::packet_context ctx{.local_address = core::ipv4_address{127, 0, 0, 1},
-                               .source = core::ipv4_address{127, 0, 0, 1},
-                               .now = 1'700'000'000};
-      auto r = engine->handle(std::span{rx}.first(n), ctx, tx);
-      if (r.size > 0) {
-        (void)store.commit();
-        std::error_code ignored;
-        dhcp_socket.send_to(asio::buffer(tx.data(), r.size), from, 0, ignored);
-      }
-      receive();
-    });
-  }
-};
-
-void write_file(std::filesystem::path const& p, std::size_t size) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream f{p, std::ios::binary};
-  for (std::size_t i = 0; i < size; ++i) f.put(static_cast<char>(i * 7 + 3));
-}
-
 class NetFleetLoopback : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -247,29 +177,19 @@ class NetFleetLoopback : public ::testing::Test {
     for (auto const* f : {"bootcode.bin", "start.elf", "fixup.dat", "start4.elf", "fixup4.dat", "config.txt",
                           "bcm2710-rpi-3-b.dtb", "bcm2711-rpi-4-b.dtb", "bcm2712-rpi-5-b.dtb", "cmdline.txt",
                           "kernel8.img", "kernel_2712.img"})
-      write_file(root_ / f, 3000 + std::string_view{f}.size() * 101);
+      test::write_file(root_ / f, 3000 + std::string_view{f}.size() * 101);
     // Board 0 (a Pi 4, serial 0x10000000) has its own folder with a different kernel size.
     for (auto const* f : {"start4.elf", "fixup4.dat", "config.txt", "bcm2711-rpi-4-b.dtb", "cmdline.txt"})
-      write_file(root_ / "10000000" / f, 2000);
-    write_file(root_ / "10000000" / "kernel8.img", 12345);
+      test::write_file(root_ / "10000000" / f, 2000);
+    test::write_file(root_ / "10000000" / "kernel8.img", 12345);
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
-  fleet_config config(loopback_servers const& s) const {
-    fleet_config c;
-    c.local_address = core::ipv4_address{127, 0, 0, 1};
-    c.dhcp_client_port = 0;
-    c.dhcp_destination = core::ipv4_address{127, 0, 0, 1};
-    c.dhcp_server_port = s.dhcp_port();
-    c.tftp_port = s.tftp->bound_port();
-    c.tftp_rto = 500ms;
-    c.timeout = 30s;
-    return c;
-  }
+  fleet_config config(test::loopback_servers const& s) const { return test::loopback_config(s); }
   std::filesystem::path root_;
 };
 
 TEST_F(NetFleetLoopback, BootsAMixedFleet) {
-  loopback_servers s{root_};
+  test::loopback_servers s{root_};
   auto c = config(s);
   c.count = 6;
   c.generation = fleet_mix::mix;
@@ -325,7 +245,7 @@ TEST_F(NetFleetLoopback, BootsAMixedFleet) {
 TEST_F(NetFleetLoopback, MissingKernelFailsTheBoard) {
   std::filesystem::remove(root_ / "kernel_2712.img");
   std::filesystem::remove(root_ / "kernel8.img");
-  loopback_servers s{root_};
+  test::loopback_servers s{root_};
   auto c = config(s);
   c.count = 1;
   c.generation = fleet_mix::pi5;
