@@ -176,7 +176,7 @@ class lock_file {
 
 std::string human(std::uint64_t bytes) {
   char buf[32];
-  if (bytes < 10 * 1024)
+  if (bytes < std::uint64_t{10} * 1024)
     std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
   else if (bytes < 10ULL << 20)
     std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024.0);

@@ -106,10 +106,10 @@ expect_rc 0 "verify after rebuild" P verify
 big=$work/big
 mkdir -p "$big/root/data" && cp -a "$g/boot" "$big/boot" && cp -a "$g/root/etc" "$big/root/etc"
 for i in $(seq 1 200); do head -c 65536 /dev/urandom >"$big/root/data/f$i"; done
-PINETBOOT_PROVISION_THROTTLE_US=20000 "$tool" --prefix "$prefix" add --serial 0000beef --server-ip 10.0.0.1 \
+PINETBOOT_PROVISION_THROTTLE_US=40000 "$tool" --prefix "$prefix" add --serial 0000beef --server-ip 10.0.0.1 \
   --from-tree "$big/boot" "$big/root" >/dev/null 2>&1 &
 bgpid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
   [[ -d $prefix/srv/nfs/.pinetboot-staging/0000beef.$bgpid/data ]] && break
   sleep 0.05
 done
