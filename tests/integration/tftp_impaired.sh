@@ -11,6 +11,8 @@
 # the client's ACK 0 is lost, and the link also duplicates frames); that client defect is the
 # only failure retried, at most twice, and each retry is reported. The times and the server's retransmission
 # counts are printed. (Our own client engine has no program yet: not covered here.)
+# Seconds one transfer may take (lockstep through 10 % loss is slow by nature).
+TFTP_TIMEOUT=${TFTP_TIMEOUT:-100}
 source "$(dirname "$0")/lib/netns.sh"
 source "$(dirname "$0")/tftp_common.sh"
 pnb_require_netns
@@ -19,7 +21,6 @@ TFTPD=${PINETBOOT_BUILD_DIR:?}/examples/tftpd/pinetboot-tftpd
 [[ -x $TFTPD ]] || { echo "SKIP: $TFTPD not built"; exit 77; }
 [[ -x $(pnb_impair_bin) ]] || { echo "SKIP: $(pnb_impair_bin) not built"; exit 77; }
 [[ -c /dev/net/tun ]] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-TFTP_TIMEOUT=${TFTP_TIMEOUT:-100}
 SEED=${TFTP_IMPAIR_SEED:-11}
 
 pnb_setup_impair --loss 0.10 --dup 0.02 --reorder 0.02 --delay-ms 1 --seed "$SEED"

@@ -14,14 +14,14 @@
 #   * per-client roots (--per-client mac): the client's MAC folder (dash form) serves it when
 #     present, the shared root when absent; the MAC comes from the server namespace's neighbour
 #     table, flushed first, so the very first request has to find it there.
+# Under ASan+UBSan the server is a few times slower; the rollover file alone is ~68k round trips.
+TFTP_TIMEOUT=${TFTP_TIMEOUT:-90}
 source "$(dirname "$0")/lib/netns.sh"
 source "$(dirname "$0")/tftp_common.sh"
 pnb_require_netns
 tftp_require_tools curl tftp atftp busybox cmp sha256sum
 TFTPD=${PINETBOOT_BUILD_DIR:?}/examples/tftpd/pinetboot-tftpd
 [[ -x $TFTPD ]] || { echo "SKIP: $TFTPD not built"; exit 77; }
-# Under ASan+UBSan the server is a few times slower; the rollover file alone is ~68k round trips.
-TFTP_TIMEOUT=${TFTP_TIMEOUT:-90}
 
 pnb_setup_veth
 ROOT=$PNB_WORK/root
