@@ -61,7 +61,7 @@ struct link_stats {
 
 class lossy_link {
  public:
-  explicit lossy_link(link_config cfg) : cfg_{std::move(cfg)}, rng_{cfg_.seed * 0x9E3779B97F4A7C15ULL + 1} {
+  explicit lossy_link(link_config cfg) : cfg_{std::move(cfg)}, rng_{mix(cfg_.seed ^ 0x5851F42D4C957F2DULL)} {
     buf_.resize(cfg_.buffer_size);
   }
 
@@ -133,8 +133,10 @@ class lossy_link {
   };
 
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-  std::uint64_t next_u64() {  // splitmix64: same sequence on every platform
-    std::uint64_t z = (rng_ += 0x9E3779B97F4A7C15ULL);
+  std::uint64_t next_u64() { return mix(rng_ += 0x9E3779B97F4A7C15ULL); }
+  // splitmix64's finalizer: same sequence on every platform. Seeds are mixed too, so that
+  // seeds 1, 2, 3... do not give shifted copies of one sequence.
+  static std::uint64_t mix(std::uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);

@@ -102,6 +102,27 @@ TEST(TftpTransfer, LossDuplicationReorderingFiftySeeds) {
   }
 }
 
+TEST(TftpTransfer, AckOnlyLoss) {
+  auto data = pattern(200'000, 4);
+  test::memory_source src{data};
+  for (std::uint16_t w : std::array<std::uint16_t, 2>{1, 16}) {
+    std::uint64_t dropped = 0;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+      test::link_config lc;
+      lc.seed = seed;
+      lc.loss_to_server = 0.2;
+      download<test::memory_source> d{src, opts(1024, w), server_limits()};
+      auto st = d.run(lc);
+      ASSERT_TRUE(d.client->is_complete()) << w << "/" << seed;
+      EXPECT_EQ(d.sink.data, data);
+      dropped += st.dropped;
+      // Only ACKs were lost, so every DATA packet beyond one per block is a timeout resend.
+      EXPECT_EQ(st.data_sent(), data.size() / 1024 + 1 + d.server->stats().retransmits);
+    }
+    EXPECT_GT(dropped, 10U) << w;
+  }
+}
+
 struct rollover_case {
   rollover mode;
   std::uint16_t window;

@@ -183,12 +183,13 @@ class block_sender {
   void loss_event() noexcept {
     timed_seq_ = 0;
     ++stats_->loss_events;
-    // Halve at most once per round trip: losses among blocks sent before the last reduction
-    // belong to the same congestion episode (NewReno's recovery point).
+    // Halve at most once per window: losses among the blocks up to the end of the window in
+    // which we last reduced belong to the same episode (like NewReno's recovery point). Random
+    // loss then costs one halving per window, not one per lost block.
     if (cfg_.adaptive && base_ > recover_) {
       cwnd_ = static_cast<std::uint16_t>(std::max(1, cwnd_ / 2));
       acked_since_growth_ = 0;
-      recover_ = high_;
+      recover_ = std::max(high_, base_ + cfg_.window - 1);
     }
   }
   [[nodiscard]] bool has_block_to_send() const noexcept {
