@@ -102,6 +102,16 @@ check "drift names the file" grep -q '00000042: cmdline.txt differs' "$work/out"
 expect_rc 0 "force rebuild fixes it" P add --serial 00000042 --force --from-tree "$g/boot" "$g/root"
 expect_rc 0 "verify after rebuild" P verify
 
+sed -i 's/^\/srv\/nfs\/00000042 .*/\/srv\/nfs\/00000042 *(rw)/' "$prefix/etc/exports"
+expect_rc 2 "verify finds an edited exports block" P verify
+check "drift names the exports file" grep -q 'managed block out of date' "$work/out"
+expect_rc 0 "exports --apply restores it" P exports --apply
+expect_rc 0 "verify after exports --apply" P verify
+expect_rc 0 "repair with nothing to repair" P repair
+check "repair said so" grep -q '^nothing to repair' "$work/out"
+expect_rc 0 "remove --dry-run" P --dry-run remove --serial 00000042
+check "remove --dry-run changed nothing" test -d "$prefix/srv/nfs/00000042"
+
 # --- SIGKILL in the middle of a copy --------------------------------------------------------
 big=$work/big
 mkdir -p "$big/root/data" && cp -a "$g/boot" "$big/boot" && cp -a "$g/root/etc" "$big/root/etc"
