@@ -9,4 +9,5 @@
 #include "pinetboot/dhcp/message.hpp"
 #include "pinetboot/dhcp/option_codes.hpp"
 #include "pinetboot/dhcp/options.hpp"
+#include "pinetboot/dhcp/pi_client.hpp"
 #include "pinetboot/dhcp/pxe.hpp"

@@ -106,7 +106,8 @@ void dhcp_server::drain(listener& l) {
     ++n;
   }
   std::error_code commit_error;
-  if (commit_needed || leases_.pending() > 0) {
+  // Offers alone need no fsync: they ride along with the next commit that an ACK needs.
+  if (commit_needed) {
     commit_error = leases_.commit();
     ++stats_.commits;
     if (commit_error) ++stats_.commit_failures;
