@@ -6,6 +6,7 @@
 # Also checked: the server's log shows the ACK and each TFTP transfer as sent.
 # Environment: PINETBOOT_CACHE (kernel cache, default /var/cache/pinetboot-test),
 # E2E_BOOT_TIMEOUT (seconds for the whole boot, default 240), E2E_PCAP (capture file).
+set -euo pipefail  # before sourcing: a missing helper file must fail the test
 source "$(dirname "$0")/lib/netns.sh"
 source "$(dirname "$0")/e2e/lib.sh"
 pnb_require_netns

@@ -10,6 +10,7 @@
 # Checked: the marker on the serial console; dnsmasq acked the address; iPXE took its address
 # from dnsmasq and next-server/file from us; the server's log shows the proxy offer and each
 # transfer as sent. Environment as in e2e_qemu_full.sh.
+set -euo pipefail  # before sourcing: a missing helper file must fail the test
 source "$(dirname "$0")/lib/netns.sh"
 source "$(dirname "$0")/e2e/lib.sh"
 pnb_require_netns
