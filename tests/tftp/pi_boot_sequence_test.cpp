@@ -153,11 +153,12 @@ TEST(TftpPiBootSequence, SerialPrefixIsEightLowerCaseHexDigits) {
 TEST(TftpPiBootSequence, Pi4WithSerialFolderKeepsThePrefixAndBoots) {
   pi_boot_sequence s{pi_board::pi4, 0x10000000};
   auto paths = walk(s, all_there);
-  std::vector<std::string> expected{
-      "10000000/start4.elf",   "10000000/pieeprom.sig",        "10000000/config.txt",
-      "10000000/recover4.elf", "10000000/start4.elf",          "10000000/fixup4.dat",
-      "10000000/config.txt",   "10000000/bcm2711-rpi-4-b.dtb", "10000000/overlays/overlay_map.dtb",
-      "10000000/cmdline.txt",  "10000000/kernel8.img"};
+  std::vector<std::string> expected{"10000000/start4.elf",          "10000000/pieeprom.sig",
+                                    "10000000/config.txt",          "10000000/recover4.elf",
+                                    "10000000/recovery.elf",        "10000000/start4.elf",
+                                    "10000000/fixup4.dat",          "10000000/config.txt",
+                                    "10000000/bcm2711-rpi-4-b.dtb", "10000000/overlays/overlay_map.dtb",
+                                    "10000000/cmdline.txt",         "10000000/kernel8.img"};
   EXPECT_EQ(paths, expected);
   EXPECT_TRUE(s.booted());
   EXPECT_FALSE(s.failed());

@@ -107,11 +107,12 @@ inline constexpr std::array<pi_boot_step, 14> pi3_steps{{
 
 // Spec 4.3 "Pi 4": <serial>/start4.elf probe (then <serial>/start.elf), self-update and recovery
 // probes that are normally missing, then start4.elf's own requests.
-inline constexpr std::array<pi_boot_step, 11> pi4_steps{{
+inline constexpr std::array<pi_boot_step, 12> pi4_steps{{
     {"start4.elf", "start.elf", k::probe, r::optional, o::tsize_blksize, true, false},
     {"pieeprom.sig", "", k::fetch, r::normally_missing, o::tsize_blksize, false, false},
     {"config.txt", "", k::fetch, r::optional, o::tsize_blksize, false, false},
     {"recover4.elf", "", k::fetch, r::normally_missing, o::tsize_blksize, false, false},
+    {"recovery.elf", "", k::fetch, r::normally_missing, o::tsize_blksize, false, false},
     {"start4.elf", "", k::fetch, r::required, o::tsize_blksize, false, false},
     {"fixup4.dat", "", k::fetch, r::required, o::tsize_blksize, false, false},
     {"config.txt", "", k::fetch, r::optional, o::tsize_blksize, false, false},
