@@ -27,6 +27,9 @@ namespace pinetboot::tftp {
 ///   timeout goes back to the first unacknowledged block; duplicate ACKs are ignored
 /// - adaptive RTO (RFC 6298 with Karn's rule) between limits.min_rto and the negotiated timeout;
 ///   exponential backoff; after limits.max_retransmits timeouts: ERROR "Timeout", timed_out
+/// - loss-adaptive, paced effective window (session_limits::adaptive_window)
+/// - block numbers roll over past 65535 to 0 (default) or 1 (limits.block_rollover)
+/// - netascii: LF -> CR LF, CR -> CR NUL, resumable across blocks and windows; tsize is refused
 /// - ERROR 0 or 8 from the client (UEFI tsize probe, Pi "Early terminate") ends the session with
 ///   close_reason() == errc::client_aborted, which is a normal outcome; other client errors give
 ///   errc::peer_error

@@ -29,8 +29,12 @@ struct session_limits {
   /// Consecutive timeouts without progress before giving up (errc::timed_out).
   unsigned max_retransmits = 8;
   rollover block_rollover = rollover::to_zero;
-  /// Halve the effective window on loss, grow it by one per clean window (pacing the window's
-  /// blocks over the smoothed RTT while it is below the negotiated one).
+  /// Loss-adaptive window (sender): a loss (timeout or gap) halves the effective window, at
+  /// most once per negotiated window; it grows by one per effective window's worth of blocks
+  /// acknowledged, up to the negotiated window. While below it, blocks are paced evenly over
+  /// the smoothed RTT, so receivers still see whole windows. Wins clearly when losses come from
+  /// a full queue or receive buffer (the usual LAN case); on a link with purely random loss and
+  /// spare bandwidth a fixed window is faster, so this can be turned off.
   bool adaptive_window = true;
   /// How long a receiver keeps answering a retransmitted final block after its final ACK
   /// (RFC 1350 section 6 "dallying").
