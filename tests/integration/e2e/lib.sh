@@ -53,37 +53,53 @@ e2e_is_static() {
 }
 
 # Prints the path of a Debian amd64 kernel image. The package named by linux-image-amd64 is
-# downloaded once with `apt-get download` (about 70 MB) and only its /boot/vmlinuz-* is kept in
-# $E2E_CACHE (about 8 MB); nothing is installed on the host. Parallel runs serialise on a lock.
+# downloaded once with `apt-get download` (about 70 MB, ~20 s here, mostly unpacking) and only its
+# /boot/vmlinuz-* is kept in $E2E_CACHE (about 8 MB); nothing is installed on the host.
+# If the package lists are missing or stale, the newest cached kernel is used; with none cached,
+# `apt-get update` runs once and the download is retried. Parallel runs serialise on a lock.
 e2e_kernel() {
   mkdir -p "$E2E_CACHE"
   (
     flock -w 600 9 || { echo "FAIL: cannot lock $E2E_CACHE/.lock" >&2; exit 1; }
-    local pkg ver
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-    if [[ -z $pkg ]]; then
-      # No package lists (apt-get update never ran): use whatever kernel is cached.
-      local cached
-      cached=$(ls -1 "$E2E_CACHE"/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-      [[ -n $cached ]] || { echo "FAIL: apt-cache knows no linux-image-amd64 (run apt-get update) and $E2E_CACHE has no kernel" >&2; exit 1; }
+    local pkg cached
+    pkg=$(_e2e_kernel_pkg)
+    [[ -n $pkg ]] && _e2e_fetch_kernel "$pkg" && exit 0
+    cached=$(ls -1 "$E2E_CACHE"/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+    if [[ -n $cached ]]; then
+      echo "kernel: ${pkg:-linux-image-amd64} not available from apt, using cached $cached" >&2
       echo "$cached"
       exit 0
     fi
-    ver=${pkg#linux-image-}
-    if [[ ! -s $E2E_CACHE/vmlinuz-$ver ]]; then
-      local tmp
-      tmp=$(mktemp -d "$E2E_CACHE/.dl.XXXXXX")
-      chown _apt "$tmp" 2>/dev/null || true  # else apt warns that it downloads unsandboxed
-      local t0=$SECONDS
-      (cd "$tmp" && apt-get download -q "$pkg" >&2) || { rm -rf "$tmp"; echo "FAIL: apt-get download $pkg" >&2; exit 1; }
-      dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" "./boot/vmlinuz-$ver" ||
-        { rm -rf "$tmp"; echo "FAIL: no /boot/vmlinuz-$ver in $pkg" >&2; exit 1; }
-      mv "$tmp/boot/vmlinuz-$ver" "$E2E_CACHE/vmlinuz-$ver"
-      echo "kernel: downloaded $pkg ($(du -k "$tmp"/*.deb | cut -f1) KiB) in $((SECONDS - t0)) s" >&2
-      rm -rf "$tmp"
-    fi
-    echo "$E2E_CACHE/vmlinuz-$ver"
+    echo "kernel: nothing cached; apt-get update, then retrying" >&2
+    apt-get update -qq >&2 || true
+    pkg=$(_e2e_kernel_pkg)
+    [[ -n $pkg ]] && _e2e_fetch_kernel "$pkg" && exit 0
+    echo "FAIL: cannot download the kernel package ${pkg:-(apt-cache knows no linux-image-amd64)}" >&2
+    exit 1
   ) 9>"$E2E_CACHE/.lock"
+}
+
+_e2e_kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+
+# Prints $E2E_CACHE/vmlinuz-VER for package $1 (linux-image-VER), downloading it if needed.
+_e2e_fetch_kernel() {
+  local pkg=$1 ver=${1#linux-image-} tmp t0=$SECONDS
+  if [[ ! -s $E2E_CACHE/vmlinuz-$ver ]]; then
+    tmp=$(mktemp -d "$E2E_CACHE/.dl.XXXXXX")
+    chown _apt "$tmp" 2>/dev/null || true  # else apt warns that it downloads unsandboxed
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >&2) ||
+       ! dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" "./boot/vmlinuz-$ver"; then
+      echo "kernel: apt-get download $pkg failed" >&2
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp/boot/vmlinuz-$ver" "$E2E_CACHE/vmlinuz-$ver"
+    echo "kernel: downloaded $pkg ($(du -k "$tmp"/*.deb | cut -f1) KiB) in $((SECONDS - t0)) s" >&2
+    rm -rf "$tmp"
+  fi
+  echo "$E2E_CACHE/vmlinuz-$ver"
 }
 
 # Builds a gzip'd newc initramfs at $1 with busybox's own cpio (no cpio package needed). /init
