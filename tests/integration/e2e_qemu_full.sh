@@ -13,7 +13,7 @@ pnb_require_netns
 e2e_require_tools
 
 root=$PNB_WORK/tftp
-e2e_tftp_root "$root"
+e2e_tftp_root "$root" per-client  # MAC from the DHCP lease
 e2e_setup_lan
 cat > "$PNB_WORK/server.toml" <<EOT
 [server]
@@ -28,6 +28,7 @@ range = ["10.77.0.100", "10.77.0.120"]
 routers = ["10.77.0.1"]
 [tftp]
 root = "$root"
+per_client = "mac"
 EOT
 e2e_start_server "$PNB_WORK/server.toml"
 e2e_boot e2e_qemu_full
@@ -39,4 +40,5 @@ for f in boot.ipxe vmlinuz initrd.img; do
   grep -q "board $E2E_MAC: tftp $f sent" "$log" || fail "no 'tftp $f sent' in the server log"
 done
 grep -aq "e2e: ip 10.77.0.1[0-2][0-9] from $PNB_SRV_IP" "$PNB_WORK/serial.log" || fail "iPXE's address is not ours"
+grep -aq "e2e: boot.ipxe from the per-client root" "$PNB_WORK/serial.log" || fail "not served from $E2E_MAC's root"
 echo "e2e_qemu_full: ok"

@@ -17,7 +17,7 @@ pnb_require_netns
 e2e_require_tools dnsmasq
 
 root=$PNB_WORK/tftp
-e2e_tftp_root "$root"
+e2e_tftp_root "$root" per-client  # MAC from the kernel neighbour table: a proxy leases nothing
 e2e_setup_lan router
 router_ip=10.77.0.254
 
@@ -34,6 +34,7 @@ user = ""
 mode = "proxy"
 [tftp]
 root = "$root"
+per_client = "mac"
 EOT
 e2e_start_server "$PNB_WORK/server.toml"
 for _ in $(seq 1 50); do grep -q 'DHCP, sockets bound' "$PNB_WORK/dnsmasq.log" && break; sleep 0.1; done
@@ -49,4 +50,5 @@ grep -q "board $E2E_MAC (ipxe): dhcp DISCOVER -> proxy offer file boot.ipxe" "$l
 for f in boot.ipxe vmlinuz initrd.img; do
   grep -q "board $E2E_MAC: tftp $f sent" "$log" || fail "no 'tftp $f sent' in the server log"
 done
+grep -aq "e2e: boot.ipxe from the per-client root" "$PNB_WORK/serial.log" || fail "not served from $E2E_MAC's root"
 echo "e2e_qemu_proxy: ok"

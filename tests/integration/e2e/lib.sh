@@ -8,7 +8,7 @@
 #                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
 #   e2e_start_qemu LOG            boots QEMU in $PNB_CLI, serial console to LOG
 #   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
-#   e2e_tftp_root DIR             kernel, initramfs and boot.ipxe for iPXE in DIR
+#   e2e_tftp_root DIR [per-client] kernel, initramfs and boot.ipxe for iPXE in DIR (or its MAC dir)
 #   e2e_start_server TOML         pinetboot-server --verbose in $PNB_SRV, log $PNB_WORK/server.log
 #   e2e_boot NAME                 QEMU boots; FAIL unless the marker shows in $E2E_BOOT_TIMEOUT s
 #   fail MSG                      prints MSG and the logs' tails, exits 1
@@ -191,15 +191,24 @@ fail() {
 # whose siaddr and file it took. (${next-server} would not do in proxy mode: iPXE looks it up in
 # the address server's ACK first, and dnsmasq puts its own address there.) The echo lines are
 # short because iPXE wraps the console at 80 columns.
+# With "per-client", the files go to DIR/<mac-with-dashes>/ (tftp.per_client = "mac") and the
+# shared root gets a decoy boot.ipxe that gives up, so a wrong root choice fails the boot.
 e2e_tftp_root() {
-  local root=$1 kernel
-  mkdir -p "$root"
+  local root=$1 kernel dir=$1 where="shared root"
+  if [[ ${2:-} == per-client ]]; then
+    dir=$root/${E2E_MAC//:/-}
+    where="per-client root"
+    mkdir -p "$root"
+    printf '#!ipxe\necho e2e: served from the shared root\nexit 1\n' > "$root/boot.ipxe"
+  fi
+  mkdir -p "$dir"
   kernel=$(e2e_kernel) || fail "no kernel"
-  cp "$kernel" "$root/vmlinuz"
-  e2e_initramfs "$root/initrd.img"
-  cat > "$root/boot.ipxe" <<'EOT'
+  cp "$kernel" "$dir/vmlinuz"
+  e2e_initramfs "$dir/initrd.img"
+  cat > "$dir/boot.ipxe" <<EOT
 #!ipxe
-echo e2e: ip ${net0/ip} from ${net0.dhcp/dhcp-server}
+echo e2e: ip \${net0/ip} from \${net0.dhcp/dhcp-server}
+echo e2e: boot.ipxe from the $where
 kernel vmlinuz console=ttyS0,115200 panic=-1 quiet rdinit=/init
 initrd initrd.img
 boot
