@@ -59,6 +59,7 @@ struct board {
   tftp::pi_boot_sequence sequence;
   board_result report;
   bool started = false, finished = false, tftp_phase = false;
+  int dhcp_stage = 1;  // 2: the Pi 3's bootcode.bin, a second DHCP client (spec 3.1)
   steady::time_point first_discover{};
   std::uint32_t epoch = 0;        // bumps with each transfer: stale socket completions are dropped
   std::uint32_t timer_epoch = 0;  // bumps with each re-arm
@@ -174,7 +175,8 @@ class fleet_runner {
     for (;;) {
       auto n = b.dhcp_client.poll_transmit(dhcp_tx_, now);
       if (!n || *n == 0) break;
-      if (b.dhcp_client.discovers_sent() == 1 && b.dhcp_client.requests_sent() == 0) b.first_discover = now;
+      if (b.dhcp_stage == 1 && b.dhcp_client.discovers_sent() == 1 && b.dhcp_client.requests_sent() == 0)
+        b.first_discover = now;
       if (cfg_.broadcast_flag && *n > 10) dhcp_tx_[10] |= std::byte{0x80};  // flags: B (RFC 2131 2)
       std::error_code ec;
       dhcp_socket_.send_to(asio::buffer(dhcp_tx_.data(), *n),
@@ -200,10 +202,12 @@ class fleet_runner {
     b.report.dhcp_state = b.dhcp_client.state();
     b.report.address = out.address;
     b.report.tftp_server = cfg_.tftp_server ? *cfg_.tftp_server : out.tftp_server;
-    b.report.discovers = b.dhcp_client.discovers_sent();
-    b.report.requests = b.dhcp_client.requests_sent();
-    if (b.report.dhcp_state == dhcp::pi_client_state::bound)
-      b.report.ack_ms = ms_between(b.first_discover, now);
+    b.report.discovers += b.dhcp_client.discovers_sent();
+    b.report.requests += b.dhcp_client.requests_sent();
+    b.report.dhcp_stages = b.dhcp_stage;
+    if (b.report.dhcp_state == dhcp::pi_client_state::bound) {
+      (b.dhcp_stage == 1 ? b.report.ack_ms : b.report.stage2_ack_ms) = ms_between(b.first_discover, now);
+    }
   }
 
   // ------------------------------------------------------------------ timers
@@ -243,6 +247,10 @@ class fleet_runner {
       finish(b, b.sequence.booted() ? "" : "boot sequence failed");
       return;
     }
+    if (req->redo_dhcp) {
+      redo_dhcp(b);
+      return;
+    }
     b.request = *req;
     b.tftp_cfg.options = req->options;
     b.tftp_cfg.probe = req->kind == tftp::pi_step_kind::probe;
@@ -265,6 +273,22 @@ class fleet_runner {
     b.file_started = steady::now();
     tftp_receive(b);
     tftp_flush(b);
+  }
+
+  /// bootcode.bin starts: a new DHCP client with the bootcode.bin behaviour (variant B, serial GUID).
+  void redo_dhcp(board& b) {
+    b.sequence.dhcp_redone();
+    ++b.epoch;
+    ++b.timer_epoch;
+    std::error_code ignored;
+    b.socket.close(ignored);
+    b.reader.reset();
+    auto dc = b.dhcp_client.config();
+    dc.generation = dhcp::pi_generation::pi3_bootcode;
+    b.dhcp_client = dhcp::pi_client{dc};
+    b.dhcp_stage = 2;
+    b.tftp_phase = false;
+    dhcp_flush(b);
   }
 
   void tftp_receive(board& b) {
@@ -509,7 +533,7 @@ std::vector<board_plan> plan_fleet(fleet_config const& config) {
         break;
       }
     }
-    p.dhcp_generation = p.board == tftp::pi_board::pi3   ? dhcp::pi_generation::pi3_bootcode
+    p.dhcp_generation = p.board == tftp::pi_board::pi3   ? dhcp::pi_generation::pi3_rom
                         : p.board == tftp::pi_board::pi5 ? dhcp::pi_generation::pi5
                                                          : dhcp::pi_generation::pi4;
     auto base = config.mac_base ? *config.mac_base : default_base(p.board);
@@ -617,6 +641,8 @@ std::string to_json(fleet_report const& report) {
     o += ",\"ack_ms\":" + (b.ack_ms ? fmt_ms(*b.ack_ms) : std::string{"null"});
     o += ",\"discovers\":" + std::to_string(b.discovers);
     o += ",\"requests\":" + std::to_string(b.requests);
+    o += ",\"stages\":" + std::to_string(b.dhcp_stages);
+    o += ",\"stage2_ack_ms\":" + (b.stage2_ack_ms ? fmt_ms(*b.stage2_ack_ms) : std::string{"null"});
     o += "},\"booted\":";
     o += b.booted ? "true" : "false";
     o += ",\"boot_ms\":" + (b.boot_ms ? fmt_ms(*b.boot_ms) : std::string{"null"});

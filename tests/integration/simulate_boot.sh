@@ -103,8 +103,14 @@ for b in report["boards"]:
     check(d["state"] == "bound" and d["address"].startswith("10.77.0."), f"{tag}: dhcp {d}")
     check(d["tftp_server"] == "10.77.0.1", f"{tag}: tftp server {d['tftp_server']}")
     check(d["offer_ms"] is not None and d["ack_ms"] is not None and d["offer_ms"] <= d["ack_ms"], f"{tag}: dhcp times")
-    # Pi 3 (bootcode.bin model) binds on the OFFER and never sends a REQUEST (spec 3.1).
+    # Pi 3 binds on the OFFER and never sends a REQUEST; the ROM and then bootcode.bin each do
+    # DHCP (spec 3.1). Pi 4/5: one DORA.
     check(d["requests"] == 0 if gen == "pi3" else d["requests"] >= 1, f"{tag}: requests {d['requests']}")
+    if gen == "pi3":
+        check(d["stages"] == 2 and d["stage2_ack_ms"] is not None and d["discovers"] >= 2
+              and d["ack_ms"] <= d["stage2_ack_ms"] <= b["boot_ms"], f"{tag}: two DHCP stages {d}")
+    else:
+        check(d["stages"] == 1 and d["stage2_ack_ms"] is None, f"{tag}: one DHCP stage {d}")
     macs.add(b["mac"])
     addresses.add(d["address"])
     serial = b["serial"]
@@ -169,6 +175,11 @@ if errors:
 print(f"simulate_boot: {count} boards booted, p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms, "
       f"{s['probes']} probes, {s['not_found']} not found (normal), {s['bytes']} bytes")
 PY
+
+# The server saw the Pi 3's two DHCP clients: the ROM (constant GUID) and bootcode.bin (serial GUID).
+grep -q "mac b8:27:eb:00:00:01 .*class raspberry_pi/pi3_rom: offer" "$W/dhcpd.log" || fail "no Pi 3 ROM DISCOVER in the server log"
+grep -q "mac b8:27:eb:00:00:01 .*class raspberry_pi/pi3_bootcode: offer" "$W/dhcpd.log" ||
+  fail "no bootcode.bin DISCOVER in the server log"
 
 if [[ $MODE == lossy ]]; then
   echo "simulate_boot lossy: ok"

@@ -45,7 +45,7 @@ TEST(NetFleet, PlanMixesGenerationsWithTheirOuis) {
     EXPECT_EQ(p[i].serial, 0x9ffefde0U + i);
   }
   EXPECT_EQ(p[0].dhcp_generation, dhcp::pi_generation::pi4);
-  EXPECT_EQ(p[1].dhcp_generation, dhcp::pi_generation::pi3_bootcode);
+  EXPECT_EQ(p[1].dhcp_generation, dhcp::pi_generation::pi3_rom);
   EXPECT_EQ(p[2].dhcp_generation, dhcp::pi_generation::pi5);
   EXPECT_EQ(p[0].mac.to_string(), "dc:a6:32:00:00:00");
   EXPECT_EQ(p[1].mac.to_string(), "b8:27:eb:00:00:01");
@@ -210,6 +210,17 @@ TEST_F(NetFleetLoopback, BootsAMixedFleet) {
     EXPECT_LE(*b.offer_ms, *b.ack_ms);
     EXPECT_LE(*b.ack_ms, *b.boot_ms);
     EXPECT_EQ(b.requests, b.plan.board == tftp::pi_board::pi3 ? 0U : 1U);
+    if (b.plan.board == tftp::pi_board::pi3) {
+      // ROM, then bootcode.bin: two DHCP clients, each bound by its OFFER.
+      EXPECT_EQ(b.dhcp_stages, 2);
+      EXPECT_EQ(b.discovers, 2U);
+      ASSERT_TRUE(b.stage2_ack_ms);
+      EXPECT_LE(*b.ack_ms, *b.stage2_ack_ms);
+      EXPECT_LE(*b.stage2_ack_ms, *b.boot_ms);
+    } else {
+      EXPECT_EQ(b.dhcp_stages, 1);
+      EXPECT_FALSE(b.stage2_ack_ms);
+    }
     for (auto const& f : b.files) {
       SCOPED_TRACE(std::string{f.path()});
       auto p = root_ / std::string{f.path()};

@@ -71,6 +71,10 @@ TEST(TftpPiBootSequence, EverySequenceEndsWithItsKernelAndFitsThePathBuffer) {
     EXPECT_EQ(kernels, 1U) << to_string(b);
     EXPECT_EQ(std::count_if(steps.begin(), steps.end(), [](auto const& s) { return s.prefix_check; }), 1)
         << to_string(b);
+    // Only bootcode.bin (Pi 3) is a second DHCP client; the EEPROM boards do DHCP once.
+    EXPECT_EQ(std::count_if(steps.begin(), steps.end(), [](auto const& s) { return s.redo_dhcp; }),
+              b == pi_board::pi3 ? 1 : 0)
+        << to_string(b);
   }
 }
 
@@ -113,9 +117,15 @@ TEST(TftpPiBootSequence, Pi3RequestsMatchTheCapturedRrqs) {
   ASSERT_TRUE(sig);
   EXPECT_EQ(sig->path(), "bootsig.bin");  // root_only: before the prefix is decided, never prefixed
   EXPECT_EQ(sig->role, pi_file_role::normally_missing);
+  EXPECT_FALSE(sig->redo_dhcp);
   s.on_result(pi_file_result::not_found);
   auto probe = s.current();
   ASSERT_TRUE(probe);
+  // bootcode.bin now runs: a new DHCP exchange before its first request (spec 3.1).
+  EXPECT_TRUE(probe->redo_dhcp);
+  s.dhcp_redone();
+  EXPECT_FALSE(s.current()->redo_dhcp);
+  EXPECT_EQ(s.current()->path(), probe->path());
   auto bytes = rrq_of(*probe);
   EXPECT_EQ(bytes.size(), 35U);
   std::vector<std::byte> expected(2, std::byte{0});

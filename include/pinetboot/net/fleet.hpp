@@ -81,8 +81,9 @@ struct board_plan {
   std::uint32_t serial = 0;
 };
 
-/// The boards `config` describes, in start order. Pi 3 boards use the bootcode.bin DHCP model
-/// (3B+ ROM). Allocates the vector (setup, not the packet path).
+/// The boards `config` describes, in start order. Pi 3 boards are 3Bs: the ROM's DHCP
+/// (pi3_rom), then, after bootcode.bin and bootsig.bin, bootcode.bin's own (pi3_bootcode).
+/// Allocates the vector (setup, not the packet path).
 [[nodiscard]] std::vector<board_plan> plan_fleet(fleet_config const& config);
 
 /// One requested file.
@@ -109,7 +110,10 @@ struct board_result {
   dhcp::pi_client_state dhcp_state = dhcp::pi_client_state::idle;
   core::ipv4_address address, tftp_server;
   std::optional<double> offer_ms, ack_ms;  ///< since the first DISCOVER (Pi 3: bound on the OFFER)
-  std::uint32_t discovers = 0, requests = 0;
+  /// Pi 3: 2 once bootcode.bin ran its own DHCP (spec 3.1); stage2_ack_ms: when it was bound.
+  int dhcp_stages = 1;
+  std::optional<double> stage2_ack_ms;
+  std::uint32_t discovers = 0, requests = 0;  ///< all stages
   std::vector<file_record> files;
   bool booted = false;
   std::optional<double> boot_ms;  ///< first DISCOVER to the kernel's last block

@@ -79,6 +79,8 @@ struct pi_boot_step {
   pi_rrq_options options = pi_rrq_options::tsize_blksize;
   bool prefix_check = false;  ///< decides whether the per-serial prefix is kept (spec 4.2)
   bool root_only = false;     ///< never prefixed (the ROM's bootcode.bin, bootsig.bin)
+  /// The board runs DHCP again before this step: bootcode.bin is a new DHCP client (spec 3.1).
+  bool redo_dhcp = false;
 };
 
 namespace detail::pi_seq {
@@ -86,12 +88,12 @@ using k = pi_step_kind;
 using r = pi_file_role;
 using o = pi_rrq_options;
 
-// Spec 4.3 "Pi 2/3": the ROM asks bootcode.bin without options, then bootcode.bin and start.elf
-// ask with tsize only; kernel8.img falls back to kernel7.img.
+// Spec 4.3 "Pi 2/3": the ROM asks bootcode.bin without options; bootcode.bin does DHCP again
+// (spec 3.1), then it and start.elf ask with tsize only; kernel8.img falls back to kernel7.img.
 inline constexpr std::array<pi_boot_step, 14> pi3_steps{{
     {"bootcode.bin", "", k::fetch, r::required, o::none, false, true},
     {"bootsig.bin", "", k::fetch, r::normally_missing, o::tsize, false, true},
-    {"start.elf", "", k::probe, r::optional, o::tsize, true, false},
+    {"start.elf", "", k::probe, r::optional, o::tsize, true, false, true},
     {"autoboot.txt", "", k::fetch, r::normally_missing, o::tsize, false, false},
     {"config.txt", "", k::fetch, r::optional, o::tsize, false, false},
     {"recovery.elf", "", k::fetch, r::normally_missing, o::tsize, false, false},
@@ -205,6 +207,8 @@ struct pi_file_request {
   pi_step_kind kind = pi_step_kind::fetch;
   pi_file_role role = pi_file_role::required;
   client_options options{};
+  /// Run DHCP again before requesting this file (then call pi_boot_sequence::dhcp_redone()).
+  bool redo_dhcp = false;
 
   /// The path to put in the RRQ, e.g. "9ffefdef/start4.elf".
   [[nodiscard]] std::string_view path() const noexcept { return {path_buffer.data(), path_size}; }
@@ -267,6 +271,7 @@ class pi_boot_sequence {
     r.role = s.role;
     r.options = pi_client_options(board_, s.options);
     r.prefixed = use_prefix_ && !s.root_only;
+    r.redo_dhcp = s.redo_dhcp && !dhcp_redone_;
     std::string_view file = alternative_ ? s.alternative : s.file;
     std::size_t n = 0;
     if (r.prefixed)
@@ -321,6 +326,9 @@ class pi_boot_sequence {
     next();
   }
 
+  /// The DHCP that current().redo_dhcp asked for has been done.
+  void dhcp_redone() noexcept { dhcp_redone_ = true; }
+
   [[nodiscard]] bool is_done() const noexcept { return failed_ || step_ >= steps_.size(); }
   [[nodiscard]] bool booted() const noexcept { return booted_; }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
@@ -340,6 +348,7 @@ class pi_boot_sequence {
   bool alternative_ = false;
   bool booted_ = false;
   bool failed_ = false;
+  bool dhcp_redone_ = false;  // at most one step per sequence has redo_dhcp
 };
 
 }  // namespace pinetboot::tftp
