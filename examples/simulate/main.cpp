@@ -44,6 +44,7 @@ int run(int argc, char** argv) {
       .option("timeout", "S", "give up on unfinished boards after S seconds", "120")
       .option("dhcp-retry-ms", "MS", "DHCP retransmission interval (0 = the Pi's: 4 s, Pi 3 5 s)", "0")
       .option("tftp-rto-ms", "MS", "TFTP retransmission timeout (the Pi 4 re-sends an RRQ every 2 s)", "2000")
+      .option("seed", "N", "seed of the Pi 4/5 DHCP xids", "1")
       .flag("broadcast-flag", "set the BOOTP broadcast flag (default on)")
       .flag("no-broadcast-flag", "leave the broadcast flag clear (replies must reach the shared MAC)")
       .flag("json", "print the report as JSON")
@@ -80,6 +81,7 @@ int run(int argc, char** argv) {
   cfg.dhcp_retry = std::chrono::milliseconds{a.number("dhcp-retry-ms", 0, 60000)};
   cfg.tftp_rto = std::chrono::milliseconds{a.number("tftp-rto-ms", 10, 60000)};
   cfg.broadcast_flag = !a.has("no-broadcast-flag");
+  cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
 
   // One socket per booting board: lift the soft descriptor limit (1024 by default) to the hard one.
   if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

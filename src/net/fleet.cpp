@@ -692,6 +692,7 @@ std::string to_text(fleet_report const& report, bool verbose) {
            " tftp " + b.tftp_server.to_string();
       o += " offer " + (b.offer_ms ? fmt_ms(*b.offer_ms) + " ms" : std::string{"-"});
       o += " ack " + (b.ack_ms ? fmt_ms(*b.ack_ms) + " ms" : std::string{"-"});
+      if (b.stage2_ack_ms) o += " bootcode-ack " + fmt_ms(*b.stage2_ack_ms) + " ms";
       o += " files " + std::to_string(received) + " probes " + std::to_string(probes) + " not-found " +
            std::to_string(missing);
       if (b.booted)
