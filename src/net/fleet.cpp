@@ -394,7 +394,7 @@ class fleet_runner {
       b.report.error = why.empty() ? "did not boot" : std::move(why);
       if (b.report.dhcp_state == dhcp::pi_client_state::idle) b.report.dhcp_state = b.dhcp_client.state();
     }
-    --active_;
+    if (b.started) --active_;
     ++done_;
     if (done_ == boards_.size()) {
       stop();

@@ -308,6 +308,33 @@ TEST_F(NetFleetLoopback, NoDhcpAnswerFailsWithinTheGiveUpTime) {
   EXPECT_GE(rep->summary.dhcp_retransmits, 4U);
 }
 
+TEST_F(NetFleetLoopback, RunTimeoutEndsStartedAndWaitingBoards) {
+  asio::io_context io;
+  asio::ip::udp::socket silent{io};
+  ASSERT_FALSE(open_udp(silent, {.address = core::ipv4_address{127, 0, 0, 1}}));
+  fleet_config c;
+  c.local_address = core::ipv4_address{127, 0, 0, 1};
+  c.dhcp_client_port = 0;
+  c.dhcp_destination = core::ipv4_address{127, 0, 0, 1};
+  c.dhcp_server_port = silent.local_endpoint().port();
+  c.count = 3;
+  c.concurrency = 1;  // boards 1 and 2 wait for board 0, which never gets an answer
+  c.timeout = 300ms;
+  auto t0 = std::chrono::steady_clock::now();
+  auto rep = run_fleet(c);
+  ASSERT_TRUE(rep);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(rep->summary.failed, 3U);
+  ASSERT_EQ(rep->boards.size(), 3U);
+  EXPECT_EQ(rep->boards[0].discovers, 1U);  // the Pi 4 retries only after 4 s
+  EXPECT_NE(rep->boards[0].error.find("timeout"), std::string::npos) << rep->boards[0].error;
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(rep->boards[i].discovers, 0U);
+    EXPECT_EQ(rep->boards[i].dhcp_state, dhcp::pi_client_state::idle);
+    EXPECT_NE(rep->boards[i].error.find("not started"), std::string::npos) << rep->boards[i].error;
+  }
+}
+
 TEST(NetFleet, SetupErrorsAreReported) {
   fleet_config c;
   c.interface = "pnb-no-such-if";
