@@ -14,7 +14,7 @@ packages=(
   # pinetboot-server configuration (TOML)
   libtomlplusplus-dev
   # provisioning from disk images (partitions extracted without mounting) and its tests
-  mtools e2fsprogs dosfstools fdisk xz-utils
+  mtools e2fsprogs dosfstools fdisk xz-utils attr
 )
 
 missing=()

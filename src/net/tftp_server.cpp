@@ -22,6 +22,9 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
+std::uint64_t peer_key(asio::ip::udp::endpoint const& e) {
+  return std::uint64_t{e.address().to_v4().to_uint()} << 16 | e.port();
+}
 
 bool is_not_found(std::error_code ec) {
   return ec == tftp::errc::file_not_found || ec == std::errc::no_such_file_or_directory;
@@ -70,6 +73,8 @@ class tftp_server::transfer {
 
   /// Sends one ERROR from this transfer's TID and finishes (RFC 1350: errors to a request
   /// come from a new TID, like the transfer would).
+  [[nodiscard]] std::string const& file() const noexcept { return record_.file; }
+
   void reject(std::error_code why) {
     size_buffers(512);
     auto n = tftp::write_error(tx_, why);
@@ -83,10 +88,12 @@ class tftp_server::transfer {
     done();
   }
 
-  void abort() {
+  /// Ends the transfer. `tell_client`: send it an ERROR first (not when the client has
+  /// visibly moved on to another request from the same port).
+  void abort(bool tell_client = true) {
     if (finished_) return;
     std::array<std::byte, 64> buf{};
-    if (auto n = tftp::write_error(buf, tftp::errc::timed_out)) {
+    if (auto n = tftp::write_error(buf, tftp::errc::timed_out); n && tell_client) {
       std::error_code ec;
       socket_.send_to(asio::buffer(buf.data(), *n), peer_, 0, ec);
     }
@@ -374,6 +381,16 @@ void tftp_server::on_request(std::size_t n) {
     ++stats_.refused_rate;
     return;  // silently: an answer would amplify a flood
   }
+  if (auto live = by_peer_.find(peer_key(from_)); live != by_peer_.end()) {
+    if (live->second->file() == req->filename) {
+      ++stats_.duplicate_requests;
+      return;  // a repeated request: the live transfer's own retransmission answers it
+    }
+    // The same port asks for another file (Pi bootcode.bin reuses ports): the client is done
+    // with the old transfer, whose final ACK we must have missed.
+    live->second->abort(false);
+    by_peer_.erase(live);
+  }
   auto key = client_key(from_);
   if (transfers_.size() >= opts_.max_transfers || per_client_[key] >= opts_.max_per_client) {
     ++stats_.refused_busy;
@@ -389,6 +406,7 @@ void tftp_server::on_request(std::size_t n) {
   }
   auto* raw = t.get();
   transfers_.emplace(raw, std::move(t));
+  by_peer_[peer_key(from_)] = raw;
   ++per_client_[key];
   ++stats_.started;
 
@@ -428,6 +446,7 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   if (it == transfers_.end()) return;
   auto key = client_key(rec.client);
   if (auto pc = per_client_.find(key); pc != per_client_.end() && --pc->second == 0) per_client_.erase(pc);
+  if (auto bp = by_peer_.find(peer_key(rec.client)); bp != by_peer_.end() && bp->second == t) by_peer_.erase(bp);
   if (rec.not_found) ++stats_.not_found;
   else if (!rec.outcome) ++stats_.completed;
   else if (rec.outcome == tftp::errc::client_aborted) ++stats_.aborted_by_client;

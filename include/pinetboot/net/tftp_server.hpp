@@ -68,6 +68,7 @@ struct tftp_transfer_record {
 struct tftp_server_stats {
   std::uint64_t requests = 0, started = 0, completed = 0, aborted_by_client = 0, failed = 0, not_found = 0;
   std::uint64_t refused_busy = 0, refused_rate = 0, wrong_tid = 0, bytes = 0, retransmits = 0;
+  std::uint64_t duplicate_requests = 0;  ///< RRQ/WRQ repeated by a client whose transfer is live
 };
 
 class tftp_server {
@@ -120,6 +121,10 @@ class tftp_server {
   tftp::file_cache cache_;
   std::map<transfer*, std::unique_ptr<transfer>> transfers_;
   std::map<std::uint32_t, std::size_t> per_client_;
+  /// Live transfers by client address and port: a client that repeats its request (its RRQ
+  /// retransmit timer fired before our OACK/DATA arrived, as the Pi 4 does every 2 s) must not
+  /// get a second transfer answering from another port.
+  std::map<std::uint64_t, transfer*> by_peer_;
   tftp_server_stats stats_;
   double tokens_ = 0;
   std::chrono::steady_clock::time_point last_refill_{};

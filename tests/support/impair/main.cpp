@@ -114,14 +114,16 @@ int main(int argc, char** argv) {
       if (::write(f.out_fd, f.bytes.data(), f.bytes.size()) >= 0) ++forwarded;
       queue.pop();
     }
-    int timeout_ms = 100;
+    // Sleep exactly until the next frame is due (ppoll has nanosecond resolution); poll's
+    // millisecond timeout would either spin or add up to a millisecond of extra delay.
+    timespec ts{0, 100'000'000};
     if (!queue.empty()) {
-      auto wait = std::chrono::duration_cast<std::chrono::microseconds>(queue.top().due - now).count();
-      timeout_ms = static_cast<int>(std::max<long long>(0, (wait + 999) / 1000));
-      if (wait < 1000) timeout_ms = 0;
+      auto w = std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(queue.top().due - now).count());
+      ts = {static_cast<time_t>(w / 1'000'000'000), static_cast<long>(w % 1'000'000'000)};
     }
     std::array<pollfd, 2> p{pollfd{fds[0], POLLIN, 0}, pollfd{fds[1], POLLIN, 0}};
-    int n = ::poll(p.data(), p.size(), timeout_ms);
+    int n = ::ppoll(p.data(), p.size(), &ts, nullptr);
     if (n < 0 && errno != EINTR) break;
     for (std::size_t i = 0; i < 2; ++i) {
       if ((p[i].revents & POLLIN) == 0) continue;

@@ -20,6 +20,8 @@ class rto_estimator {
   /// Feeds one RTT measurement (never from a retransmitted packet: Karn's rule is the caller's).
   constexpr void sample(duration r) noexcept {
     if (r < duration::zero()) r = duration::zero();
+    last_ = r;
+    if (!has_ || r < base_) base_ = r;
     if (!has_) {
       srtt_ = r;
       rttvar_ = r / 2;
@@ -48,10 +50,20 @@ class rto_estimator {
   [[nodiscard]] constexpr duration srtt() const noexcept { return srtt_; }
   [[nodiscard]] constexpr duration min() const noexcept { return min_; }
   [[nodiscard]] constexpr bool has_sample() const noexcept { return has_; }
+  /// True when the latest RTT sample stands clearly above the lowest one seen: packets are
+  /// waiting in a queue somewhere. Loss with queueing is congestion; loss without it is noise
+  /// on the link (a bad cable, a lossy test link) that a smaller window would not cure.
+  [[nodiscard]] constexpr bool queueing() const noexcept {
+    if (!has_) return false;
+    duration slack = std::max<duration>(base_ / 4, std::chrono::microseconds{200});
+    return last_ > base_ + slack;
+  }
 
  private:
   duration srtt_{};
   duration rttvar_{};
+  duration base_{};  // lowest RTT sample (the path without queueing)
+  duration last_{};  // latest RTT sample
   duration rto_{std::chrono::seconds{1}};
   duration min_{std::chrono::milliseconds{5}};
   duration max_{std::chrono::seconds{1}};

