@@ -15,6 +15,8 @@ packages=(
   libtomlplusplus-dev
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
+  # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)
+  qemu-system-x86 ipxe-qemu
 )
 
 missing=()
