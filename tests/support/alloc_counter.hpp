@@ -28,6 +28,13 @@ void* operator new(std::size_t n) {
   throw std::bad_alloc{};
 }
 void* operator new[](std::size_t n) { return ::operator new(n); }
+// The nothrow forms too: otherwise their memory would come from the default allocator and be
+// freed by the replaced delete below (ASan reports the mismatch).
+void* operator new(std::size_t n, std::nothrow_t const&) noexcept {
+  pinetboot::test::g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, std::nothrow_t const& t) noexcept { return ::operator new(n, t); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
