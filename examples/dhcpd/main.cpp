@@ -23,6 +23,7 @@
 #include <asio/signal_set.hpp>
 
 #include "../common/args.hpp"
+#include "../common/log.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
@@ -31,6 +32,8 @@
 namespace {
 
 using namespace pinetboot;
+using examples::timestamp;
+using examples::type_name;
 using examples::args;
 
 std::vector<std::string> split(std::string const& s, char sep) {
@@ -138,22 +141,6 @@ void set_boot(dhcp::boot_policy& p, std::string const& spec) {
   else if (cls == "unknown_pxe") t = &p.unknown_pxe;
   else throw std::invalid_argument("--boot: unknown class " + cls);
   t->boot_file = file;
-}
-
-char const* type_name(std::optional<dhcp::message_type> t) {
-  static constexpr char const* names[] = {"?",       "DISCOVER", "OFFER",   "REQUEST", "DECLINE",
-                                          "ACK",     "NAK",      "RELEASE", "INFORM"};
-  auto i = t ? static_cast<std::size_t>(*t) : 0;
-  return i < std::size(names) ? names[i] : "?";
-}
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
 }
 
 void log_exchange(net::dhcp_log_event const& ev, bool verbose) {

@@ -17,6 +17,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "../common/args.hpp"
+#include "../common/log.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
@@ -28,16 +29,9 @@
 namespace {
 
 using namespace pinetboot;
+using examples::timestamp;
+using examples::type_name;
 using steady = std::chrono::steady_clock;
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
-}
 
 std::string json_escape(std::string_view s) {
   std::string o;
@@ -54,13 +48,6 @@ std::string json_escape(std::string_view s) {
     }
   }
   return o;
-}
-
-char const* type_name(std::optional<dhcp::message_type> t) {
-  static constexpr char const* names[] = {"?", "DISCOVER", "OFFER", "REQUEST", "DECLINE",
-                                          "ACK", "NAK", "RELEASE", "INFORM"};
-  auto i = t ? static_cast<std::size_t>(*t) : 0;
-  return i < std::size(names) ? names[i] : "?";
 }
 
 std::string class_name(dhcp::classification const& c) {

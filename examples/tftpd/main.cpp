@@ -14,21 +14,14 @@
 #include <asio/signal_set.hpp>
 
 #include "../common/args.hpp"
+#include "../common/log.hpp"
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 
 namespace {
 
 using namespace pinetboot;
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
-}
+using examples::timestamp;
 
 void log_transfer(net::tftp_transfer_record const& r, bool verbose) {
   if (r.not_found && !verbose) {
