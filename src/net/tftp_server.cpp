@@ -185,7 +185,9 @@ class tftp_server::transfer {
     visit([&](auto& e) { deadline = e.next_deadline(); });
     auto idle_deadline = last_activity_ + server_.opts_.idle_timeout;
     auto at = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
-    if (armed_ && armed_at_ == at) return;
+    // A timer already set to fire earlier stays: when it fires, the handler checks the real
+    // deadline and re-arms. Moving it on every ACK cost a timerfd_settime per block.
+    if (armed_ && armed_at_ <= at) return;
     armed_ = true;
     armed_at_ = at;
     timer_.expires_at(at);

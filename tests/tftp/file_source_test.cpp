@@ -322,9 +322,40 @@ TEST_P(TftpFileSource, InPlaceRewriteAbortsInsteadOfTornData) {
     ASSERT_EQ(::pwrite(fd, "BBBB", 4, 600), 4);  // same size, new mtime
     ::close(fd);
   }
-  auto r = src->read_at(512, b);
+  // Checked at 256 KiB boundaries and always for the final block: the transfer cannot
+  // complete with the changed file.
+  (void)src->read_at(512, b);
+  (void)src->read_at(1024, b);
+  auto r = src->read_at(1536, b);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::io_error));
+}
+
+TEST_P(TftpFileSource, InPlaceRewriteOfABigFileIsCaughtAtTheNextCheckpoint) {
+  auto p = tree_.root() / "big.img";
+  write_file(p, std::string(1 << 20, 'a'));
+  struct timespec old_times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), old_times, 0), 0);
+  auto src = file_source::open(root_.get(), "big.img", opts_);
+  ASSERT_TRUE(src);
+  std::array<std::byte, 1024> b{};
+  ASSERT_TRUE(src->read_at(0, b));
+  {
+    int fd = ::open(p.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "BBBB", 4, 4096), 4);
+    ::close(fd);
+  }
+  // The first read that reaches the 256 KiB checkpoint fails.
+  bool failed = false;
+  for (std::uint64_t off = 1024; off < (1u << 20) && !failed; off += b.size()) {
+    auto r = src->read_at(off, b);
+    if (!r) {
+      failed = true;
+      EXPECT_LE(off, 256u * 1024u);
+    }
+  }
+  EXPECT_TRUE(failed);
 }
 
 TEST_P(TftpFileSource, CacheSharesOneFdPerFileVersion) {

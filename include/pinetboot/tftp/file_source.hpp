@@ -29,10 +29,13 @@
 /// Consistency guarantee of a read transfer. One file_source holds the inode opened at RRQ
 /// time for the whole transfer. A file replaced by rename(2) (how packages, rsync and
 /// `install` update files) keeps serving the old content to transfers already running; new
-/// opens see the new file. In-place modification is detected instead of served torn: every
-/// read_at pread()s and then fstat()s the fd, and if the size or mtime differs from the values
-/// recorded at open (file truncated, extended or rewritten), or the file ended before its
-/// recorded size, read_at fails with errc::io_error and the session aborts the transfer. Limit:
+/// opens see the new file. In-place modification is detected instead of served torn: read_at
+/// pread()s and then fstat()s the fd whenever a read crosses a 256 KiB boundary and always for
+/// the file's final block, and if the size or mtime differs from the values recorded at open
+/// (file truncated, extended or rewritten), or the file ended before its recorded size, read_at
+/// fails with errc::io_error and the session aborts the transfer. So a transfer that completes
+/// never carries an in-place change; one that fails may have sent some changed blocks first
+/// (the client discards an incomplete transfer). Limit:
 /// a same-size rewrite within the filesystem's timestamp granularity can go unnoticed; replace
 /// files by rename to be safe. (MAP_PRIVATE was rejected: it does not snapshot pages not yet
 /// touched, and a truncated file turns reads into SIGBUS.)
