@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Fleet boot benchmark: COUNT simulated Raspberry Pi 4s (default 1000) boot at once, in the
+# seed's setup (a site router hands out addresses; a proxyDHCP beside it answers the boot
+# menu and serves TFTP), once from pinetboot-server and once from dnsmasq, on the same
+# throw-away LAN of network namespaces (like scripts/demo.sh):
+#   lan     - a bridge; one veth to each of the hosts below
+#   router  - dnsmasq as the site's DHCP server (10.77.0.254, range 10.77.1.1-10.77.8.254)
+#   server  - the server under test at 10.77.0.1, proxy mode beside the router:
+#             pinetboot-server (dhcp.mode = "proxy", per_client = "shared") or
+#             dnsmasq --port=0 --dhcp-range=10.77.0.0,proxy --pxe-service=0,"Raspberry Pi Boot"
+#                     --enable-tftp --tftp-root=DIR --tftp-max=<2*COUNT+100>
+#   boards  - pinetboot-simulate --count COUNT --generation pi4 (10.77.0.50)
+# Links: "veth" (plain) and, with IMPAIR=1, "impair": the boards' link goes through
+# pinetboot-impair with 1 % loss per frame and direction and 1 ms delay each way.
+# Every board fetches the Pi 4 file set of make-demo-tree.sh from its own <serial>/ folder.
+#
+# Per run it reports: time until the whole fleet has booted (the simulator's wall time; with
+# failures, until the simulator gave up), p50/p99 per board, boards failed, client timeouts
+# (TFTP timeouts and DHCP retransmissions), the server's CPU seconds (utime + stime from
+# /proc/PID/stat, after - before), peak RSS (VmHWM), and RSS per live transfer:
+# (peak sampled VmRSS - idle VmRSS) / peak number of transfer sockets the server had open
+# (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer). Medians over RUNS runs; ratios pinetboot/dnsmasq.
+#
+#   bench/fleet_compare.sh [BUILD_DIR]        (default build/bench-fleet; root; not run in CI)
+#   BUILD_DIR: a Release build with the examples and pinetboot-impair (a tests/support tool):
+#     cmake --preset bench -DPINETBOOT_BUILD_EXAMPLES=ON -DPINETBOOT_BUILD_TESTS=ON -B build/bench-fleet
+#     cmake --build build/bench-fleet -j2 --target pinetboot-server pinetboot-simulate pinetboot-impair
+#   Environment: COUNT=1000 SCALE=16 (make-demo-tree.sh --scale; 1 = real sizes) RUNS=3
+#     TIMEOUT=240 (simulator --timeout, plain link) IMPAIR=1 IMPAIR_RUNS=1 IMPAIR_TIMEOUT=120
+#     OUT=FILE (also write the markdown table there)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/.." && pwd)
+BUILD=$(cd "${1:-$SRC/build/bench-fleet}" && pwd)
+COUNT=${COUNT:-1000}
+SCALE=${SCALE:-16}
+RUNS=${RUNS:-3}
+TIMEOUT=${TIMEOUT:-240}
+IMPAIR=${IMPAIR:-1}
+IMPAIR_RUNS=${IMPAIR_RUNS:-1}
+IMPAIR_TIMEOUT=${IMPAIR_TIMEOUT:-120}
+OUT=${OUT:-}
+SIM=$BUILD/examples/simulate/pinetboot-simulate
+SRV=$BUILD/examples/server/pinetboot-server
+IMP=$BUILD/tests/support/pinetboot-impair
+MKTREE=$SRC/examples/simulate/make-demo-tree.sh
+for x in "$SIM" "$SRV"; do [[ -x $x ]] || { echo "fleet_compare: build $x first (see the header)" >&2; exit 1; }; done
+if ((IMPAIR)) && [[ ! -x $IMP ]]; then echo "fleet_compare: no $IMP, skipping the impaired link" >&2; IMPAIR=0; fi
+for c in dnsmasq python3 ip; do command -v $c >/dev/null || { echo "fleet_compare: needs $c" >&2; exit 1; }; done
+[[ $(id -u) -eq 0 ]] || { echo "fleet_compare: run as root (network namespaces)" >&2; exit 1; }
+[[ $COUNT =~ ^[1-9][0-9]*$ && $COUNT -le 2000 ]] || { echo "fleet_compare: COUNT must be 1..2000" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # one socket per transfer
+
+W=$(mktemp -d /tmp/pnb-fleet.XXXXXX)
+chmod 755 "$W"
+id=f$$
+lan=pnb${id}lan rtr=pnb${id}rtr srv=pnb${id}srv brd=pnb${id}brd mid=pnb${id}mid
+pids=()
+cleanup() {
+  local p ns
+  for p in "${pids[@]:-}"; do [[ -n $p ]] && kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:-}"; do [[ -n $p ]] && wait "$p" 2>/dev/null || true; done
+  for ns in "$brd" "$srv" "$rtr" "$mid" "$lan"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns delete "$ns" 2>/dev/null || true
+  done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the boot tree: one <serial>/ folder per board (serials 0x10000000 + i) -----------------
+serials=()
+for ((i = 0; i < COUNT; ++i)); do serials+=("$(printf %08x $((0x10000000 + i)))"); done
+bash "$MKTREE" --scale "$SCALE" "$W/tftp" "${serials[@]}"
+chmod -R a+rX "$W/tftp"
+per_board=$(python3 -c "import os,sys; r=sys.argv[1]; print(sum(os.path.getsize(os.path.join(r,f)) for f in ('start4.elf','fixup4.dat','config.txt','bcm2711-rpi-4-b.dtb','overlays/overlay_map.dtb','cmdline.txt','kernel8.img')))" "$W/tftp")
+
+# ---- the LAN ---------------------------------------------------------------------------------
+ip netns add "$lan"
+ip -n "$lan" link add br0 type bridge
+ip -n "$lan" link set br0 up
+for ns in "$rtr" "$srv" "$brd"; do
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+done
+for ns in "$rtr" "$srv"; do
+  ip -n "$lan" link add "p-$ns" type veth peer name eth0 netns "$ns"
+  ip -n "$lan" link set "p-$ns" master br0 up
+done
+ip -n "$rtr" addr add 10.77.0.254/16 dev eth0 && ip -n "$rtr" link set eth0 up
+ip -n "$srv" addr add 10.77.0.1/16 dev eth0 && ip -n "$srv" link set eth0 up
+BIF=""  # the boards' interface: eth0 (veth) or tapc (through pinetboot-impair)
+
+link_boards() {  # veth | impair
+  if [[ -n $BIF ]]; then ip -n "$brd" link del "$BIF" 2>/dev/null || true; fi
+  if [[ $1 == veth ]]; then
+    ip -n "$lan" link add "p-$brd" type veth peer name eth0 netns "$brd"
+    ip -n "$lan" link set "p-$brd" master br0 up
+    BIF=eth0
+  else
+    ip netns add "$mid"
+    local ready=$W/impair.ready
+    ip netns exec "$mid" "$IMP" --a tapc --b taps --loss 0.01 --delay-ms 1 --seed 21 --duration 1800 \
+      --ready-file "$ready" >"$W/impair.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [[ -f $ready ]] && break; sleep 0.05; done
+    [[ -f $ready ]] || { echo "fleet_compare: pinetboot-impair did not start" >&2; cat "$W/impair.log"; exit 1; }
+    ip -n "$mid" link set tapc netns "$brd"
+    ip -n "$mid" link set taps netns "$lan"
+    ip -n "$lan" link set taps master br0 up
+    BIF=tapc
+  fi
+  ip -n "$brd" addr add 10.77.0.50/16 dev "$BIF"
+  ip -n "$brd" link set "$BIF" up
+  # Static neighbours: a lost ARP on the impaired link would only add noise.
+  local smac bmac
+  smac=$(ip -n "$srv" -br link show eth0 | awk '{print $3}')
+  bmac=$(ip -n "$brd" -br link show "$BIF" | awk '{print $3}')
+  ip -n "$brd" neigh replace 10.77.0.1 lladdr "$smac" dev "$BIF"
+  ip -n "$srv" neigh replace 10.77.0.50 lladdr "$bmac" dev eth0
+}
+
+# The site's router: hands out the addresses, knows nothing about booting. Runs all along.
+ip netns exec "$rtr" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --leasefile-ro --no-ping --user=root \
+  --interface=eth0 --bind-interfaces --dhcp-range=10.77.1.1,10.77.8.254,255.255.0.0,1h \
+  --dhcp-lease-max=4096 --dhcp-option=option:router,10.77.0.254 --log-facility="$W/router.log" \
+  >"$W/router.out" 2>&1 &
+pids+=($!)
+
+cat >"$W/pinetboot.toml" <<EOF
+[server]
+interface = "eth0"
+user = ""
+[dhcp]
+mode = "proxy"
+[tftp]
+root = "$W/tftp"
+per_client = "shared"   # the boards ask for <serial>/... themselves
+max_transfers = $((2 * COUNT + 100))
+max_per_client = $((2 * COUNT + 100))   # the simulated boards share one address
+EOF
+
+start_server() {  # pinetboot | dnsmasq; sets SPID
+  local log=$W/$1.log
+  : >"$log"
+  if [[ $1 == pinetboot ]]; then
+    ip netns exec "$srv" "$SRV" --config "$W/pinetboot.toml" >"$log" 2>&1 &
+  else
+    ip netns exec "$srv" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --user=root \
+      --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy,255.255.0.0 \
+      --pxe-service=0,"Raspberry Pi Boot" --enable-tftp --tftp-root="$W/tftp" \
+      --tftp-max=$((2 * COUNT + 100)) --log-facility="$log" >"$W/dnsmasq.out" 2>&1 &
+  fi
+  SPID=$!
+  pids+=("$SPID")
+  local _
+  for _ in $(seq 1 100); do
+    ip netns exec "$srv" ss -Hlun 2>/dev/null | grep -q ':69 ' && ip netns exec "$srv" ss -Hlun | grep -q ':67 ' && break
+    sleep 0.1
+  done
+  kill -0 "$SPID" 2>/dev/null || { echo "fleet_compare: $1 did not start" >&2; cat "$log" "$W/dnsmasq.out" 2>/dev/null; exit 1; }
+  sleep 0.5
+}
+
+stop_server() {
+  kill "$SPID" 2>/dev/null || true
+  local _
+  for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$SPID" 2>/dev/null || true
+  wait "$SPID" 2>/dev/null || true
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/null | wc -l; }
+TCK=$(getconf CLK_TCK)
+ROWS=$W/rows.tsv
+: >"$ROWS"
+
+run_one() {  # server link run timeout
+  local server=$1 link=$2 run=$3 timeout=$4
+  start_server "$server"
+  local idle_rss idle_socks cpu0 cpu1 hwm rc=0
+  idle_rss=$(kib "$SPID" VmRSS)
+  idle_socks=$(nsocks "$SPID")
+  cpu0=$(cpu_ticks "$SPID")
+  local samples=$W/samples.$server.$link.$run
+  : >"$samples"
+  ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$COUNT" --generation pi4 --timeout "$timeout" --json \
+    >"$W/report.json" 2>"$W/sim.err" &
+  local sim=$!
+  pids+=("$sim")
+  local n=0
+  while kill -0 "$sim" 2>/dev/null && ((n < (timeout + 60) * 4)); do
+    echo "$(kib "$SPID" VmRSS) $(($(nsocks "$SPID") - idle_socks))" >>"$samples"
+    sleep 0.25
+    n=$((n + 1))
+  done
+  kill "$sim" 2>/dev/null || true
+  wait "$sim" || rc=$?
+  cpu1=$(cpu_ticks "$SPID")
+  hwm=$(kib "$SPID" VmHWM)
+  stop_server
+  python3 - "$W/report.json" "$samples" "$server" "$link" "$run" "$idle_rss" "$hwm" \
+    "$(((cpu1 - cpu0)))" "$TCK" "$rc" >>"$ROWS" <<'PY'
+import json, sys
+rep, samples, server, link, run, idle, hwm, ticks, tck, rc = sys.argv[1:]
+try:
+    s = json.load(open(rep))["summary"]
+except Exception as e:  # the simulator died or was killed
+    s = {"boards": 0, "booted": 0, "failed": -1, "p50_ms": 0, "p99_ms": 0, "wall_ms": 0,
+         "tftp_timeouts": -1, "dhcp_retransmits": -1, "bytes": 0}
+pts = [tuple(int(x) for x in l.split()) for l in open(samples) if len(l.split()) == 2]
+peak_rss = max([p[0] for p in pts] + [int(idle)])
+live = max([p[1] for p in pts] + [0])
+per_live = (peak_rss - int(idle)) / live if live > 0 else float("nan")
+print("\t".join(str(x) for x in [
+    server, link, run, s["boards"], s["booted"], s["failed"], round(s["wall_ms"] / 1000, 2),
+    round(s["p50_ms"] / 1000, 2), round(s["p99_ms"] / 1000, 2), s["tftp_timeouts"], s["dhcp_retransmits"], int(ticks) / int(tck), int(hwm),
+    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc]))
+PY
+  tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17}'
+}
+
+echo "fleet_compare: $COUNT Pi 4s, $per_board bytes each (make-demo-tree --scale $SCALE), $RUNS run(s) on veth" \
+  "$( ((IMPAIR)) && echo "and $IMPAIR_RUNS through pinetboot-impair (1 % loss, 1 ms)")"
+T0=$SECONDS
+link_boards veth
+for ((r = 1; r <= RUNS; ++r)); do
+  run_one pinetboot veth "$r" "$TIMEOUT"
+  run_one dnsmasq veth "$r" "$TIMEOUT"
+done
+if ((IMPAIR)); then
+  link_boards impair
+  for ((r = 1; r <= IMPAIR_RUNS; ++r)); do
+    run_one pinetboot impair "$r" "$IMPAIR_TIMEOUT"
+    run_one dnsmasq impair "$r" "$IMPAIR_TIMEOUT"
+  done
+fi
+echo "fleet_compare: measured in $((SECONDS - T0)) s"
+
+python3 - "$ROWS" "$COUNT" "$per_board" "$SCALE" "${OUT:-}" <<'PY'
+import statistics, sys
+rows_file, count, per_board, scale, out = sys.argv[1:]
+cols = ["server", "link", "run", "boards", "booted", "failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx",
+        "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc"]
+rows = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(rows_file) if l.strip()]
+def med(server, link, key):
+    v = [float(r[key]) for r in rows if r["server"] == server and r["link"] == link]
+    v = [x for x in v if x == x]  # drop NaN
+    return statistics.median(v) if v else float("nan")
+lines = []
+for link in ("veth", "impair"):
+    if not any(r["link"] == link for r in rows):
+        continue
+    n = sum(1 for r in rows if r["link"] == link and r["server"] == "pinetboot")
+    lines.append(f"\n{link}: {count} Pi 4s x {int(per_board):,} bytes (scale {scale}), median of {n} run(s)\n")
+    lines.append("| metric | pinetboot-server | dnsmasq | pinetboot / dnsmasq |")
+    lines.append("|---|---:|---:|---:|")
+    spec = [("fleet booted (s)", "wall", "{:.1f}"), ("p50 per board (s)", "p50", "{:.2f}"),
+            ("p99 per board (s)", "p99", "{:.2f}"), ("boards booted", "booted", "{:.0f}"),
+            ("boards failed", "failed", "{:.0f}"), ("client TFTP timeouts", "tftp_to", "{:.0f}"),
+            ("client DHCP retransmissions", "dhcp_rx", "{:.0f}"), ("server CPU (s)", "cpu", "{:.2f}"),
+            ("server peak RSS, VmHWM (KiB)", "hwm", "{:.0f}"), ("server idle RSS (KiB)", "idle", "{:.0f}"),
+            ("peak live transfers (sockets)", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}")]
+    for name, key, f in spec:
+        a, b = med("pinetboot", link, key), med("dnsmasq", link, key)
+        ratio = f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
+        lines.append(f"| {name} | {f.format(a)} | {f.format(b)} | {ratio} |")
+lines.append("\nper run (server link run: booted/boards failed fleet_s p50 p99 tftp_timeouts dhcp_retx cpu_s hwm_KiB "
+             "idle_KiB peak_KiB live KiB/live sim_exit):")
+for r in rows:
+    lines.append("    " + " ".join(r[c] for c in ["server", "link", "run"]) + f": {r['booted']}/{r['boards']} " +
+                 " ".join(r[c] for c in ["failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx", "cpu", "hwm", "idle",
+                                         "peak", "live", "per_live", "rc"]))
+text = "\n".join(lines) + "\n"
+print(text)
+if out:
+    open(out, "w").write(text)
+PY
