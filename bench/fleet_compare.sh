@@ -4,7 +4,7 @@
 # menu and serves TFTP), once from pinetboot-server and once from dnsmasq, on the same
 # throw-away LAN of network namespaces (like scripts/demo.sh):
 #   lan     - a bridge; one veth to each of the hosts below
-#   router  - dnsmasq as the site's DHCP server (10.77.0.254, range 10.77.1.1-10.77.8.254)
+#   router  - dnsmasq as the site's DHCP server (10.77.0.254, one reserved address per board)
 #   server  - the server under test at 10.77.0.1, proxy mode beside the router:
 #             pinetboot-server (dhcp.mode = "proxy", per_client = "shared") or
 #             dnsmasq --port=0 --dhcp-range=10.77.0.0,proxy --pxe-service=0,"Raspberry Pi Boot"
@@ -19,26 +19,32 @@
 # (TFTP timeouts and DHCP retransmissions), the server's CPU seconds (utime + stime from
 # /proc/PID/stat, after - before), peak RSS (VmHWM), and RSS per live transfer:
 # (peak sampled VmRSS - idle VmRSS) / peak number of transfer sockets the server had open
-# (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer). Medians over RUNS runs; ratios pinetboot/dnsmasq.
+# (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer),
+# and the UDP receive-buffer drops in the server's, router's and boards' namespaces.
+# Medians over RUNS runs; ratios pinetboot/dnsmasq.
 #
 #   bench/fleet_compare.sh [BUILD_DIR]        (default build/bench-fleet; root; not run in CI)
 #   BUILD_DIR: a Release build with the examples and pinetboot-impair (a tests/support tool):
 #     cmake --preset bench -DPINETBOOT_BUILD_EXAMPLES=ON -DPINETBOOT_BUILD_TESTS=ON -B build/bench-fleet
 #     cmake --build build/bench-fleet -j2 --target pinetboot-server pinetboot-simulate pinetboot-impair
-#   Environment: COUNT=1000 SCALE=16 (make-demo-tree.sh --scale; 1 = real sizes) RUNS=3
+#   Environment: COUNT=1000 SCALE=8 (make-demo-tree.sh --scale; 1 = real sizes) RUNS=3
 #     TIMEOUT=240 (simulator --timeout, plain link) IMPAIR=1 IMPAIR_RUNS=1 IMPAIR_TIMEOUT=120
+#     IMPAIR_COUNT=COUNT (boards on the impaired link) SERVERS="pinetboot dnsmasq" KEEP=1 (keep the
+#     work folder with the logs and the last JSON report)
 #     OUT=FILE (also write the markdown table there)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 BUILD=$(cd "${1:-$SRC/build/bench-fleet}" && pwd)
 COUNT=${COUNT:-1000}
-SCALE=${SCALE:-16}
+SCALE=${SCALE:-8}
 RUNS=${RUNS:-3}
 TIMEOUT=${TIMEOUT:-240}
 IMPAIR=${IMPAIR:-1}
 IMPAIR_RUNS=${IMPAIR_RUNS:-1}
 IMPAIR_TIMEOUT=${IMPAIR_TIMEOUT:-120}
+IMPAIR_COUNT=${IMPAIR_COUNT:-$COUNT}
+SERVERS=${SERVERS:-pinetboot dnsmasq}
 OUT=${OUT:-}
 SIM=$BUILD/examples/simulate/pinetboot-simulate
 SRV=$BUILD/examples/server/pinetboot-server
@@ -48,7 +54,8 @@ for x in "$SIM" "$SRV"; do [[ -x $x ]] || { echo "fleet_compare: build $x first 
 if ((IMPAIR)) && [[ ! -x $IMP ]]; then echo "fleet_compare: no $IMP, skipping the impaired link" >&2; IMPAIR=0; fi
 for c in dnsmasq python3 ip; do command -v $c >/dev/null || { echo "fleet_compare: needs $c" >&2; exit 1; }; done
 [[ $(id -u) -eq 0 ]] || { echo "fleet_compare: run as root (network namespaces)" >&2; exit 1; }
-[[ $COUNT =~ ^[1-9][0-9]*$ && $COUNT -le 2000 ]] || { echo "fleet_compare: COUNT must be 1..2000" >&2; exit 2; }
+[[ $COUNT =~ ^[1-9][0-9]*$ && $COUNT -le 2000 && $IMPAIR_COUNT =~ ^[1-9][0-9]*$ && $IMPAIR_COUNT -le 2000 ]] ||
+  { echo "fleet_compare: COUNT and IMPAIR_COUNT must be 1..2000" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # one socket per transfer
 
 W=$(mktemp -d /tmp/pnb-fleet.XXXXXX)
@@ -64,7 +71,7 @@ cleanup() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns delete "$ns" 2>/dev/null || true
   done
-  rm -rf "$W"
+  if [[ -n ${KEEP:-} ]]; then echo "fleet_compare: kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -122,9 +129,20 @@ link_boards() {  # veth | impair
 }
 
 # The site's router: hands out the addresses, knows nothing about booting. Runs all along.
+# One reservation per board: dnsmasq does not hold an address between OFFER and REQUEST, so
+# with 1000 boards DISCOVERing at once it offers one address to several boards and then NAKs
+# all but one ("address in use"); those boards start over, and the benchmark would measure the
+# router's collisions (25,000 NAKs in a trial run) instead of the boot server.
+python3 - "$W/hosts" "$((COUNT > IMPAIR_COUNT ? COUNT : IMPAIR_COUNT))" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):  # the simulator's MACs: dc:a6:32:00:00:00 + i
+        m = 0xDCA632000000 + i
+        f.write(":".join(f"{m >> s & 0xFF:02x}" for s in range(40, -1, -8)) + f",10.77.{1 + i // 250}.{1 + i % 250}\n")
+PY
 ip netns exec "$rtr" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --leasefile-ro --no-ping --user=root \
   --interface=eth0 --bind-interfaces --dhcp-range=10.77.1.1,10.77.8.254,255.255.0.0,1h \
-  --dhcp-lease-max=4096 --dhcp-option=option:router,10.77.0.254 --log-facility="$W/router.log" \
+  --dhcp-lease-max=4096 --dhcp-hostsfile="$W/hosts" --dhcp-option=option:router,10.77.0.254 --log-facility="$W/router.log" \
   >"$W/router.out" 2>&1 &
 pids+=($!)
 
@@ -174,21 +192,25 @@ stop_server() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/null | wc -l; }
+# Datagrams the kernel dropped because a socket's receive buffer was full, in a namespace.
+udp_drops() { ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp; }
 TCK=$(getconf CLK_TCK)
 ROWS=$W/rows.tsv
 : >"$ROWS"
 
-run_one() {  # server link run timeout
-  local server=$1 link=$2 run=$3 timeout=$4
+run_one() {  # server link run timeout count
+  local server=$1 link=$2 run=$3 timeout=$4 count=$5
   start_server "$server"
   local idle_rss idle_socks cpu0 cpu1 hwm rc=0
   idle_rss=$(kib "$SPID" VmRSS)
   idle_socks=$(nsocks "$SPID")
   cpu0=$(cpu_ticks "$SPID")
+  local d0 d1 ns
+  d0=$(for ns in "$srv" "$rtr" "$brd"; do udp_drops "$ns"; done | tr '\n' ' ')
   local samples=$W/samples.$server.$link.$run
   : >"$samples"
-  ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$COUNT" --generation pi4 --timeout "$timeout" --json \
-    >"$W/report.json" 2>"$W/sim.err" &
+  ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$count" --generation pi4 --timeout "$timeout" --json \
+    >"$W/report.$server.$link.$run.json" 2>"$W/sim.err" &
   local sim=$!
   pids+=("$sim")
   local n=0
@@ -201,16 +223,20 @@ run_one() {  # server link run timeout
   wait "$sim" || rc=$?
   cpu1=$(cpu_ticks "$SPID")
   hwm=$(kib "$SPID" VmHWM)
+  d1=$(for ns in "$srv" "$rtr" "$brd"; do udp_drops "$ns"; done | tr '\n' ' ')
   stop_server
-  python3 - "$W/report.json" "$samples" "$server" "$link" "$run" "$idle_rss" "$hwm" \
-    "$(((cpu1 - cpu0)))" "$TCK" "$rc" >>"$ROWS" <<'PY'
+  python3 - "$W/report.$server.$link.$run.json" "$samples" "$server" "$link" "$run" "$idle_rss" "$hwm" \
+    "$(((cpu1 - cpu0)))" "$TCK" "$rc" "$d0" "$d1" >>"$ROWS" <<'PY'
 import json, sys
-rep, samples, server, link, run, idle, hwm, ticks, tck, rc = sys.argv[1:]
+rep, samples, server, link, run, idle, hwm, ticks, tck, rc, d0, d1 = sys.argv[1:]
+drops = [int(b) - int(a) for a, b in zip(d0.split(), d1.split())]
 try:
     s = json.load(open(rep))["summary"]
 except Exception as e:  # the simulator died or was killed
     s = {"boards": 0, "booted": 0, "failed": -1, "p50_ms": 0, "p99_ms": 0, "wall_ms": 0,
          "tftp_timeouts": -1, "dhcp_retransmits": -1, "bytes": 0}
+if s["booted"] == 0:  # no boot times to take percentiles of
+    s["p50_ms"] = s["p99_ms"] = float("nan")
 pts = [tuple(int(x) for x in l.split()) for l in open(samples) if len(l.split()) == 2]
 peak_rss = max([p[0] for p in pts] + [int(idle)])
 live = max([p[1] for p in pts] + [0])
@@ -218,24 +244,22 @@ per_live = (peak_rss - int(idle)) / live if live > 0 else float("nan")
 print("\t".join(str(x) for x in [
     server, link, run, s["boards"], s["booted"], s["failed"], round(s["wall_ms"] / 1000, 2),
     round(s["p50_ms"] / 1000, 2), round(s["p99_ms"] / 1000, 2), s["tftp_timeouts"], s["dhcp_retransmits"], int(ticks) / int(tck), int(hwm),
-    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc]))
+    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc] + drops))
 PY
-  tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17}'
+  tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live, rcvbuf drops srv/rtr/boards %s/%s/%s\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $20, $21, $22}'
 }
 
 echo "fleet_compare: $COUNT Pi 4s, $per_board bytes each (make-demo-tree --scale $SCALE), $RUNS run(s) on veth" \
-  "$( ((IMPAIR)) && echo "and $IMPAIR_RUNS through pinetboot-impair (1 % loss, 1 ms)")"
+  "$( ((IMPAIR)) && echo "and $IMPAIR_RUNS with $IMPAIR_COUNT boards through pinetboot-impair (1 % loss, 1 ms)")"
 T0=$SECONDS
 link_boards veth
 for ((r = 1; r <= RUNS; ++r)); do
-  run_one pinetboot veth "$r" "$TIMEOUT"
-  run_one dnsmasq veth "$r" "$TIMEOUT"
+  for s in $SERVERS; do run_one "$s" veth "$r" "$TIMEOUT" "$COUNT"; done
 done
 if ((IMPAIR)); then
   link_boards impair
   for ((r = 1; r <= IMPAIR_RUNS; ++r)); do
-    run_one pinetboot impair "$r" "$IMPAIR_TIMEOUT"
-    run_one dnsmasq impair "$r" "$IMPAIR_TIMEOUT"
+    for s in $SERVERS; do run_one "$s" impair "$r" "$IMPAIR_TIMEOUT" "$IMPAIR_COUNT"; done
   done
 fi
 echo "fleet_compare: measured in $((SECONDS - T0)) s"
@@ -244,7 +268,7 @@ python3 - "$ROWS" "$COUNT" "$per_board" "$SCALE" "${OUT:-}" <<'PY'
 import statistics, sys
 rows_file, count, per_board, scale, out = sys.argv[1:]
 cols = ["server", "link", "run", "boards", "booted", "failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx",
-        "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc"]
+        "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc", "drop_srv", "drop_rtr", "drop_brd"]
 rows = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(rows_file) if l.strip()]
 def med(server, link, key):
     v = [float(r[key]) for r in rows if r["server"] == server and r["link"] == link]
@@ -254,8 +278,9 @@ lines = []
 for link in ("veth", "impair"):
     if not any(r["link"] == link for r in rows):
         continue
-    n = sum(1 for r in rows if r["link"] == link and r["server"] == "pinetboot")
-    lines.append(f"\n{link}: {count} Pi 4s x {int(per_board):,} bytes (scale {scale}), median of {n} run(s)\n")
+    n = max(sum(1 for r in rows if r["link"] == link and r["server"] == x) for x in ("pinetboot", "dnsmasq"))
+    boards = max(int(r["boards"]) for r in rows if r["link"] == link)
+    lines.append(f"\n{link}: {boards} Pi 4s x {int(per_board):,} bytes (scale {scale}), median of {n} run(s)\n")
     lines.append("| metric | pinetboot-server | dnsmasq | pinetboot / dnsmasq |")
     lines.append("|---|---:|---:|---:|")
     spec = [("fleet booted (s)", "wall", "{:.1f}"), ("p50 per board (s)", "p50", "{:.2f}"),
@@ -263,17 +288,19 @@ for link in ("veth", "impair"):
             ("boards failed", "failed", "{:.0f}"), ("client TFTP timeouts", "tftp_to", "{:.0f}"),
             ("client DHCP retransmissions", "dhcp_rx", "{:.0f}"), ("server CPU (s)", "cpu", "{:.2f}"),
             ("server peak RSS, VmHWM (KiB)", "hwm", "{:.0f}"), ("server idle RSS (KiB)", "idle", "{:.0f}"),
-            ("peak live transfers (sockets)", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}")]
+            ("peak live transfers (sockets)", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}"),
+            ("UDP rcvbuf drops: server ns", "drop_srv", "{:.0f}"), ("UDP rcvbuf drops: router ns", "drop_rtr", "{:.0f}"),
+            ("UDP rcvbuf drops: boards ns", "drop_brd", "{:.0f}")]
     for name, key, f in spec:
         a, b = med("pinetboot", link, key), med("dnsmasq", link, key)
         ratio = f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
         lines.append(f"| {name} | {f.format(a)} | {f.format(b)} | {ratio} |")
 lines.append("\nper run (server link run: booted/boards failed fleet_s p50 p99 tftp_timeouts dhcp_retx cpu_s hwm_KiB "
-             "idle_KiB peak_KiB live KiB/live sim_exit):")
+             "idle_KiB peak_KiB live KiB/live sim_exit drops_srv/rtr/boards):")
 for r in rows:
     lines.append("    " + " ".join(r[c] for c in ["server", "link", "run"]) + f": {r['booted']}/{r['boards']} " +
                  " ".join(r[c] for c in ["failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx", "cpu", "hwm", "idle",
-                                         "peak", "live", "per_live", "rc"]))
+                                         "peak", "live", "per_live", "rc"]) + f" {r['drop_srv']}/{r['drop_rtr']}/{r['drop_brd']}")
 text = "\n".join(lines) + "\n"
 print(text)
 if out:
