@@ -75,6 +75,17 @@ class tftp_server::transfer {
   /// come from a new TID, like the transfer would).
   [[nodiscard]] std::string const& file() const noexcept { return record_.file; }
 
+  /// The client repeated its request: it has not seen our first answer (OACK or DATA 1), so
+  /// resend now instead of waiting for our retransmission timer, which before any RTT sample
+  /// runs a whole second (RFC 6298 2.1).
+  void on_repeated_request() {
+    if (finished_) return;
+    visit([&](auto& e) {
+      if (auto d = e.next_deadline()) e.on_timer(*d);
+    });
+    flush();
+  }
+
   void reject(std::error_code why) {
     size_buffers(512);
     auto n = tftp::write_error(tx_, why);
@@ -386,7 +397,8 @@ void tftp_server::on_request(std::size_t n) {
   if (auto live = by_peer_.find(peer_key(from_)); live != by_peer_.end()) {
     if (live->second->file() == req->filename) {
       ++stats_.duplicate_requests;
-      return;  // a repeated request: the live transfer's own retransmission answers it
+      live->second->on_repeated_request();  // answered from the live transfer's port
+      return;
     }
     // The same port asks for another file (Pi bootcode.bin reuses ports): the client is done
     // with the old transfer, whose final ACK we must have missed.
