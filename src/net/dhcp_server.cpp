@@ -42,7 +42,8 @@ std::error_code dhcp_server::start() {
                        .device = opts_.interface,
                        .broadcast = true,
                        .pktinfo = true,
-                       .reuse_address = true};
+                       .reuse_address = true,
+                       .receive_buffer = 4 << 20};  // a fleet's DISCOVER burst
     if (auto ec = open_udp(l->socket, b)) return ec;
     l->port = l->socket.local_endpoint().port();
     listeners_.push_back(std::move(l));

@@ -74,6 +74,9 @@ class tftp_server::transfer {
   /// Sends one ERROR from this transfer's TID and finishes (RFC 1350: errors to a request
   /// come from a new TID, like the transfer would).
   [[nodiscard]] std::string const& file() const noexcept { return record_.file; }
+  /// True once the client answered on this transfer's port: its request was not lost, so a
+  /// later request from the same address and port is a new transfer (ports get reused).
+  [[nodiscard]] bool heard_from_client() const noexcept { return heard_; }
 
   /// The client repeated its request: it has not seen our first answer (OACK or DATA 1), so
   /// resend now instead of waiting for our retransmission timer, which before any RTT sample
@@ -151,6 +154,7 @@ class tftp_server::transfer {
           }
         } else {
           last_activity_ = steady::now();
+          heard_ = true;
           auto in = std::span<const std::byte>{rx_.data(), std::min(n, rx_.size())};
           visit([&](auto& e) { e.on_datagram(in, last_activity_); });
         }
@@ -260,6 +264,7 @@ class tftp_server::transfer {
   tftp_transfer_record record_;
   steady::time_point started_, last_activity_, armed_at_{};
   bool armed_ = false;
+  bool heard_ = false;
   bool waiting_write_ = false;
   bool finished_ = false;
 };
@@ -283,7 +288,7 @@ std::error_code tftp_server::start() {
     write_fd_ = std::move(*w);
   }
   udp_bind_options b{.address = opts_.listen_address, .port = opts_.port, .device = opts_.interface,
-                     .reuse_address = true};
+                     .reuse_address = true, .receive_buffer = 4 << 20};  // RRQ bursts of a booting fleet
   if (auto ec = open_udp(socket_, b)) return ec;
   next_port_ = opts_.port_first;
   tokens_ = opts_.request_burst;
@@ -395,13 +400,14 @@ void tftp_server::on_request(std::size_t n) {
     return;  // silently: an answer would amplify a flood
   }
   if (auto live = by_peer_.find(peer_key(from_)); live != by_peer_.end()) {
-    if (live->second->file() == req->filename) {
+    if (live->second->file() == req->filename && !live->second->heard_from_client()) {
       ++stats_.duplicate_requests;
       live->second->on_repeated_request();  // answered from the live transfer's port
       return;
     }
-    // The same port asks for another file (Pi bootcode.bin reuses ports): the client is done
-    // with the old transfer, whose final ACK we must have missed.
+    // Another file, or the client had already been talking to the old transfer: a new request
+    // from a reused port (Pi bootcode.bin reuses ports; ephemeral ports come round again). The
+    // client is done with the old transfer, whose final ACK we must have missed.
     live->second->abort(false);
     by_peer_.erase(live);
   }

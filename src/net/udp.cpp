@@ -42,7 +42,11 @@ std::error_code open_udp(asio::ip::udp::socket& socket, udp_bind_options const& 
     if (auto e = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)) return e;
   }
   if (opts.receive_buffer > 0) {
-    if (auto e = set_int(fd, SOL_SOCKET, SO_RCVBUF, opts.receive_buffer)) return e;
+    // SO_RCVBUFFORCE passes net.core.rmem_max when we still have CAP_NET_ADMIN (the servers
+    // bind before dropping root); otherwise the kernel caps SO_RCVBUF at rmem_max.
+    if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.receive_buffer)) {
+      if (auto e = set_int(fd, SOL_SOCKET, SO_RCVBUF, opts.receive_buffer)) return e;
+    }
   }
   if (opts.send_buffer > 0) {
     if (auto e = set_int(fd, SOL_SOCKET, SO_SNDBUF, opts.send_buffer)) return e;
