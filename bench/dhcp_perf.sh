@@ -112,12 +112,17 @@ stop_server() {
   PID=
 }
 
-# run RATE -> prints "RATE ACHIEVED DROP%"
+# CPU time (clock ticks, user + system, all threads) the server process has used so far.
+server_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$PID/stat"; }
+
+# run RATE -> prints "RATE ACHIEVED DROP% SERVER_CPU_US_PER_LEASE"
 run_step() {
-  local out
+  local out t0 t1
+  t0=$(server_ticks)
   out=$(ip netns exec $NS_C timeout $((PERIOD + 20)) perfdhcp -4 -l $CLI -r "$1" -R $CLIENTS -p "$PERIOD" $SRV 2>&1 || true)
+  t1=$(server_ticks)
   echo "$out" >"$W/perfdhcp-$1.out"
-  echo "$out" | awk -v r="$1" '
+  echo "$out" | awk -v r="$1" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v period="$PERIOD" '
     /^Rate:/ {rate = $2}
     /Statistics for: DISCOVER-OFFER/ {sec = "do"}
     /Statistics for: REQUEST-ACK/ {sec = "ra"}
@@ -125,7 +130,8 @@ run_step() {
     /^received packets:/ {if (sec == "ra") acks = $3}
     END {
       drop = sent > 0 ? 100 * (sent - acks) / sent : 100
-      printf "%s %.1f %.2f\n", r, rate, drop
+      cpu = acks > 0 ? ticks / hz * 1e6 / acks : 0
+      printf "%s %.1f %.2f %.1f\n", r, rate, drop, cpu
     }'
 }
 
@@ -134,16 +140,16 @@ run_step() {
 try_rate() {
   local s=$1 r=$2 attempt rate drop ok
   for attempt in 1 2; do
-    read -r rate ACHIEVED drop < <(run_step "$r")
+    read -r rate ACHIEVED drop CPU_US < <(run_step "$r")
     ok=$(awk -v d="$drop" -v m=$MAX_DROP 'BEGIN {print (d <= m) ? 1 : 0}')
-    printf '%-10s -r %-6s %8.1f leases/s  drops %6.2f %%  %s\n' "$s" "$r" "$ACHIEVED" "$drop" \
-      "$([[ $ok == 1 ]] && echo ok || echo over)"
+    printf '%-10s -r %-6s %8.1f leases/s  drops %6.2f %%  server CPU %6.1f us/lease  %s\n' "$s" "$r" "$ACHIEVED" \
+      "$drop" "$CPU_US" "$([[ $ok == 1 ]] && echo ok || echo over)"
     [[ $ok == 1 ]] && return 0
   done
   return 1
 }
 
-declare -A BEST_RATE BEST_LPS
+declare -A BEST_RATE BEST_LPS BEST_CPU
 for s in $SERVERS; do
   start_server "$s"
   BEST_RATE[$s]="<${RATES%% *}"
@@ -156,12 +162,14 @@ for s in $SERVERS; do
       if ((last_ok > 0 && mid > last_ok)) && try_rate "$s" "$mid"; then
         BEST_RATE[$s]=$mid
         BEST_LPS[$s]=$ACHIEVED
+        BEST_CPU[$s]=$CPU_US
       fi
       break
     fi
     last_ok=$r
     BEST_RATE[$s]=$r
     BEST_LPS[$s]=$ACHIEVED
+    BEST_CPU[$s]=$CPU_US
   done
   stop_server
 done
@@ -169,9 +177,11 @@ done
 echo
 echo "DORA leases/s at <= $MAX_DROP % drops; pool /16 with $CLIENTS addresses; perfdhcp relay; ${PERIOD}s per step"
 base=${BEST_LPS[pinetboot]:-0}
-printf '| %-32s | %-14s | %-12s | %-18s |\n' server "highest -r ok" "leases/s" "pinetboot / this"
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..16})" \
-  "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..20})"
+base_cpu=${BEST_CPU[pinetboot]:-0}
+printf '| %-32s | %-13s | %-10s | %-16s | %-20s | %-16s |\n' server "highest -r ok" "leases/s" "pinetboot / this" \
+  "server CPU us/lease" "this / pinetboot"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..15})" \
+  "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..22})" "$(printf -- '-%.0s' {1..18})"
 for s in $SERVERS; do
   case $s in
     pinetboot) name="pinetboot-dhcpd (fsync journal)" ;;
@@ -179,5 +189,8 @@ for s in $SERVERS; do
     kea) name="kea-dhcp4 $(kea-dhcp4 -v) (memfile)" ;;
   esac
   ratio=$(awk -v a="$base" -v b="${BEST_LPS[$s]}" 'BEGIN {print (b > 0) ? sprintf("%.2fx", a / b) : "n/a"}')
-  printf '| %-32s | %-14s | %-12s | %-18s |\n' "$name" "${BEST_RATE[$s]}" "${BEST_LPS[$s]}" "$ratio"
+  cpu=${BEST_CPU[$s]:-0}
+  cpu_ratio=$(awk -v a="$base_cpu" -v b="$cpu" 'BEGIN {print (a > 0 && b > 0) ? sprintf("%.2fx", b / a) : "n/a"}')
+  printf '| %-32s | %-13s | %-10s | %-16s | %-20s | %-16s |\n' "$name" "${BEST_RATE[$s]}" "${BEST_LPS[$s]}" "$ratio" \
+    "$cpu" "$cpu_ratio"
 done

@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
       .option("pi-server", "ADDR", "TFTP server for Raspberry Pi boards (default: ours)")
       .option("pi-oui", "XX:XX:XX", "extra Raspberry Pi MAC prefix", "", true)
       .option("lease-file", "PATH", "lease journal (full mode; fsync before every ACK)")
+      .option("commit-window-us", "N", "under load, ACKs wait up to N us to share one fsync (0 = no wait)", "1000")
       .option("user", "NAME", "drop root to this user after binding", "nobody")
       .flag("verbose", "also log ignored messages");
   try {
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
     so.port = static_cast<std::uint16_t>(a.number("port", 1, 65535));
     so.pxe_port = static_cast<std::uint16_t>(a.number("pxe-port", 0, 65535));
     so.client_port = static_cast<std::uint16_t>(a.number("client-port", 1, 65535));
+    so.commit_window = std::chrono::microseconds{a.number("commit-window-us", 0, 1'000'000)};
     bool verbose = a.has("verbose");
     net::dhcp_server server{io, engine, *leases, so, [verbose](auto const& ev) { log_exchange(ev, verbose); }};
     if (auto ec = server.start()) {

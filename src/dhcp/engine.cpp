@@ -160,12 +160,18 @@ bool server_engine::reserved_for_other(core::ipv4_address a, std::optional<core:
   });
 }
 
+namespace {
+/// Whether the address of lease `l` may go to the client `key` at `now`.
+bool address_free_for_lease(lease const& l, std::string_view key, std::int64_t now) noexcept {
+  if (l.state == lease_state::declined) return l.expires <= now;
+  if (l.client == key) return true;
+  return l.expires <= now;
+}
+}  // namespace
+
 bool server_engine::address_free_for(core::ipv4_address a, std::string_view key, std::int64_t now) const noexcept {
   auto const* l = leases_.find_by_ip(a);
-  if (l == nullptr) return true;
-  if (l->state == lease_state::declined) return l->expires <= now;
-  if (l->client == key) return true;
-  return l->expires <= now;
+  return l == nullptr || address_free_for_lease(*l, key, now);
 }
 
 std::optional<core::ipv4_address> server_engine::pick_address(subnet_config const& net, message_view const& m,
@@ -192,15 +198,25 @@ std::optional<core::ipv4_address> server_engine::pick_address(subnet_config cons
   // lease was lost, and two Pi 3s booting at once do not race for the first free one.
   std::uint64_t h = 1469598103934665603ULL;
   for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  std::uint64_t start = h % count;
-  // First pass: never-leased addresses; second: expired ones.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (std::uint64_t i = 0; i < count; ++i) {
-      core::ipv4_address a{static_cast<std::uint32_t>(first + (start + i) % count)};
-      if (reserved_for_other(a, mac)) continue;
-      auto const* l = leases_.find_by_ip(a);
-      if (pass == 0 ? l == nullptr : address_free_for(a, key, now)) return a;
+  auto start = static_cast<std::uint32_t>(first + h % count);
+  // The address ranges to search, in order: from the hash to the end, then from the start.
+  std::array<std::pair<std::uint32_t, std::uint32_t>, 2> spans{{{start, last}, {first, start - 1}}};
+  if (start == first) spans[1] = {1, 0};  // empty
+  // First pass: addresses never leased. Walking the store's ordered records skips a run of
+  // leased addresses without one lookup each, so a nearly full pool costs one walk, not one
+  // search per address.
+  for (auto [lo, hi] : spans) {
+    for (auto a = leases_.first_unleased(lo, hi); a; a = a->to_uint() < hi ? leases_.first_unleased(a->to_uint() + 1, hi)
+                                                                             : std::nullopt) {
+      if (!reserved_for_other(*a, mac)) return a;
     }
+  }
+  // Second pass: expired leases (and declined addresses whose hold time is over).
+  for (auto [lo, hi] : spans) {
+    auto const* l = leases_.find_in(lo, hi, [&](lease const& x) {
+      return address_free_for_lease(x, key, now) && !reserved_for_other(x.ip, mac);
+    });
+    if (l != nullptr) return l->ip;
   }
   return std::nullopt;
 }

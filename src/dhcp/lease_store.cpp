@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <bit>
 #include "pinetboot/dhcp/lease_store.hpp"
 
 #include <fcntl.h>
@@ -197,6 +199,7 @@ lease_store::lease_store(lease_store&& o) noexcept
       fd_{std::exchange(o.fd_, -1)},
       by_ip_{std::move(o.by_ip_)},
       by_client_{std::move(o.by_client_)},
+      occupied_{std::move(o.occupied_)},
       pending_{std::move(o.pending_)},
       pending_records_{o.pending_records_},
       journal_records_{o.journal_records_},
@@ -211,6 +214,7 @@ lease_store& lease_store::operator=(lease_store&& o) noexcept {
     fd_ = std::exchange(o.fd_, -1);
     by_ip_ = std::move(o.by_ip_);
     by_client_ = std::move(o.by_client_);
+    occupied_ = std::move(o.occupied_);
     pending_ = std::move(o.pending_);
     pending_records_ = o.pending_records_;
     journal_records_ = o.journal_records_;
@@ -239,6 +243,35 @@ lease const* lease_store::find_by_client(std::string_view key) const noexcept {
   return find_by_ip(core::ipv4_address{it->second});
 }
 
+std::optional<core::ipv4_address> lease_store::first_unleased(std::uint32_t first, std::uint32_t last) const noexcept {
+  std::uint64_t a = first;
+  while (a <= last) {
+    auto block = static_cast<std::uint32_t>(a >> 16);
+    auto it = occupied_.find(block);
+    if (it == occupied_.end()) return core::ipv4_address{static_cast<std::uint32_t>(a)};
+    auto const& words = it->second;
+    for (std::size_t w = (a & 0xffff) >> 6; w < words.size(); ++w) {
+      std::uint64_t free = ~words[w];
+      if (w == ((a & 0xffff) >> 6)) free &= ~std::uint64_t{0} << (a & 63);
+      if (free != 0) {
+        std::uint64_t found = (std::uint64_t{block} << 16) | (w << 6) | static_cast<unsigned>(std::countr_zero(free));
+        if (found > last) return std::nullopt;
+        return core::ipv4_address{static_cast<std::uint32_t>(found)};
+      }
+    }
+    a = (std::uint64_t{block} + 1) << 16;  // the next /16
+  }
+  return std::nullopt;
+}
+
+void lease_store::mark(std::uint32_t ip, bool used) {
+  auto& words = occupied_[ip >> 16];
+  if (words.empty()) words.resize(1024);
+  auto bit = std::uint64_t{1} << (ip & 63);
+  if (used) words[(ip & 0xffff) >> 6] |= bit;
+  else words[(ip & 0xffff) >> 6] &= ~bit;
+}
+
 std::optional<core::mac_address> lease_store::mac_for(core::ipv4_address ip) const noexcept {
   auto const* l = find_by_ip(ip);
   if (l == nullptr || l->state == lease_state::declined) return std::nullopt;
@@ -254,11 +287,13 @@ void lease_store::index_put(lease l) {
   if (!l.client.empty() && l.state != lease_state::declined) {
     if (auto c = by_client_.find(l.client); c != by_client_.end() && c->second != ip) {
       by_ip_.erase(c->second);
+      mark(c->second, false);
       by_client_.erase(c);
     }
     by_client_[l.client] = ip;
   }
   by_ip_[ip] = std::move(l);
+  mark(ip, true);
 }
 
 void lease_store::index_erase(core::ipv4_address ip) {
@@ -267,12 +302,16 @@ void lease_store::index_erase(core::ipv4_address ip) {
   if (auto c = by_client_.find(it->second.client); c != by_client_.end() && c->second == ip.to_uint())
     by_client_.erase(c);
   by_ip_.erase(it);
+  mark(ip.to_uint(), false);
 }
 
 void lease_store::rebuild_client_index() {
   by_client_.clear();
-  for (auto const& [ip, l] : by_ip_)
+  occupied_.clear();
+  for (auto const& [ip, l] : by_ip_) {
     if (!l.client.empty() && l.state != lease_state::declined) by_client_[l.client] = ip;
+    mark(ip, true);
+  }
 }
 
 void lease_store::put(lease l) {
@@ -311,7 +350,7 @@ std::error_code lease_store::commit() {
   pending_.clear();
   pending_records_ = 0;
   ++commits_;
-  if (opts_.compact_after != 0 && journal_records_ > by_ip_.size() + opts_.compact_after) {
+  if (opts_.compact_after != 0 && journal_records_ > by_ip_.size() + std::max(opts_.compact_after, by_ip_.size())) {
     // The batch is already durable: a failed compaction (e.g. the directory is not writable
     // after privileges were dropped) must not turn into a failed commit.
     compaction_error_ = compact();

@@ -1,5 +1,6 @@
 #include "pinetboot/net/dhcp_server.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -16,13 +17,14 @@ struct dhcp_server::pending {
   std::array<std::byte, 1500> out{};
   dhcp::reply reply;
   datagram_info info;
+  listener* from = nullptr;
 };
 
 std::int64_t unix_now() noexcept { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 dhcp_server::dhcp_server(asio::io_context& io, dhcp::server_engine& engine, dhcp::lease_store& leases,
                          dhcp_server_options opts, log_function log)
-    : io_{io}, engine_{engine}, leases_{leases}, opts_{std::move(opts)}, log_{std::move(log)} {
+    : io_{io}, engine_{engine}, leases_{leases}, opts_{std::move(opts)}, log_{std::move(log)}, commit_timer_{io} {
   if (opts_.batch == 0) opts_.batch = 1;
   batch_.resize(opts_.batch);
   rx_.resize(65536);
@@ -55,6 +57,10 @@ std::error_code dhcp_server::start() {
 void dhcp_server::stop() {
   if (stopped_) return;
   stopped_ = true;
+  commit_timer_.cancel();
+  commit_armed_ = false;
+  // Replies already waiting for a commit still go out once their leases are durable.
+  if (waiting_ > 0) commit_and_flush();
   for (auto& l : listeners_) {
     std::error_code ec;
     l->socket.close(ec);
@@ -75,12 +81,12 @@ void dhcp_server::wait(listener& l) {
 }
 
 void dhcp_server::drain(listener& l) {
-  // Handle what is queued (up to one batch), commit the leases those exchanges changed with
-  // one fsync, then send. No ACK leaves before its lease is on disk.
-  std::size_t n = 0;
-  bool commit_needed = false;
+  // Handle what is queued. Replies that need no commit (OFFERs, NAKs, proxy answers) leave at
+  // once; the others wait in the batch for a lease commit, so that no ACK leaves before its
+  // lease is on disk, and one fsync serves every reply that waits for it (group commit).
   auto now = unix_now();
-  while (n < batch_.size()) {
+  for (std::size_t received = 0; received < batch_.size(); ++received) {
+    if (waiting_ == batch_.size()) commit_and_flush();  // a full batch commits at once
     auto got = receive_from(l.socket, rx_);
     if (!got) break;
     ++stats_.received;
@@ -88,8 +94,9 @@ void dhcp_server::drain(listener& l) {
       ++stats_.ignored;
       continue;
     }
-    auto& p = batch_[n];
+    auto& p = batch_[waiting_];
     p.info = *got;
+    p.from = &l;
     dhcp::packet_context ctx{.local_address = got->local.is_unspecified() ? got->spec_dst : got->local,
                              .source = from_asio(got->from.address().to_v4()),
                              .source_port = got->from.port(),
@@ -103,38 +110,60 @@ void dhcp_server::drain(listener& l) {
       auto t = static_cast<std::size_t>(*p.reply.request_type);
       if (t < stats_.by_request_type.size()) ++stats_.by_request_type[t];
     }
-    commit_needed = commit_needed || p.reply.needs_commit;
-    ++n;
+    if (p.reply.needs_commit) ++waiting_;  // keep the slot until the commit
+    else dispatch(p);                      // offers' records ride along with the next commit
   }
-  std::error_code commit_error;
-  // Offers alone need no fsync: they ride along with the next commit that an ACK needs.
-  if (commit_needed) {
-    commit_error = leases_.commit();
-    ++stats_.commits;
-    if (commit_error) ++stats_.commit_failures;
+  if (waiting_ == 0 || commit_armed_) return;
+  auto since = std::chrono::steady_clock::now() - last_commit_;
+  if (since >= opts_.commit_window) {
+    commit_and_flush();
+    return;
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    auto& p = batch_[i];
-    dhcp_log_event ev{.reply = &p.reply, .from = p.info.from, .local_port = l.port};
-    if (p.reply.size == 0) {
-      ++stats_.ignored;
-    } else if (commit_error && p.reply.needs_commit) {
-      ev.error = commit_error;  // never acknowledge a lease that is not durable
-    } else if (p.reply.delay_ms > 0) {
-      // Pi 3 reply delay: copy the reply out of the batch slot and send it later.
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(p.reply.delay_ms));
-      auto copy = std::make_shared<pending>(p);
-      timer->async_wait([this, timer, copy, &l](std::error_code ec) {
-        if (!ec && !stopped_) send(*copy, l);
-      });
-    } else {
-      send(p, l);
-    }
-    if (log_) log_(ev);
-  }
+  commit_armed_ = true;
+  commit_timer_.expires_at(last_commit_ + opts_.commit_window);
+  commit_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;  // cancelled: stop() has flushed (and `this` may be gone)
+    commit_armed_ = false;
+    if (!stopped_ && waiting_ > 0) commit_and_flush();
+  });
 }
 
-void dhcp_server::send(pending const& p, listener& l) {
+void dhcp_server::commit_and_flush() {
+  last_commit_ = std::chrono::steady_clock::now();
+  auto commit_error = leases_.commit();
+  ++stats_.commits;
+  if (commit_error) ++stats_.commit_failures;
+  stats_.largest_commit = std::max<std::uint64_t>(stats_.largest_commit, waiting_);
+  for (std::size_t i = 0; i < waiting_; ++i) {
+    auto& p = batch_[i];
+    if (commit_error) {
+      // Never acknowledge a lease that is not durable.
+      if (log_) log_(dhcp_log_event{.reply = &p.reply, .from = p.info.from, .local_port = p.from->port,
+                                    .error = commit_error});
+    } else {
+      dispatch(p);
+    }
+  }
+  waiting_ = 0;
+}
+
+void dhcp_server::dispatch(pending& p) {
+  if (p.reply.size == 0) {
+    ++stats_.ignored;
+  } else if (p.reply.delay_ms > 0) {
+    // Pi 3 reply delay: copy the reply out of the batch slot and send it later.
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(p.reply.delay_ms));
+    auto copy = std::make_shared<pending>(p);
+    timer->async_wait([this, timer, copy](std::error_code ec) {
+      if (!ec && !stopped_) send(*copy);
+    });
+  } else {
+    send(p);
+  }
+  if (log_) log_(dhcp_log_event{.reply = &p.reply, .from = p.info.from, .local_port = p.from->port});
+}
+
+void dhcp_server::send(pending const& p) {
   auto const& r = p.reply;
   std::uint16_t port = r.port;
   if (port == 68) port = opts_.client_port;
@@ -143,7 +172,7 @@ void dhcp_server::send(pending const& p, listener& l) {
   core::ipv4_address source = p.info.local.is_unspecified() || p.info.local == core::ipv4_address{0xffffffffU}
                                   ? p.info.spec_dst
                                   : p.info.local;
-  auto ec = send_to(l.socket, std::span{p.out}.first(r.size), to, p.info.ifindex, source);
+  auto ec = send_to(p.from->socket, std::span{p.out}.first(r.size), to, p.info.ifindex, source);
   if (ec) ++stats_.send_failures;
   else ++stats_.replied;
 }

@@ -425,6 +425,59 @@ TEST(DhcpEngineFull, PoolExhaustionGivesNoOfferAndAReason) {
   EXPECT_GT(later.size, 0U);
 }
 
+TEST(DhcpEngineFull, NearlyFullPoolOffersTheOnlyGapThenExpiredLeases) {
+  // A /16 pool of 60000 addresses with every address but one leased to somebody else: the
+  // only never-leased address is found wherever the client's hash starts, a reserved one is
+  // skipped, and once the pool is full the oldest expired lease is reused.
+  auto cfg = full_config();
+  auto& net = cfg.subnets[0];
+  net.network = ipv4_address{10, 78, 0, 0};
+  net.prefix_length = 16;
+  net.range_start = ipv4_address{10, 78, 1, 0};
+  net.range_end = ipv4_address{10, 78, 235, 95};
+  host_config reserved;
+  reserved.mac = mac_address{{0x02, 0, 0, 0, 0x77, 0x77}};
+  reserved.address = ipv4_address{10, 78, 100, 7};
+  cfg.hosts.push_back(reserved);
+  engine_fixture f{cfg};
+  packet_context on_link{.local_address = ipv4_address{10, 78, 0, 1}};
+  std::uint32_t first = net.range_start.to_uint(), last = net.range_end.to_uint();
+  ipv4_address gap{10, 78, 200, 1};
+  for (std::uint32_t a = first; a <= last; ++a) {
+    if (a == gap.to_uint() || a == reserved.address->to_uint()) continue;
+    lease l;
+    l.ip = ipv4_address{a};
+    l.mac = mac_address{{0x06, 0, 0, static_cast<std::uint8_t>(a >> 16), static_cast<std::uint8_t>(a >> 8),
+                         static_cast<std::uint8_t>(a)}};
+    l.client = key_for_mac(l.mac);
+    l.expires = a == first + 5 ? 1'000'000 - 1 : 1'000'000 + 3600;  // one expired lease
+    f.store.put(l);
+  }
+  for (std::uint8_t i = 0; i < 8; ++i) {  // different hashes, same gap
+    request_spec s;
+    s.mac = mac_address{{0x02, 0, 0, 0, 9, i}};
+    ASSERT_GT(f.send(make_request(s), on_link).size, 0U);
+    EXPECT_EQ(f.last->yiaddr(), gap) << int{i};
+    f.store.erase(gap);  // forget the offer so the next client searches again
+  }
+  // Bind the gap to a client; the next newcomer gets the expired lease, never the reservation.
+  request_spec taker;
+  taker.mac = mac_address{{0x02, 0, 0, 0, 9, 0}};
+  ASSERT_GT(f.send(make_request(taker), on_link).size, 0U);
+  taker.type = message_type::request;
+  taker.requested = gap;
+  taker.server_id = kServer;
+  ASSERT_EQ(f.send(make_request(taker), on_link).reply_type, message_type::ack);
+  request_spec next;
+  next.mac = mac_address{{0x02, 0, 0, 0, 9, 200}};
+  ASSERT_GT(f.send(make_request(next), on_link).size, 0U);
+  EXPECT_EQ(f.last->yiaddr(), ipv4_address{first + 5});
+  request_spec host;
+  host.mac = reserved.mac;
+  ASSERT_GT(f.send(make_request(host), on_link).size, 0U);
+  EXPECT_EQ(f.last->yiaddr(), *reserved.address);
+}
+
 TEST(DhcpEngineFull, RequestForForeignOrTakenAddressIsNakedOrIgnored) {
   engine_fixture f{full_config()};
   request_spec s;

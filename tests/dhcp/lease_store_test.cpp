@@ -212,6 +212,62 @@ TEST_F(LeaseStore, AutomaticCompaction) {
   EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 10})->expires, 29);
 }
 
+TEST_F(LeaseStore, CompactionIsAmortisedOverALargeTable) {
+  // 100 live leases, compact_after 10: the journal is rewritten only once the superseded
+  // records outnumber the live ones, not every 10 records.
+  auto s = open_store(/*compact_after=*/10);
+  for (int i = 0; i < 100; ++i) s.put(make(static_cast<std::uint8_t>(i + 1), static_cast<std::uint8_t>(i + 1), i));
+  ASSERT_FALSE(s.commit());
+  for (int round = 0; round < 99; ++round) {
+    auto host = static_cast<std::uint8_t>(round % 100 + 1);
+    s.put(make(host, host, 1000 + round));
+    ASSERT_FALSE(s.commit());
+  }
+  {
+    auto reopened = open_store();
+    EXPECT_EQ(reopened.recovery().records, 199U);  // 99 superseded records are not yet > 100 live
+  }
+  s.put(make(1, 1, 5000));
+  ASSERT_FALSE(s.commit());
+  s.put(make(2, 2, 5001));
+  ASSERT_FALSE(s.commit());  // 101 superseded > 100 live: compacted
+  auto reopened = open_store();
+  EXPECT_LE(reopened.recovery().records, 101U);
+  EXPECT_EQ(reopened.size(), 100U);
+  EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 1})->expires, 5000);
+}
+
+TEST(LeaseStoreMemory, FirstUnleasedSkipsRecordsAcrossBlocks) {
+  auto s = std::move(*lease_store::open({}));
+  auto put = [&](std::uint32_t ip) {
+    lease l;
+    l.ip = core::ipv4_address{ip};
+    l.mac = core::mac_address{{2, 0, static_cast<std::uint8_t>(ip >> 24), static_cast<std::uint8_t>(ip >> 16),
+                               static_cast<std::uint8_t>(ip >> 8), static_cast<std::uint8_t>(ip)}};
+    l.client = key_for_mac(l.mac);
+    s.put(l);
+  };
+  std::uint32_t base = core::ipv4_address{10, 1, 255, 0}.to_uint();
+  EXPECT_EQ(s.first_unleased(base, base + 10), core::ipv4_address{base});
+  // Lease 10.1.255.0 .. 10.2.0.9: the run crosses a /16 and several 64-address words.
+  for (std::uint32_t a = base; a < base + 266; ++a) put(a);
+  EXPECT_EQ(s.first_unleased(base, base + 1000), core::ipv4_address{base + 266});
+  EXPECT_EQ(s.first_unleased(base + 3, base + 265), std::nullopt);
+  EXPECT_EQ(s.first_unleased(base + 265, base + 266), core::ipv4_address{base + 266});
+  s.erase(core::ipv4_address{base + 70});
+  EXPECT_EQ(s.first_unleased(base, base + 1000), core::ipv4_address{base + 70});
+  EXPECT_EQ(s.first_unleased(base + 71, base + 1000), core::ipv4_address{base + 266});
+  // A client moving to another address frees its old one.
+  lease moved;
+  moved.ip = core::ipv4_address{base + 5000};
+  moved.mac = core::mac_address{{2, 0, 10, 1, 255, 3}};
+  moved.client = key_for_mac(moved.mac);
+  s.put(moved);
+  EXPECT_EQ(s.first_unleased(base, base + 10), core::ipv4_address{base + 3});
+  EXPECT_EQ(s.first_unleased(0xffffffffU, 0xffffffffU), core::ipv4_address{0xffffffffU});
+  EXPECT_EQ(s.first_unleased(5, 4), std::nullopt);
+}
+
 TEST(LeaseStoreMemory, WorksWithoutAFile) {
   auto s = lease_store::open({});
   ASSERT_TRUE(s);

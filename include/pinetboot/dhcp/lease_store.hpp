@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <system_error>
 #include <vector>
 
@@ -62,8 +63,10 @@ struct lease {
 struct lease_store_options {
   /// Journal path; empty = memory only (proxy mode, tests).
   std::filesystem::path path;
-  /// Compact automatically after `commit()` once the journal holds this many records more
-  /// than there are live leases (0 = never automatically).
+  /// Compact automatically after `commit()` once the journal's superseded records outnumber
+  /// both this and the live leases (0 = never automatically). The second bound keeps the
+  /// cost amortised: each compaction rewrites the live leases only after at least as many
+  /// records were appended, so a large table is not rewritten every few thousand exchanges.
   std::size_t compact_after = 4096;
   /// fdatasync on commit (turning this off loses the durability guarantee; for benchmarks).
   bool sync = true;
@@ -113,6 +116,18 @@ class lease_store {
   /// The error of the last automatic compaction (commit() succeeds regardless).
   [[nodiscard]] std::error_code compaction_error() const noexcept { return compaction_error_; }
 
+  /// The lowest address in [first, last] that has no lease record at all (never leased, or
+  /// erased). Scans an occupancy bitmap 64 addresses a step, so a nearly full pool costs
+  /// about count/64 word tests rather than one search per address.
+  [[nodiscard]] std::optional<core::ipv4_address> first_unleased(std::uint32_t first, std::uint32_t last) const noexcept;
+  /// The lease with the lowest address in [first, last] for which pred(lease const&) holds.
+  template <class Pred>
+  [[nodiscard]] lease const* find_in(std::uint32_t first, std::uint32_t last, Pred&& pred) const {
+    for (auto it = by_ip_.lower_bound(first); it != by_ip_.end() && it->first <= last; ++it)
+      if (pred(it->second)) return &it->second;
+    return nullptr;
+  }
+
   /// Calls f(lease const&) for every lease, in address order.
   template <class F>
   void for_each(F&& f) const {
@@ -130,6 +145,7 @@ class lease_store {
   explicit lease_store(lease_store_options opts) : opts_{std::move(opts)} {}
   void index_put(lease l);
   void index_erase(core::ipv4_address ip);
+  void mark(std::uint32_t ip, bool used);
   void rebuild_client_index();
   void close() noexcept;
 
@@ -137,6 +153,8 @@ class lease_store {
   int fd_ = -1;
   std::map<std::uint32_t, lease> by_ip_;
   std::map<client_key, std::uint32_t, std::less<>> by_client_;
+  /// One bit per address that has a record, 1024 words per /16 that holds any.
+  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> occupied_;
   std::string pending_;
   std::size_t pending_records_ = 0;
   std::size_t journal_records_ = 0;
