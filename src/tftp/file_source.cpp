@@ -360,12 +360,19 @@ result<file_source> file_source::open(int root_fd, std::string_view path, open_o
   return adopt(std::move(*fd));
 }
 
-result<std::size_t> file_source::read_at(std::uint64_t off, std::span<std::byte> out) noexcept {
+file_source::file_source(std::shared_ptr<detail::open_file> f) noexcept : file_{std::move(f)} {
+  if (!file_) return;
+  capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(read_ahead, file_->id.size));
+  if (capacity_ > 0) buffer_.reset(new (std::nothrow) std::byte[capacity_]);
+  if (!buffer_) capacity_ = 0;  // no read-ahead: every read goes to the file
+}
+
+result<std::size_t> file_source::pread_checked(std::uint64_t off, std::span<std::byte> out) noexcept {
   file_identity const& id = file_->id;
-  if (off >= id.size || out.empty()) return std::size_t{0};
   std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), id.size - off));
   std::size_t got = 0;
   while (got < want) {
+    ++reads_;
     ssize_t n = ::pread(file_->fd.get(), out.data() + got, want - got, static_cast<off_t>(off + got));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -377,8 +384,9 @@ result<std::size_t> file_source::read_at(std::uint64_t off, std::span<std::byte>
   if (got < want) return errc::io_error;  // ended before the size announced: truncated
   // Checked after reading, so a write that raced the pread has already moved mtime. An fstat per
   // block was one of six system calls per block; checking whenever a read crosses a 256 KiB
-  // boundary, and always for the final read, keeps the guarantee that matters: a transfer that
-  // completes was not modified in place while it ran (the final check sees any earlier change).
+  // boundary, and always for the read that reaches the end, keeps the guarantee that matters: a
+  // transfer that completes was not modified in place while it ran (the final check sees any
+  // earlier change, and every byte sent was read before it).
   constexpr std::uint64_t check_every = 256 * 1024;
   bool final_read = off + got >= id.size;
   bool crosses = off / check_every != (off + got - 1) / check_every || off % check_every == 0;
@@ -387,6 +395,22 @@ result<std::size_t> file_source::read_at(std::uint64_t off, std::span<std::byte>
     if (!now || *now != id) return errc::io_error;
   }
   return got;
+}
+
+result<std::size_t> file_source::read_at(std::uint64_t off, std::span<std::byte> out) noexcept {
+  file_identity const& id = file_->id;
+  if (off >= id.size || out.empty()) return std::size_t{0};
+  std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), id.size - off));
+  if (want > capacity_ / 2) return pread_checked(off, out.first(want));  // large blocks: read directly
+  if (off < buffered_at_ || off + want > buffered_at_ + buffered_) {
+    buffered_ = 0;
+    auto got = pread_checked(off, std::span{buffer_.get(), capacity_});
+    if (!got) return got.error();
+    buffered_at_ = off;
+    buffered_ = *got;
+  }
+  std::memcpy(out.data(), buffer_.get() + (off - buffered_at_), want);
+  return want;
 }
 
 result<file_source> file_cache::open(int root_fd, std::string_view path, open_options const& opts) noexcept {

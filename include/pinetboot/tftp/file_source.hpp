@@ -30,8 +30,9 @@
 /// time for the whole transfer. A file replaced by rename(2) (how packages, rsync and
 /// `install` update files) keeps serving the old content to transfers already running; new
 /// opens see the new file. In-place modification is detected instead of served torn: read_at
-/// pread()s and then fstat()s the fd whenever a read crosses a 256 KiB boundary and always for
-/// the file's final block, and if the size or mtime differs from the values recorded at open
+/// pread()s ahead (up to file_source::read_ahead bytes at a time) and then fstat()s the fd
+/// whenever a pread crosses a 256 KiB boundary and always for the pread that reaches the end
+/// of the file, and if the size or mtime differs from the values recorded at open
 /// (file truncated, extended or rewritten), or the file ended before its recorded size, read_at
 /// fails with errc::io_error and the session aborts the transfer. So a transfer that completes
 /// never carries an in-place change; one that fails may have sent some changed blocks first
@@ -140,8 +141,13 @@ struct open_file {
 /// A regular file opened for one or more read transfers; satisfies tftp::block_source.
 /// Copies share the same fd (reference counted); read_at uses pread, so concurrent transfers
 /// never disturb each other. See the file's doc for the consistency guarantee.
+/// Each file_source (each copy) keeps a read-ahead buffer of up to `read_ahead` bytes, taken
+/// when it is created: a lockstep transfer of 1024-byte blocks then costs one pread per 16
+/// blocks instead of one per block, and a go-back after loss is usually served from it.
 class file_source {
  public:
+  static constexpr std::size_t read_ahead = 16 * 1024;
+
   /// Opens `path` beneath `root_fd` without caching. Errors: as open_beneath; errc::io_error if
   /// fstat fails; std::errc::not_enough_memory.
   [[nodiscard]] static result<file_source> open(int root_fd, std::string_view path,
@@ -159,11 +165,29 @@ class file_source {
   [[nodiscard]] int native_handle() const noexcept { return file_->fd.get(); }
   /// How many file_source objects share this open file.
   [[nodiscard]] long use_count() const noexcept { return file_.use_count(); }
+  /// preads issued so far by this source (tests, statistics).
+  [[nodiscard]] std::uint64_t reads() const noexcept { return reads_; }
+
+  file_source(file_source const& o) noexcept : file_source{o.file_} {}
+  file_source& operator=(file_source const& o) noexcept {
+    if (this != &o) *this = file_source{o.file_};
+    return *this;
+  }
+  file_source(file_source&&) noexcept = default;
+  file_source& operator=(file_source&&) noexcept = default;
+  ~file_source() = default;
 
  private:
-  explicit file_source(std::shared_ptr<detail::open_file> f) noexcept : file_{std::move(f)} {}
+  explicit file_source(std::shared_ptr<detail::open_file> f) noexcept;
   friend class file_cache;
+  [[nodiscard]] result<std::size_t> pread_checked(std::uint64_t off, std::span<std::byte> out) noexcept;
+
   std::shared_ptr<detail::open_file> file_;
+  std::unique_ptr<std::byte[]> buffer_;  ///< read-ahead; null if it could not be allocated
+  std::size_t capacity_ = 0;
+  std::uint64_t buffered_at_ = 0;        ///< file offset of buffer_[0]
+  std::size_t buffered_ = 0;             ///< valid bytes in buffer_
+  std::uint64_t reads_ = 0;
 };
 static_assert(block_source<file_source>);
 
