@@ -1,1 +1,2 @@
 pinetboot_add_script_test(server_basic server_basic.sh TIMEOUT 240)
+pinetboot_add_script_test(server_load server_load.sh TIMEOUT 400)
