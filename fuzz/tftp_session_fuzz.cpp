@@ -67,6 +67,8 @@ void fuzz_read(input& in) {
   lim.max_rto = std::chrono::milliseconds{10 + in.u8()};
   lim.negotiation.max_blksize = static_cast<std::uint16_t>(8 + in.u16() % 1500);
   lim.negotiation.max_windowsize = static_cast<std::uint16_t>(1 + in.u8() % 64);
+  // The give-up floor: the count alone, or the count and a few RTOs without progress.
+  lim.give_up_after = (flags & 128) ? 4 * lim.max_rto : 0ms;
 
   std::array<std::byte, 512> rrq{};
   auto n = write_request(rrq, opcode::rrq, "f", mode, ask);
@@ -139,7 +141,9 @@ void fuzz_read(input& in) {
   }
   // The client goes silent: the session must give up after bounded retries.
   std::size_t firings = 0;
-  std::size_t bound = (std::size_t{lim.max_retransmits} + 2) * (std::size_t{opts.windowsize} + 2) + 4;
+  std::size_t floor_firings = static_cast<std::size_t>(lim.give_up_after / lim.min_rto) + 1;
+  std::size_t bound =
+      (std::size_t{lim.max_retransmits} + 2 + floor_firings) * (std::size_t{opts.windowsize} + 2) + 4;
   while (!s.is_done()) {
     auto d = s.next_deadline();
     if (!d) fail();  // not done, yet nothing to wait for
@@ -193,6 +197,7 @@ void fuzz_write(input& in) {
   lim.max_rto = std::chrono::milliseconds{10 + in.u8()};
   lim.dally = std::chrono::milliseconds{in.u8()};
   lim.max_receive_size = in.u16();
+  lim.give_up_after = (flags & 128) ? 4 * lim.max_rto : 0ms;
   std::array<std::byte, 512> wrq{};
   auto n = write_request(wrq, opcode::wrq, "f", mode, ask);
   if (!n) fail();
@@ -251,7 +256,9 @@ void fuzz_write(input& in) {
     now = std::max(now, *d);
     s.on_timer(now);
     drain();
-    if (++firings > std::size_t{lim.max_retransmits} + 3) fail();
+    if (++firings > std::size_t{lim.max_retransmits} + 3 +
+                        static_cast<std::size_t>(lim.give_up_after / lim.min_rto) + 1)
+      fail();
   }
   if (!sink.committed && !sink.aborted) fail();     // every ending either commits or aborts
   if (sink.committed != !s.close_reason()) fail();  // and commits exactly on success

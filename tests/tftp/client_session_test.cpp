@@ -157,7 +157,7 @@ TEST(TftpClientReader, RejectsOversizedBlockAndTsizeOverLimit) {
   EXPECT_EQ(parse_error(p[0])->code, error_code_wire::disk_full);
 }
 
-TEST(TftpClientReader, GapAndDuplicateAckOnlyOnce) {
+TEST(TftpClientReader, GapAndDuplicateAckOncePerBurst) {
   client_config cc;
   cc.options.windowsize = 4;
   reader_fixture f{cc};
@@ -168,18 +168,44 @@ TEST(TftpClientReader, GapAndDuplicateAckOnlyOnce) {
       t0());
   ASSERT_EQ(f.drain(t0()).size(), 1U);  // ACK 0
   std::string block(512, 'a');
-  f.feed("\0\3\0\1"s + block, t0() + 1ms);
-  EXPECT_TRUE(f.drain(t0() + 1ms).empty()) << "mid-window: no ACK";
-  f.feed("\0\3\0\3"s + block, t0() + 1ms);  // block 2 lost
-  auto p = f.drain(t0() + 1ms);
-  ASSERT_EQ(p.size(), 1U);
-  EXPECT_EQ(p[0], test::from_hex("00 04 00 01"));
-  f.feed("\0\3\0\4"s + block, t0() + 1ms);
-  EXPECT_TRUE(f.drain(t0() + 1ms).empty()) << "one ACK per gap";
-  f.feed("\0\3\0\1"s + block, t0() + 2ms);  // duplicate
-  EXPECT_EQ(f.drain(t0() + 2ms).size(), 1U);
-  f.feed("\0\3\0\1"s + block, t0() + 2ms);
-  EXPECT_TRUE(f.drain(t0() + 2ms).empty()) << "one ACK per duplicate burst";
+  auto data = [&](int b) { return "\0\3\0"s + static_cast<char>(b) + block; };
+  auto acks = [&](auto at) {
+    std::vector<int> r;
+    for (auto const& p : f.drain(at))
+      if (auto a = parse_ack(p)) r.push_back(a->block);
+    return r;
+  };
+  f.feed(data(1), t0() + 1ms);
+  EXPECT_TRUE(acks(t0() + 1ms).empty()) << "mid-window: no ACK";
+  f.feed(data(3), t0() + 1ms);  // block 2 lost
+  EXPECT_EQ(acks(t0() + 1ms), std::vector<int>{1});
+  f.feed(data(4), t0() + 1ms);
+  EXPECT_TRUE(acks(t0() + 1ms).empty()) << "one ACK per gap burst";
+  f.feed(data(3), t0() + 2ms);  // the sender's window started again and block 2 was lost again
+  EXPECT_EQ(acks(t0() + 2ms), std::vector<int>{1}) << "a new burst beyond the gap";
+  for (int b = 2; b <= 5; ++b) f.feed(data(b), t0() + 3ms);  // the window after ACK 1
+  EXPECT_EQ(acks(t0() + 3ms), std::vector<int>{5}) << "end of window";
+  // Our ACK 5 was lost: the sender repeats the window 2..5.
+  for (int b = 2; b <= 5; ++b) f.feed(data(b), t0() + 4ms);
+  EXPECT_EQ(acks(t0() + 4ms), std::vector<int>{5}) << "one ACK per repeated window, not per block";
+  for (int b = 2; b <= 5; ++b) f.feed(data(b), t0() + 5ms);
+  EXPECT_EQ(acks(t0() + 5ms), std::vector<int>{5}) << "and again for the next repeat";
+}
+
+TEST(TftpClientReader, LockstepReAcksEveryRepeatedBlock) {
+  // RFC 1350 receivers answer each repeat: if one re-ACK is lost too, the next repeat still
+  // gets an answer instead of waiting for the receiver's own timer.
+  reader_fixture f{client_config{}};
+  (void)f.drain(t0());
+  std::string block(512, 'a');
+  f.feed("\0\3\0\1"s + block, t0());
+  ASSERT_EQ(f.drain(t0()).size(), 1U);
+  for (int i = 1; i <= 3; ++i) {
+    f.feed("\0\3\0\1"s + block, t0() + i * 10ms);
+    auto p = f.drain(t0() + i * 10ms);
+    ASSERT_EQ(p.size(), 1U) << "repeat " << i;
+    EXPECT_EQ(p[0], test::from_hex("00 04 00 01"));
+  }
 }
 
 TEST(TftpClientWriter, UploadsAgainstAckZeroServer) {

@@ -267,6 +267,7 @@ TEST(TftpTransfer, ServerGivesUpAfterBoundedRetransmissions) {
   test::memory_source src{data};
   auto sl = server_limits();
   sl.max_retransmits = 5;
+  sl.give_up_after = 0ms;  // the count alone decides
   client_config cc;
   cc.limits.max_retransmits = 100;  // the client keeps trying; the server must stop on its own
   download<test::memory_source> d{src, cc, sl};
@@ -280,6 +281,27 @@ TEST(TftpTransfer, ServerGivesUpAfterBoundedRetransmissions) {
   EXPECT_EQ(d.server->stats().timeouts, 6U);
   // Exponential backoff: gaps between retransmissions grow.
   EXPECT_GT(st.elapsed(), 5 * d.server->stats().rto / 2);
+}
+
+TEST(TftpTransfer, ServerKeepsRetryingForTheGiveUpFloor) {
+  // A LAN-sized RTO (5 ms, doubling up to 1 s) uses up 5 retransmissions in about 0.3 s; a
+  // boot ROM repeats a lost ACK only on its own 2 s timer. The floor keeps the server trying
+  // until give_up_after has passed without progress, then it gives up all the same.
+  auto data = pattern(5'000);
+  test::memory_source src{data};
+  auto sl = server_limits();
+  sl.max_retransmits = 5;
+  sl.give_up_after = 6s;
+  client_config cc;
+  cc.limits.max_retransmits = 100;
+  download<test::memory_source> d{src, cc, sl};
+  test::link_config lc;
+  lc.loss_to_server = 1.0;
+  auto st = d.run(lc, [&](time_point) { return d.server->is_done(); });
+  EXPECT_EQ(d.server->close_reason(), make_error_code(errc::timed_out));
+  EXPECT_GE(st.elapsed(), 6s);
+  EXPECT_LT(st.elapsed(), 6s + 2 * sl.max_rto);  // not much past the floor (RTO capped at 1 s)
+  EXPECT_GT(d.server->stats().timeouts, 6U);
 }
 
 TEST(TftpTransfer, ClientGivesUpAndAbortsSink) {

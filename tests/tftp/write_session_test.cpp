@@ -113,6 +113,7 @@ TEST(TftpWriteSession, OversizedBlockAndSizeLimitAbortTheSink) {
 TEST(TftpWriteSession, TimeoutAbortsTheSink) {
   session_limits lim;
   lim.max_retransmits = 3;
+  lim.give_up_after = 0ms;  // the count alone decides
   fixture f{"\0\2up\0octet\0"s, lim};
   (void)f.drain(t0());
   f.feed("\0\3\0\1"s + std::string(512, 'a'), t0());

@@ -44,7 +44,8 @@ class request_phase {
         filename_{filename},
         cfg_{&cfg},
         tsize_{tsize},
-        rto_{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0))} {}
+        rto_{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0))},
+        retries_{make_retry_budget(cfg.limits)} {}
 
   [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now,
                                          session_stats& stats) noexcept {
@@ -63,7 +64,7 @@ class request_phase {
   [[nodiscard]] bool on_timer(time_point now, session_stats& stats) noexcept {
     if (!timer_ || now < *timer_) return true;
     ++stats.timeouts;
-    if (++retries_ > cfg_->limits.max_retransmits) return false;
+    if (retries_.exhausted_by_timeout(now)) return false;
     rto_.backoff();
     retransmitted_ = true;
     due_ = true;
@@ -88,7 +89,7 @@ class request_phase {
   rto_estimator rto_{};
   std::optional<time_point> timer_;
   std::optional<time_point> sent_at_;
-  unsigned retries_ = 0;
+  retry_budget retries_{};
   bool due_ = true;
   bool retransmitted_ = false;
 };
@@ -244,6 +245,7 @@ class client_reader {
     cfg.mode = cfg_->mode;
     cfg.roll = cfg_->limits.block_rollover;
     cfg.max_retransmits = cfg_->limits.max_retransmits;
+    cfg.give_up_after = cfg_->limits.give_up_after;
     cfg.max_size = cfg_->limits.max_receive_size;
     cfg.dally = cfg_->limits.dally;
     receiver_ = detail::block_receiver<Sink>{*sink_, cfg, rto, stats_, oack};
@@ -396,6 +398,7 @@ class client_writer {
     cfg.roll = cfg_->limits.block_rollover;
     cfg.adaptive = cfg_->limits.adaptive_window;
     cfg.max_retransmits = cfg_->limits.max_retransmits;
+    cfg.give_up_after = cfg_->limits.give_up_after;
     sender_ = detail::block_sender<Source>{*src_, cfg, rto, stats_};
     state_ = state::data;
     if (sender_.failed()) fail(sender_.error());

@@ -26,7 +26,8 @@ namespace pinetboot::tftp {
 /// - windowed send (windowsize), ACK of any block in the window slides it; a partial ACK or a
 ///   timeout goes back to the first unacknowledged block; duplicate ACKs are ignored
 /// - adaptive RTO (RFC 6298 with Karn's rule) between limits.min_rto and the negotiated timeout;
-///   exponential backoff; after limits.max_retransmits timeouts: ERROR "Timeout", timed_out
+///   exponential backoff; after more than limits.max_retransmits timeouts in a row and at least
+///   limits.give_up_after without progress: ERROR "Timeout", timed_out
 /// - loss-adaptive, paced effective window (session_limits::adaptive_window)
 /// - block numbers roll over past 65535 to 0 (default) or 1 (limits.block_rollover)
 /// - netascii: LF -> CR LF, CR -> CR NUL, resumable across blocks and windows; tsize is refused
@@ -41,7 +42,7 @@ class read_session {
   /// `rrq` is only read during construction. A request that is not an RRQ, or whose options fail
   /// strict negotiation, makes the session send one ERROR and finish.
   read_session(Source& src, session_limits const& limits, request_view const& rrq) noexcept
-      : limits_{limits} {
+      : limits_{limits}, retries_{detail::make_retry_budget(limits)} {
     if (rrq.op != opcode::rrq) {
       fail(errc::illegal_operation);
       return;
@@ -60,6 +61,7 @@ class read_session {
     cfg.roll = limits.block_rollover;
     cfg.adaptive = limits.adaptive_window;
     cfg.max_retransmits = limits.max_retransmits;
+    cfg.give_up_after = limits.give_up_after;
     sender_ = detail::block_sender<Source>{src, cfg, rto_, stats_};
     if (sender_.failed()) {
       fail(sender_.error());
@@ -117,7 +119,7 @@ class read_session {
     if (state_ == state::oack) {
       if (!timer_ || now < *timer_) return;
       ++stats_.timeouts;
-      if (++retries_ > limits_.max_retransmits) {
+      if (retries_.exhausted_by_timeout(now)) {
         fail(errc::timed_out);
         return;
       }
@@ -211,7 +213,7 @@ class read_session {
   std::error_code pending_error_{};
   std::optional<time_point> timer_;
   std::optional<time_point> oack_sent_at_;
-  unsigned retries_ = 0;
+  detail::retry_budget retries_{};
   bool oack_due_ = false;
   bool oack_retransmitted_ = false;
 };

@@ -26,8 +26,12 @@ struct session_limits {
   /// Upper bound of the RTO when the peer did not negotiate "timeout" (otherwise that value is
   /// the upper bound, RFC 2349).
   std::chrono::milliseconds max_rto{1000};
-  /// Consecutive timeouts without progress before giving up (errc::timed_out).
+  /// Consecutive timeouts without progress before giving up (errc::timed_out)...
   unsigned max_retransmits = 8;
+  /// ...and the least time without progress before giving up, whatever the count: a lost ACK
+  /// that the peer repeats only on its own fixed timer (2 s and more in boot ROMs) must not
+  /// end the transfer because a LAN-sized RTO used up the count first.
+  std::chrono::milliseconds give_up_after{10000};
   rollover block_rollover = rollover::to_zero;
   /// Loss-adaptive window (sender): a loss (timeout or gap) halves the effective window, at
   /// most once per negotiated window; it grows by one per effective window's worth of blocks

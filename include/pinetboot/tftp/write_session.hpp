@@ -32,7 +32,7 @@ template <block_sink Sink>
 class write_session {
  public:
   write_session(Sink& sink, session_limits const& limits, request_view const& wrq) noexcept
-      : sink_{&sink}, limits_{limits} {
+      : sink_{&sink}, limits_{limits}, retries_{detail::make_retry_budget(limits)} {
     if (wrq.op != opcode::wrq) {
       fail(errc::illegal_operation);
       return;
@@ -50,6 +50,7 @@ class write_session {
     cfg.mode = wrq.mode_kind;
     cfg.roll = limits.block_rollover;
     cfg.max_retransmits = limits.max_retransmits;
+    cfg.give_up_after = limits.give_up_after;
     cfg.max_size = std::min(limits.negotiation.max_write_size, limits.max_receive_size);
     cfg.dally = limits.dally;
     receiver_ = detail::block_receiver<Sink>{sink, cfg, rto_, stats_, !opts_.any()};
@@ -106,7 +107,7 @@ class write_session {
     if (state_ == state::oack) {
       if (!timer_ || now < *timer_) return;
       ++stats_.timeouts;
-      if (++retries_ > limits_.max_retransmits) {
+      if (retries_.exhausted_by_timeout(now)) {
         fail(errc::timed_out);
         return;
       }
@@ -195,7 +196,7 @@ class write_session {
   std::error_code reason_{};
   std::error_code pending_error_{};
   std::optional<time_point> timer_;
-  unsigned retries_ = 0;
+  detail::retry_budget retries_{};
   bool oack_due_ = false;
   bool has_receiver_ = false;
 };

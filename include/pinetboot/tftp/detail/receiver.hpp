@@ -31,6 +31,7 @@ class block_receiver {
     transfer_mode mode = transfer_mode::octet;
     rollover roll = rollover::to_zero;
     unsigned max_retransmits = 8;
+    duration give_up_after{};
     std::uint64_t max_size = UINT64_MAX;
     duration dally{std::chrono::seconds{2}};
   };
@@ -39,7 +40,8 @@ class block_receiver {
   /// `ack_first`: start by acknowledging block 0 (no OACK was sent/received before).
   block_receiver(Sink& sink, config const& cfg, rto_estimator const& rto, session_stats& stats,
                  bool ack_first) noexcept
-      : sink_{&sink}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats}, ack_due_{ack_first} {
+      : sink_{&sink}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
+        ack_due_{ack_first}, retries_{cfg.max_retransmits, cfg.give_up_after} {
     if (cfg_.window < 1) cfg_.window = 1;
     if (cfg_.mode == transfer_mode::netascii) {
       scratch_.reset(detail::try_new<std::byte>(std::size_t{cfg_.blksize} + 1));
@@ -89,21 +91,26 @@ class block_receiver {
       ++stats_->ignored;
       return;
     }
-    if (*s > expected_) {  // gap: say once where we are, the sender restarts the window there
+    // Out of order: answer once per burst, where a burst is a run of blocks in increasing
+    // order (the sender's go-back starts a new one). Lockstep, that is every repeat, as RFC 1350
+    // receivers do; with a window, one ACK per repeated window, not one per block.
+    if (*s > expected_) {  // gap: say where we are, the sender restarts the window there
       ++stats_->ignored;
-      if (!gap_acked_) {
+      if (!gap_acked_ || *s <= last_gap_) {
         gap_acked_ = true;
         ++stats_->loss_events;
         ack_due_ = true;
       }
+      last_gap_ = *s;
       return;
     }
     if (*s < expected_) {  // duplicate: our ACK was probably lost
       ++stats_->ignored;
-      if (!dup_acked_) {
+      if (!dup_acked_ || *s <= last_dup_) {
         dup_acked_ = true;
         ack_due_ = true;
       }
+      last_dup_ = *s;
       return;
     }
     if (ack_timed_) {
@@ -121,7 +128,7 @@ class block_receiver {
     ++in_window_;
     ++stats_->blocks;
     stats_->bytes += payload.size();
-    retries_ = 0;
+    retries_.progress(now);
     rto_.reset_backoff();
     gap_acked_ = dup_acked_ = false;
     timer_ = now + rto_.rto();
@@ -168,7 +175,7 @@ class block_receiver {
     }
     if (state_ != st::running || !timer_ || now < *timer_) return;
     ++stats_->timeouts;
-    if (++retries_ > cfg_.max_retransmits) {
+    if (retries_.exhausted_by_timeout(now)) {
       fail(errc::timed_out);
       return;
     }
@@ -241,7 +248,9 @@ class block_receiver {
   bool gap_acked_ = false;
   bool dup_acked_ = false;
   bool pending_cr_ = false;
-  unsigned retries_ = 0;
+  std::uint64_t last_dup_ = 0;  // latest duplicate block seen (burst detection)
+  std::uint64_t last_gap_ = 0;  // latest block seen beyond a gap
+  retry_budget retries_{};
   unsigned wrap_to_one_hints_ = 0;
   std::optional<time_point> timer_;
   std::optional<time_point> dally_until_;

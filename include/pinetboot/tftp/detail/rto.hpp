@@ -70,6 +70,41 @@ class rto_estimator {
   bool has_ = false;
 };
 
+/// Consecutive timeouts without progress, and when to give up: after more than `max` of them
+/// AND at least `floor` since the last progress (or the first timeout). With an RTO adapted to a
+/// LAN (a few ms, doubling) the count alone runs out within about 3 s, before a peer with a
+/// fixed seconds-long timer (the Raspberry Pi bootloader, most PXE ROMs) has repeated a lost
+/// ACK twice; the floor keeps the transfer alive for those repeats.
+class retry_budget {
+ public:
+  constexpr retry_budget() noexcept = default;
+  constexpr retry_budget(unsigned max, duration floor) noexcept : max_{max}, floor_{floor} {}
+  /// The peer made progress: the count starts again.
+  constexpr void progress(time_point now) noexcept {
+    count_ = 0;
+    since_ = now;
+    started_ = true;
+  }
+  /// Counts a timeout at `now`; true when the transfer should give up.
+  [[nodiscard]] constexpr bool exhausted_by_timeout(time_point now) noexcept {
+    if (!started_) progress(now);
+    ++count_;
+    return count_ > max_ && now - since_ >= floor_;
+  }
+  [[nodiscard]] constexpr unsigned count() const noexcept { return count_; }
+
+ private:
+  unsigned max_ = 8;
+  duration floor_{};
+  unsigned count_ = 0;
+  time_point since_{};
+  bool started_ = false;
+};
+
+[[nodiscard]] constexpr retry_budget make_retry_budget(session_limits const& lim) noexcept {
+  return retry_budget{lim.max_retransmits, lim.give_up_after};
+}
+
 /// The RTO bounds for a session: the upper bound is the negotiated timeout if any.
 [[nodiscard]] inline rto_estimator make_rto(session_limits const& lim, std::uint8_t timeout_s) noexcept {
   duration max = timeout_s != 0 ? duration{std::chrono::seconds{timeout_s}} : duration{lim.max_rto};

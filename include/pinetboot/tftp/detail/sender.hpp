@@ -33,13 +33,15 @@ class block_sender {
     rollover roll = rollover::to_zero;
     bool adaptive = true;
     unsigned max_retransmits = 8;
+    duration give_up_after{};
   };
 
   block_sender() noexcept = default;
   /// Allocates the netascii buffers (only for netascii). On allocation failure the sender is
   /// failed() with io_error.
   block_sender(Source& src, config const& cfg, rto_estimator const& rto, session_stats& stats) noexcept
-      : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats} {
+      : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
+        retries_{cfg.max_retransmits, cfg.give_up_after} {
     cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
     cwnd_ = cfg_.window;
     if (cfg_.mode == transfer_mode::netascii) {
@@ -120,7 +122,7 @@ class block_sender {
       rto_.sample(now - timed_at_);
       timed_seq_ = 0;
     }
-    retries_ = 0;
+    retries_.progress(now);
     rto_.reset_backoff();
     bool partial = *s + 1 < next_;
     grow(*s + 1 - base_);
@@ -147,7 +149,7 @@ class block_sender {
   void on_timer(time_point now) noexcept {
     if (state_ != st::running || !timer_ || now < *timer_) return;
     ++stats_->timeouts;
-    if (++retries_ > cfg_.max_retransmits) {
+    if (retries_.exhausted_by_timeout(now)) {
       fail(errc::timed_out);
       return;
     }
@@ -190,7 +192,7 @@ class block_sender {
     // congestion: halve, down to one block. Other loss may be noise on the link, which a small
     // window would not cure: halve only down to a quarter of the negotiated window (random 1 %
     // loss measured 35x atftpd with a fixed window, 6x when halving all the way).
-    bool congestion = rto_.queueing() || retries_ >= 2;
+    bool congestion = rto_.queueing() || retries_.count() >= 2;
     int floor = congestion ? 1 : std::max(1, cfg_.window / 4);
     if (cfg_.adaptive && base_ > recover_ && cwnd_ > floor) {
       cwnd_ = static_cast<std::uint16_t>(std::max(floor, cwnd_ / 2));
@@ -269,7 +271,7 @@ class block_sender {
   std::uint16_t cwnd_ = 1;
   std::uint64_t acked_since_growth_ = 0;
   std::uint64_t recover_ = 0;
-  unsigned retries_ = 0;
+  retry_budget retries_{};
   std::optional<time_point> timer_;
   std::uint64_t timed_seq_ = 0;
   time_point timed_at_{};
