@@ -88,9 +88,14 @@ class shared_mac_lookup final : public tftp::mac_lookup {
     if (auto m = leases_.mac_for(ip)) return m;
     return neighbours_.find(ip);
   }
-  void learn(core::ipv4_address ip, core::mac_address mac) { learned_[ip.to_uint()] = mac; }
+  void learn(core::ipv4_address ip, core::mac_address mac) {
+    // Bounded: DHCP traffic is not authenticated, a flood of made-up addresses must not grow us.
+    if (learned_.size() >= kMaxLearned && !learned_.contains(ip.to_uint())) learned_.erase(learned_.begin());
+    learned_[ip.to_uint()] = mac;
+  }
 
  private:
+  static constexpr std::size_t kMaxLearned = 65536;
   dhcp::lease_store const& leases_;
   std::map<std::uint32_t, core::mac_address> learned_;
   tftp::neighbour_table neighbours_;
@@ -121,6 +126,9 @@ class boot_tracker {
       b.cls = class_name(r.client);
     }
     if (r.mac && !r.address.is_unspecified()) macs_.learn(r.address, *r.mac);
+    // Proxy mode hands out no addresses: a boot client's REQUEST to the router says its IP.
+    if (r.mac && r.client.kind != dhcp::client_class::not_pxe && !r.client_address.is_unspecified())
+      macs_.learn(r.client_address, *r.mac);
     bool notable = r.size > 0 || ev.error || r.outcome == "no free address in the pool";
     if (!notable && !verbose) return;
     std::string text = "board " + mac + " (" + class_name(r.client) + "): dhcp " + type + (ev.local_port == 4011 ? "/4011" : "") +

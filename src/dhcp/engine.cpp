@@ -243,6 +243,11 @@ reply server_engine::handle(std::span<const std::byte> datagram, packet_context 
   r.request_type = *type;
   r.client = classify(m, classifier_);
   if (*type == message_type::discover) remember(m, r.client, ctx.now);
+  if (*type == message_type::request) {
+    r.client = recall(m, r.client, ctx.now);  // Pi 4/5 REQUESTs carry no option 60
+    if (!m.ciaddr().is_unspecified()) r.client_address = m.ciaddr();
+    else if (auto req = opt::requested_address(m)) r.client_address = *req;
+  }
   if (config_.mode == server_mode::proxy) return handle_proxy(m, *type, ctx, r, out);
   return handle_full(m, *type, ctx, r, out);
 }

@@ -206,6 +206,37 @@ TEST(DhcpEngineProxy, IgnoresOrdinaryClientsAndRequests) {
   EXPECT_EQ(f.send(load_hex("dhcp/dnsmasq-proxy-offer.hex")).size, 0U);
 }
 
+// The router's REQUEST tells us the board's address (proxy mode hands out none): reported,
+// not answered, for boards we offered boot information to; the ordinary client is reported too
+// but stays unclassified, and a DISCOVER has no address to report.
+TEST(DhcpEngineProxy, ReportsTheAddressABootClientRequestsFromTheRouter) {
+  engine_fixture f{proxy_config()};
+  auto discover = load_hex("dhcp/rpi4-discover.hex");
+  auto offer = f.send(discover);
+  ASSERT_GT(offer.size, 0U) << offer.outcome;
+  EXPECT_TRUE(offer.client_address.is_unspecified());
+  auto d = *message_view::parse(discover);
+  request_spec s;
+  s.type = message_type::request;
+  s.mac = *d.mac();
+  s.xid = d.xid();
+  s.requested = ipv4_address{10, 77, 0, 123};
+  s.server_id = ipv4_address{10, 77, 0, 1};  // the router
+  auto r = f.send(make_request(s));  // no option 60, as a real Pi 4 REQUEST
+  EXPECT_EQ(r.size, 0U) << "the router answers it";
+  EXPECT_EQ(r.client.kind, client_class::raspberry_pi) << "recalled from the DISCOVER";
+  EXPECT_EQ(r.client_address, (ipv4_address{10, 77, 0, 123}));
+  s.requested.reset();
+  s.ciaddr = ipv4_address{10, 77, 0, 124};  // renewing: ciaddr, no option 50
+  EXPECT_EQ(f.send(make_request(s)).client_address, (ipv4_address{10, 77, 0, 124}));
+  request_spec other;
+  other.type = message_type::request;
+  other.requested = ipv4_address{10, 77, 0, 125};
+  auto o = f.send(make_request(other));
+  EXPECT_EQ(o.client.kind, client_class::not_pxe);
+  EXPECT_EQ(o.client_address, (ipv4_address{10, 77, 0, 125}));
+}
+
 TEST(DhcpEngineProxy, UefiClientGetsBootFileAndBootServerAck) {
   engine_fixture f{proxy_config()};
   request_spec s;

@@ -131,6 +131,10 @@ struct reply {
   classification client;
   std::optional<core::mac_address> mac;
   core::ipv4_address address;      ///< yiaddr offered/acked (0 in proxy mode)
+  /// The address a REQUEST says the client holds or will hold (ciaddr, else option 50), whether
+  /// or not we answer it: in proxy mode the only way to learn a board's IP (for per-MAC TFTP
+  /// roots and time-to-boot) without the kernel's neighbour table. Claimed, not verified.
+  core::ipv4_address client_address;
   std::string_view boot_file;
   std::string_view outcome;        ///< "offer", "ack", "nak: ...", "ignored: ..."
 };

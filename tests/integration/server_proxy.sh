@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# pinetboot-server in proxy mode beside "the site's router" (dnsmasq), per-MAC TFTP roots:
+#   - a Pi 4 (dhcp::pi_client via pinetboot-dhcp-driver) gets its address from the router and the
+#     boot menu from us; its REQUEST goes to the router only;
+#   - then the board fetches its files over TFTP from the address the router gave it, from an
+#     interface whose MAC is NOT the board's (as for boards behind a relay, or the simulator's
+#     shared interface), so the kernel's neighbour table cannot name it: the server must know
+#     the board from the address its REQUEST asked the router for. It serves the board's own
+#     /tftpboot/<MAC>/ tree, names the board in its log and reports its time to boot.
+# Namespaces: LAN (bridge), ROUTER (dnsmasq 10.77.0.1), SERVER (10.77.0.3), CLIENT.
+source "$(dirname "$0")/dhcp_lib.sh"
+pnb_require_netns
+need_cmd dnsmasq dnsmasq-base
+need_cmd curl curl
+SERVER_BIN=$DHCP_BUILD/examples/server/pinetboot-server
+[[ -x $SERVER_BIN ]] || fail "missing $SERVER_BIN (build target pinetboot-server)"
+[[ -x $DRIVER ]] || fail "missing $DRIVER (build target pinetboot-dhcp-driver)"
+
+W=$PNB_WORK
+LAN=$PNB_MID
+ROUTER=pnb${PNB_ID}r
+SERVER=$PNB_SRV
+CLIENT=$PNB_CLI
+DHCP_EXTRA_NS+=("$ROUTER")
+ROUTER_IP=10.77.0.1
+SERVER_IP=10.77.0.3
+PI_MAC=dc:a6:32:00:03:01
+OTHER_MAC=02:50:4e:42:00:77
+
+for ns in "$LAN" "$ROUTER" "$SERVER" "$CLIENT"; do
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+done
+ip -n "$LAN" link add br0 type bridge
+ip -n "$LAN" link set br0 up
+for pair in "r0 $ROUTER" "s0 $SERVER" "c0 $CLIENT"; do
+  set -- $pair
+  ip -n "$LAN" link add "$1" type veth peer name eth0 netns "$2"
+  ip -n "$LAN" link set "$1" master br0
+  ip -n "$LAN" link set "$1" up
+  ip -n "$2" link set eth0 up
+done
+ip -n "$ROUTER" addr add $ROUTER_IP/24 dev eth0
+ip -n "$SERVER" addr add $SERVER_IP/24 dev eth0
+
+ip netns exec "$ROUTER" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --interface=eth0 --bind-interfaces \
+  --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h --dhcp-authoritative --leasefile-ro --no-ping \
+  --log-dhcp --log-facility=- --pid-file="$W/dnsmasq.pid" --user=root --group=root >"$W/dnsmasq.log" 2>&1 &
+PNB_PIDS+=($!)
+wait_for 10 bash -c "ip netns exec '$ROUTER' ss -Hlun 'sport = :67' | grep -q ." || fail "dnsmasq did not start"
+
+# The shared root and the Pi's own tree hold different kernels.
+root=$W/tftpboot
+mkdir -p "$root/$PI_MAC"
+head -c 300000 /dev/urandom >"$root/kernel8.img"
+head -c 200000 /dev/urandom >"$root/$PI_MAC/kernel8.img"
+cat >"$W/server.toml" <<EOT
+[server]
+interface = "eth0"
+user = ""
+metrics = "127.0.0.1:9110"
+[dhcp]
+mode = "proxy"
+[tftp]
+root = "$root"
+per_client = "mac"
+EOT
+LOG=$W/server.log
+ip netns exec "$SERVER" "$SERVER_BIN" --config "$W/server.toml" >"$LOG" 2>&1 &
+SRV_PID=$!
+PNB_PIDS+=("$SRV_PID")
+wait_for 10 grep -q 'pinetboot-server started' "$LOG" || fail "server did not start"
+
+# ---------------------------------------------------------------- the Pi 4's DHCP, beside the router
+set_mac "$CLIENT" eth0 "$PI_MAC"
+ip netns exec "$CLIENT" timeout 40 "$DRIVER" pi --interface eth0 --model pi4 --mac "$PI_MAC" --serial 0c0ffee1 \
+  --retry-ms 1500 --give-up-ms 20000 >"$W/pi4.out" 2>&1 || fail "pi4: $(tail -3 "$W/pi4.out")"
+line=$(grep '^result:' "$W/pi4.out")
+[[ $line =~ ^result:\ bound\ address\ (10\.77\.0\.1[0-5][0-9])\ tftp\ $SERVER_IP\ server\ $ROUTER_IP$ ]] ||
+  fail "pi4: $line"
+PI_IP=${BASH_REMATCH[1]}
+grep -q "board $PI_MAC (raspberry_pi/pi4): dhcp DISCOVER -> proxy offer" "$LOG" || fail "no proxy offer in the log"
+
+# ---------------------------------------------------------------- its TFTP, from another MAC
+set_mac "$CLIENT" eth0 "$OTHER_MAC"
+ip -n "$CLIENT" addr add "$PI_IP/24" dev eth0
+fetch() {  # fetch OUT: the kernel over TFTP from the client namespace
+  ip netns exec "$CLIENT" timeout 30 curl -sS --tftp-blksize 1024 -o "$1" "tftp://$SERVER_IP/kernel8.img" ||
+    fail "curl tftp from $(ip -n "$CLIENT" -br addr show eth0)"
+}
+fetch "$W/got.img"
+cmp -s "$W/got.img" "$root/$PI_MAC/kernel8.img" || fail "the board did not get its own tree's kernel"
+wait_for 5 grep -q "board $PI_MAC: tftp kernel8.img sent" "$LOG" || fail "the TFTP line does not name the board"
+wait_for 5 grep -q "board $PI_MAC (raspberry_pi/pi4): booted in" "$LOG" || fail "no time to boot for the board"
+metrics=$(ip netns exec "$SERVER" curl -sS http://127.0.0.1:9110/metrics) || fail "no metrics"
+echo "$metrics" | grep -q '^pinetboot_boot_seconds_count{class="raspberry_pi/pi4"} 1$' ||
+  fail "boot histogram: $(echo "$metrics" | grep boot_seconds_count)"
+echo "pi4: $PI_IP learned from its REQUEST to the router; kernel from its own tree; booted"
+
+kill "$SRV_PID"
+wait "$SRV_PID" || fail "server exited with status $?"
+echo "server_proxy: ok"
