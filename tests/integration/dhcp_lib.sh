@@ -93,3 +93,35 @@ log_for_mac() { grep -i "mac $2" "$1" || true; }
 # has PATTERN: stdin has a matching line. Reads all of stdin (unlike grep -q), so that a
 # writer never dies of SIGPIPE, which pipefail would turn into a failure.
 has() { grep -c -- "$1" >/dev/null; }
+
+# lan_setup NS...: a bridge in $PNB_MID and one veth to each NS, named eth0 there (up, no
+# address). The namespaces are created here; add any beyond $PNB_CLI/$PNB_SRV to
+# DHCP_EXTRA_NS first so that they are removed on exit.
+lan_setup() {
+  local ns i=0
+  for ns in "$PNB_MID" "$@"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+  done
+  ip -n "$PNB_MID" link add br0 type bridge
+  ip -n "$PNB_MID" link set br0 up
+  for ns in "$@"; do
+    # Created inside the LAN namespace, the peer goes straight into its namespace: nothing on the host.
+    ip -n "$PNB_MID" link add "p$i" type veth peer name eth0 netns "$ns"
+    ip -n "$PNB_MID" link set "p$i" master br0
+    ip -n "$PNB_MID" link set "p$i" up
+    ip -n "$ns" link set eth0 up
+    i=$((i + 1))
+  done
+}
+
+# start_router NS: dnsmasq as "the site's router" on NS's eth0, handing out 10.77.0.100-150
+# (log in $PNB_WORK/dnsmasq.log); waits until it listens.
+start_router() {
+  ip netns exec "$1" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --interface=eth0 --bind-interfaces \
+    --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h --dhcp-authoritative --leasefile-ro --no-ping \
+    --log-dhcp --log-facility=- --pid-file="$PNB_WORK/dnsmasq.pid" --user=root --group=root \
+    >"$PNB_WORK/dnsmasq.log" 2>&1 &
+  PNB_PIDS+=($!)
+  wait_for 10 bash -c "ip netns exec '$1' ss -Hlun 'sport = :67' | grep -q ." || fail "dnsmasq did not start"
+}

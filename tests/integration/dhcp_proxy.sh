@@ -14,7 +14,6 @@ need_cmd dhclient isc-dhcp-client
 need_build
 
 W=$PNB_WORK
-LAN=$PNB_MID
 ROUTER=pnb${PNB_ID}r
 PROXY=$PNB_SRV
 CLIENT=$PNB_CLI
@@ -22,28 +21,11 @@ DHCP_EXTRA_NS+=("$ROUTER")
 ROUTER_IP=10.77.0.1
 PROXY_IP=10.77.0.3
 
-for ns in "$LAN" "$ROUTER" "$PROXY" "$CLIENT"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip -n "$LAN" link add br0 type bridge
-ip -n "$LAN" link set br0 up
-for pair in "r0 $ROUTER" "p0 $PROXY" "c0 $CLIENT"; do
-  set -- $pair
-  # Created inside LAN, the peer goes straight into its namespace: nothing on the host.
-  ip -n "$LAN" link add "$1" type veth peer name eth0 netns "$2"
-  ip -n "$LAN" link set "$1" master br0
-  ip -n "$LAN" link set "$1" up
-  ip -n "$2" link set eth0 up
-done
+lan_setup "$ROUTER" "$PROXY" "$CLIENT"
 ip -n "$ROUTER" addr add $ROUTER_IP/24 dev eth0
 ip -n "$PROXY" addr add $PROXY_IP/24 dev eth0
 
-ip netns exec "$ROUTER" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --interface=eth0 --bind-interfaces \
-  --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h --dhcp-authoritative --leasefile-ro --no-ping \
-  --log-dhcp --log-facility=- --pid-file="$W/dnsmasq.pid" --user=root --group=root >"$W/dnsmasq.log" 2>&1 &
-PNB_PIDS+=($!)
-wait_for 10 bash -c "ip netns exec '$ROUTER' ss -Hlun 'sport = :67' | grep -q ." || fail "dnsmasq did not start"
+start_router "$ROUTER"
 
 LOG=$W/dhcpd.log
 start_dhcpd "$PROXY" "$LOG" --mode proxy --interface eth0 --verbose

@@ -17,7 +17,6 @@ SERVER_BIN=$DHCP_BUILD/examples/server/pinetboot-server
 [[ -x $DRIVER ]] || fail "missing $DRIVER (build target pinetboot-dhcp-driver)"
 
 W=$PNB_WORK
-LAN=$PNB_MID
 ROUTER=pnb${PNB_ID}r
 SERVER=$PNB_SRV
 CLIENT=$PNB_CLI
@@ -27,27 +26,11 @@ SERVER_IP=10.77.0.3
 PI_MAC=dc:a6:32:00:03:01
 OTHER_MAC=02:50:4e:42:00:77
 
-for ns in "$LAN" "$ROUTER" "$SERVER" "$CLIENT"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip -n "$LAN" link add br0 type bridge
-ip -n "$LAN" link set br0 up
-for pair in "r0 $ROUTER" "s0 $SERVER" "c0 $CLIENT"; do
-  set -- $pair
-  ip -n "$LAN" link add "$1" type veth peer name eth0 netns "$2"
-  ip -n "$LAN" link set "$1" master br0
-  ip -n "$LAN" link set "$1" up
-  ip -n "$2" link set eth0 up
-done
+lan_setup "$ROUTER" "$SERVER" "$CLIENT"
 ip -n "$ROUTER" addr add $ROUTER_IP/24 dev eth0
 ip -n "$SERVER" addr add $SERVER_IP/24 dev eth0
 
-ip netns exec "$ROUTER" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --interface=eth0 --bind-interfaces \
-  --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h --dhcp-authoritative --leasefile-ro --no-ping \
-  --log-dhcp --log-facility=- --pid-file="$W/dnsmasq.pid" --user=root --group=root >"$W/dnsmasq.log" 2>&1 &
-PNB_PIDS+=($!)
-wait_for 10 bash -c "ip netns exec '$ROUTER' ss -Hlun 'sport = :67' | grep -q ." || fail "dnsmasq did not start"
+start_router "$ROUTER"
 
 # The shared root and the Pi's own tree hold different kernels.
 root=$W/tftpboot

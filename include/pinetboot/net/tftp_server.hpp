@@ -18,6 +18,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/tftp/file_source.hpp"
@@ -105,6 +106,13 @@ class tftp_server {
  private:
   friend class transfer;
   void receive();
+  /// Transfer sockets are not Asio's: they sit in one level-triggered epoll set of our own,
+  /// whose descriptor Asio waits on. Asio re-arms a socket it waits on with an epoll_ctl (or
+  /// tries a receive that says EAGAIN) for every datagram, a third system call per block on
+  /// top of the receive and the send; one wait on the set serves every ready transfer.
+  /// epoll_ctl `op` (EPOLL_CTL_ADD or _MOD) for transfer socket `fd` with `events`.
+  [[nodiscard]] std::error_code watch(int fd, transfer* t, int op, std::uint32_t events);
+  void wait_transfers();
   void on_request(std::size_t n);
   void finish(transfer* t, tftp_transfer_record const& rec);
   bool take_token();
@@ -115,6 +123,8 @@ class tftp_server {
   tftp_server_options opts_;
   log_function log_;
   asio::ip::udp::socket socket_;
+  asio::posix::stream_descriptor transfer_poll_;  ///< the epoll set of transfer sockets
+  bool polling_ = false;                          ///< a wait on transfer_poll_ is pending
   asio::ip::udp::endpoint from_;
   std::vector<std::byte> rx_;
   tftp::unique_fd root_fd_, write_fd_;
