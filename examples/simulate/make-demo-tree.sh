@@ -74,4 +74,10 @@ for s in "$@"; do
       ln -f "$dir/$f" "$dir/$s/$f" 2>/dev/null || cp -f "$dir/$f" "$dir/$s/$f"
     done
 done
-echo "demo tree in $dir ($(du -sh "$dir" | cut -f1), serials: ${*:-none})"
+# A fleet's worth of serials would fill a screen: name the first and last of a long list.
+if (($# > 8)); then
+  serials="$1 ... ${!#} ($# folders)"
+else
+  serials=${*:-none}
+fi
+echo "demo tree in $dir ($(du -sh "$dir" | cut -f1), serials: $serials)"
