@@ -431,9 +431,7 @@ reply server_engine::handle_full(message_view const& m, message_type type, packe
       }
       break;
     }
-    case message_type::request: {
-      client = recall(m, client, now);
-      r.client = client;
+    case message_type::request: {  // handle() already recalled the class of a Pi 4/5
       auto sid = opt::server_id(m);
       if (sid && *sid != ours) {
         // SELECTING another server's offer: free what we offered.

@@ -43,10 +43,7 @@ class tftp_server::transfer {
   using write_engine = tftp::write_session<tftp::file_sink>;
 
   transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file)
-      : server_{server}, socket_{server.io_}, timer_{server.io_}, peer_{std::move(peer)} {
-    peer_sa_.sin_family = AF_INET;
-    peer_sa_.sin_port = htons(peer_.port());
-    peer_sa_.sin_addr.s_addr = htonl(peer_.address().to_v4().to_uint());
+      : server_{server}, socket_{server.io_}, timer_{server.io_}, peer_{std::move(peer)}, peer_sa_{to_sockaddr(peer_)} {
     record_.client = peer_;
     record_.file = std::move(file);
     started_ = steady::now();
@@ -203,15 +200,12 @@ class tftp_server::transfer {
 
   /// `n` bytes in rx_ from `addr`:`port` (host byte order).
   void on_datagram(std::size_t n, std::uint32_t addr, std::uint16_t port) {
-    if (addr != peer_.address().to_v4().to_uint() || port != peer_.port()) {
+    if (htonl(addr) != peer_sa_.sin_addr.s_addr || htons(port) != peer_sa_.sin_port) {
       // RFC 1350 section 4: a packet from a foreign TID gets ERROR 5 and is otherwise ignored.
       ++server_.stats_.wrong_tid;
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(port);
-      to.sin_addr.s_addr = htonl(addr);
       std::array<std::byte, 64> buf{};
-      if (auto m = tftp::write_error(buf, tftp::errc::unknown_tid)) (void)send(std::span{buf}.first(*m), to);
+      if (auto m = tftp::write_error(buf, tftp::errc::unknown_tid))
+        (void)send(std::span{buf}.first(*m), to_sockaddr(addr, port));
       return;
     }
     last_activity_ = steady::now();

@@ -96,10 +96,7 @@ result<datagram_info> receive_from(asio::ip::udp::socket& socket, std::span<std:
 
 std::error_code send_to(asio::ip::udp::socket& socket, std::span<const std::byte> data,
                         asio::ip::udp::endpoint const& to, int ifindex, core::ipv4_address source) noexcept {
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(to.port());
-  dst.sin_addr.s_addr = htonl(to.address().to_v4().to_uint());
+  sockaddr_in dst = to_sockaddr(to);
   iovec iov{const_cast<std::byte*>(data.data()), data.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
   msghdr msg{};

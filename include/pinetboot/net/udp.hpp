@@ -55,6 +55,18 @@ struct datagram_info {
                                       asio::ip::udp::endpoint const& to, int ifindex = 0,
                                       core::ipv4_address source = {}) noexcept;
 
+/// An IPv4 socket address from a host-order address and port.
+[[nodiscard]] inline sockaddr_in to_sockaddr(std::uint32_t address, std::uint16_t port) noexcept {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(address);
+  return sa;
+}
+[[nodiscard]] inline sockaddr_in to_sockaddr(asio::ip::udp::endpoint const& e) noexcept {
+  return to_sockaddr(e.address().to_v4().to_uint(), e.port());
+}
+
 /// Converts between core and Asio address types.
 [[nodiscard]] inline asio::ip::address_v4 to_asio(core::ipv4_address a) noexcept {
   return asio::ip::address_v4{a.to_uint()};
