@@ -288,6 +288,90 @@ TEST(TftpReadSession, RtoIsBoundedByNegotiatedTimeoutAndFloor) {
   EXPECT_EQ(f.s->next_deadline().value() - now, duration{2s});
 }
 
+/// Lockstep transfer with 1 ms RTTs up to block `upto` (ACKed); block upto+1 is in flight.
+time_point settle(fixture& f, std::uint16_t upto) {
+  auto now = t0();
+  (void)f.drain(now);
+  for (std::uint16_t b = 1; b <= upto; ++b) {
+    now += 1ms;
+    f.ack(b, now);
+    EXPECT_EQ(f.drain(now).size(), 1U);
+  }
+  return now;
+}
+
+TEST(TftpReadSession, DuplicateAckAfterATimeoutShowsItNeedlessAndRaisesTheRto) {
+  fixture f{512 * 100, "\0\1f\0octet\0"s};
+  auto now = settle(f, 20);  // block 21 sent at `now`
+  auto rto = f.s->stats().rto;
+  EXPECT_LT(rto, duration{10ms});
+  // The ACK of block 21 is late (a busy peer), not lost: the timer resends block 21.
+  auto d = *f.s->next_deadline();
+  f.s->on_timer(d);
+  auto p = f.drain(d);
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 21);
+  // Then the late ACK of the first copy, and the peer's ACK of the second copy.
+  auto late = now + 30ms;
+  f.ack(21, late);
+  ASSERT_EQ(f.drain(late).size(), 1U);  // block 22
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 0U);
+  f.ack(21, late + 1ms);
+  EXPECT_TRUE(f.drain(late + 1ms).empty()) << "still no re-send on a duplicate ACK";
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 1U);
+  EXPECT_GT(f.s->stats().rto, duration{30ms}) << "the RTO now covers the delay that fooled it";
+  // Fast round trips again: the RTO keeps the floor it learned.
+  now = late + 1ms;
+  for (std::uint16_t b = 22; b < 60; ++b) {
+    now += 1ms;
+    f.ack(b, now);
+    ASSERT_EQ(f.drain(now).size(), 1U);
+  }
+  EXPECT_LT(f.s->stats().srtt, duration{5ms});
+  EXPECT_GE(f.s->stats().rto, duration{30ms} * 5 / 4);
+  EXPECT_LE(f.s->stats().rto, duration{1s});
+}
+
+TEST(TftpReadSession, ARealLossIsNotTakenForASpuriousTimeout) {
+  fixture f{512 * 100, "\0\1f\0octet\0"s};
+  (void)settle(f, 20);
+  auto rto = f.s->stats().rto;
+  auto d = *f.s->next_deadline();
+  f.s->on_timer(d);  // block 21 was lost: only the second copy arrives, ACKed once
+  ASSERT_EQ(f.drain(d).size(), 1U);
+  f.ack(21, d + 1ms);
+  ASSERT_EQ(f.drain(d + 1ms).size(), 1U);  // block 22
+  f.ack(22, d + 2ms);
+  ASSERT_EQ(f.drain(d + 2ms).size(), 1U);
+  f.ack(22, d + 3ms);  // a duplicate of a later ACK proves nothing about block 21
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 0U);
+  EXPECT_EQ(f.s->stats().rto, rto) << "backoff undone by the progress, no sample from the resent block";
+}
+
+TEST(TftpReadSession, SpuriousTimeoutInAWindowRaisesTheRtoFloor) {
+  fixture f{512 * 200,
+            "\0\1f\0octet\0windowsize\0"
+            "8\0"s};
+  auto now = t0();
+  (void)f.drain(now);
+  f.ack(0, now);
+  for (std::uint16_t w = 1; w <= 5; ++w) {
+    ASSERT_EQ(f.drain(now).size(), 8U);
+    now += 1ms;
+    f.ack(static_cast<std::uint16_t>(w * 8), now);
+  }
+  ASSERT_EQ(f.drain(now).size(), 8U);  // blocks 41..48 in flight
+  auto d = *f.s->next_deadline();
+  auto rtt = d + 5ms - now;  // the window's first copy was only late
+  f.s->on_timer(d);
+  (void)f.drain(d);
+  f.ack(48, now + rtt);
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 0U);
+  f.ack(48, now + rtt + 1ms);  // and the resent copies arrived too
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 1U);
+  EXPECT_GE(f.s->stats().rto, rtt * 5 / 4);
+}
+
 TEST(TftpReadSession, NetasciiRefusesTsizeAndTranslates) {
   auto text = test::bytes_of("a\nb\rc");
   test::memory_source src{text};

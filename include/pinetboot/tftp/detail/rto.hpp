@@ -38,6 +38,14 @@ class rto_estimator {
   constexpr void reset_backoff() noexcept {
     if (has_) rto_ = std::clamp(srtt_ + std::max(min_, 4 * rttvar_), min_, max_);
   }
+  /// Raises the lower bound to `floor` (bounded by max): a timeout shown needless says that
+  /// this path's round trips can take that long, whatever the smoothed RTT says in between
+  /// (spikes of a busy peer's scheduling, not a queue that RTTVAR would track).
+  constexpr void raise_min(duration floor) noexcept {
+    min_ = std::clamp(floor, min_, max_);
+    rto_ = std::clamp(rto_, min_, max_);
+    reset_backoff();
+  }
   /// Doubles the RTO (bounded by max) after a timeout.
   constexpr void backoff() noexcept { rto_ = std::min(rto_ * 2, max_); }
   /// Changes the bounds (e.g. once "timeout" was negotiated).
