@@ -19,7 +19,8 @@
 # (TFTP timeouts and DHCP retransmissions), the server's CPU seconds (utime + stime from
 # /proc/PID/stat, after - before), peak RSS (VmHWM), and RSS per live transfer:
 # (peak sampled VmRSS - idle VmRSS) / peak number of transfer sockets the server had open
-# (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer),
+# (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer;
+# pinetboot's active-transfers gauge from /metrics with SINGLE_PORT=1),
 # and the UDP receive-buffer drops in the server's, router's and boards' namespaces.
 # Medians over RUNS runs; ratios pinetboot/dnsmasq.
 #
@@ -32,6 +33,8 @@
 #     IMPAIR_COUNT=COUNT (boards on the impaired link) SERVERS="pinetboot dnsmasq" KEEP=1 (keep the
 #     work folder with the logs and the last JSON report)
 #     OUT=FILE (also write the markdown table there)
+#     SINGLE_PORT=1 (pinetboot-server with tftp.single_port = true: every transfer on port 69,
+#     batched receives and sends; dnsmasq keeps its default, a port per transfer)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -45,6 +48,7 @@ IMPAIR_RUNS=${IMPAIR_RUNS:-1}
 IMPAIR_TIMEOUT=${IMPAIR_TIMEOUT:-120}
 IMPAIR_COUNT=${IMPAIR_COUNT:-$COUNT}
 SERVERS=${SERVERS:-pinetboot dnsmasq}
+SINGLE_PORT=${SINGLE_PORT:-0}
 OUT=${OUT:-}
 SIM=$BUILD/examples/simulate/pinetboot-simulate
 SRV=$BUILD/examples/server/pinetboot-server
@@ -150,6 +154,7 @@ cat >"$W/pinetboot.toml" <<EOF
 [server]
 interface = "eth0"
 user = ""
+metrics = "127.0.0.1:9110"   # live transfers in single-port mode (no socket per transfer to count)
 [dhcp]
 mode = "proxy"
 [tftp]
@@ -157,6 +162,7 @@ root = "$W/tftp"
 per_client = "shared"   # the boards ask for <serial>/... themselves
 max_transfers = $((2 * COUNT + 100))
 max_per_client = $((2 * COUNT + 100))   # the simulated boards share one address
+single_port = $( ((SINGLE_PORT)) && echo true || echo false)
 EOF
 
 start_server() {  # pinetboot | dnsmasq; sets SPID
@@ -192,6 +198,16 @@ stop_server() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/null | wc -l; }
+# Live transfers: transfer sockets (both servers open one per transfer), or pinetboot's gauge in
+# single-port mode.
+live_now() {  # server pid idle_socks
+  if [[ $1 == pinetboot ]] && ((SINGLE_PORT)); then
+    ip netns exec "$srv" curl -s --max-time 1 http://127.0.0.1:9110/metrics |
+      awk '$1 == "pinetboot_tftp_active_transfers" {print $2; f = 1} END {if (!f) print 0}'
+  else
+    echo $(($(nsocks "$2") - $3))
+  fi
+}
 # Datagrams the kernel dropped because a socket's receive buffer was full, in a namespace.
 udp_drops() { ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp; }
 TCK=$(getconf CLK_TCK)
@@ -215,7 +231,7 @@ run_one() {  # server link run timeout count
   pids+=("$sim")
   local n=0
   while kill -0 "$sim" 2>/dev/null && ((n < (timeout + 60) * 4)); do
-    echo "$(kib "$SPID" VmRSS) $(($(nsocks "$SPID") - idle_socks))" >>"$samples"
+    echo "$(kib "$SPID" VmRSS) $(live_now "$server" "$SPID" "$idle_socks")" >>"$samples"
     sleep 0.25
     n=$((n + 1))
   done
@@ -288,7 +304,7 @@ for link in ("veth", "impair"):
             ("boards failed", "failed", "{:.0f}"), ("client TFTP timeouts", "tftp_to", "{:.0f}"),
             ("client DHCP retransmissions", "dhcp_rx", "{:.0f}"), ("server CPU (s)", "cpu", "{:.2f}"),
             ("server peak RSS, VmHWM (KiB)", "hwm", "{:.0f}"), ("server idle RSS (KiB)", "idle", "{:.0f}"),
-            ("peak live transfers (sockets)", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}"),
+            ("peak live transfers", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}"),
             ("UDP rcvbuf drops: server ns", "drop_srv", "{:.0f}"), ("UDP rcvbuf drops: router ns", "drop_rtr", "{:.0f}"),
             ("UDP rcvbuf drops: boards ns", "drop_brd", "{:.0f}")]
     for name, key, f in spec:

@@ -296,6 +296,10 @@ server_config load_config(std::filesystem::path const& file) {
       t.port_first = static_cast<std::uint16_t>(first);
       t.port_last = static_cast<std::uint16_t>(last);
     }
+    t.single_port = s.flag("single_port", false);
+    if (t.single_port && !range.empty())
+      throw config_error("tftp.port_range has no use with single_port = true (every transfer uses port 69)",
+                         s.line("port_range"));
     s.finish();
   }
   {

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
       .option("max-blksize", "N", "largest blksize granted (8..65464)", "1468")
       .option("max-window", "N", "largest windowsize granted (1..65535)", "64")
       .option("port-range", "A-B", "ports for transfers (default: ephemeral)")
+      .flag("single-port", "answer every transfer from the listening port (batched I/O)")
       .option("max-transfers", "N", "simultaneous transfers", "4096")
       .option("max-per-client", "N", "simultaneous transfers per client address", "64")
       .option("rate", "N", "requests per second accepted (0 = unlimited)", "0")
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
     o.max_write_size = static_cast<std::uint64_t>(a.number("max-write-size", 0, 1L << 40));
     o.write_overwrite = a.has("overwrite");
     o.socket_buffer = 1 << 20;
+    o.single_port = a.has("single-port");
+    if (o.single_port && a.has("port-range")) throw std::invalid_argument("--port-range has no use with --single-port");
 
     asio::io_context io;
     bool verbose = a.has("verbose");

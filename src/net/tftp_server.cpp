@@ -57,6 +57,7 @@ class tftp_server::transfer {
   /// round's epoll calls): measured 10 % less server CPU booting 1000 boards. A lone client is
   /// 5-8 % slower that way (one more call per block), hence the threshold.
   std::error_code open_socket() {
+    if (server_.opts_.single_port) return {};  // the server's socket carries every transfer
     if (auto ec = server_.open_transfer_socket(socket_)) return ec;
     if (server_.transfers_.size() < kPolledFrom) return {};
     std::error_code ec;
@@ -155,13 +156,14 @@ class tftp_server::transfer {
 
   void size_buffers(std::size_t blksize) {
     tx_.resize(blksize + 4);
-    // A sender only receives ACK/ERROR; a receiver receives DATA of blksize.
-    rx_.resize(std::max<std::size_t>(blksize + 4, 516) + 1);
+    // A sender only receives ACK/ERROR; a receiver receives DATA of blksize. In single-port
+    // mode datagrams arrive in the server's receive batch instead.
+    if (!server_.opts_.single_port) rx_.resize(std::max<std::size_t>(blksize + 4, 516) + 1);
   }
 
   void run() {
     flush();
-    if (!finished_ && !polled_) receive();
+    if (!finished_ && !polled_ && !server_.opts_.single_port) receive();
   }
 
   [[nodiscard]] int fd() noexcept { return polled_ ? fd_.get() : socket_.native_handle(); }
@@ -170,7 +172,8 @@ class tftp_server::transfer {
   void receive() {
     socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || finished_) return;
-      if (!ec) on_datagram(n, from_.address().to_v4().to_uint(), from_.port());
+      if (!ec) on_datagram(std::span<const std::byte>{rx_.data(), std::min(n, rx_.size())},
+                           from_.address().to_v4().to_uint(), from_.port());
       flush();
       if (!finished_) receive();
     });
@@ -178,6 +181,7 @@ class tftp_server::transfer {
 
   /// sendto from this transfer's socket; 0 or the errno.
   int send(std::span<const std::byte> data, sockaddr_in const& to) noexcept {
+    if (server_.opts_.single_port) return server_.queue_send(data, to);
     ssize_t n;
     do {
       n = ::sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr const*>(&to),
@@ -195,11 +199,13 @@ class tftp_server::transfer {
       n = ::recvfrom(fd_.get(), rx_.data(), rx_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return;  // nothing queued, or a pending socket error (now cleared)
-    on_datagram(static_cast<std::size_t>(n), ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
+    on_datagram(std::span<const std::byte>{rx_.data(), static_cast<std::size_t>(n)}, ntohl(from.sin_addr.s_addr),
+                ntohs(from.sin_port));
   }
 
-  /// `n` bytes in rx_ from `addr`:`port` (host byte order).
-  void on_datagram(std::size_t n, std::uint32_t addr, std::uint16_t port) {
+  /// A datagram `in` for this transfer, from `addr`:`port` (host byte order).
+  void on_datagram(std::span<const std::byte> in, std::uint32_t addr, std::uint16_t port) {
+    if (finished_) return;
     if (htonl(addr) != peer_sa_.sin_addr.s_addr || htons(port) != peer_sa_.sin_port) {
       // RFC 1350 section 4: a packet from a foreign TID gets ERROR 5 and is otherwise ignored.
       ++server_.stats_.wrong_tid;
@@ -210,15 +216,31 @@ class tftp_server::transfer {
     }
     last_activity_ = steady::now();
     heard_ = true;
-    auto in = std::span<const std::byte>{rx_.data(), std::min(n, rx_.size())};
     visit([&](auto& e) { e.on_datagram(in, last_activity_); });
   }
+
+ public:
+  /// Single-port mode: the server's receive batch holds a datagram from this transfer's client.
+  void on_batch_datagram(std::span<const std::byte> in, std::uint32_t addr, std::uint16_t port) {
+    on_datagram(in, addr, port);
+    if (!finished_) flush();
+  }
+
+ private:
 
   void flush() {
     auto now = steady::now();
     bool blocked = false;
     visit([&](auto& e) {
       for (;;) {
+        if (server_.opts_.single_port) {
+          // Straight into the server's send batch (no copy); sent with one sendmmsg.
+          auto slot = server_.send_slot(tx_.size());
+          auto n = e.poll_transmit(slot, now);
+          if (!n || *n == 0) break;
+          server_.commit_send(*n, peer_sa_);
+          continue;
+        }
         auto n = e.poll_transmit(tx_, now);
         if (!n || *n == 0) break;
         int err = send(std::span{tx_}.first(*n), peer_sa_);
@@ -328,6 +350,35 @@ class tftp_server::transfer {
   bool finished_ = false;
 };
 
+/// Single-port mode's receive and send batches: `count` slots each, one datagram per slot.
+struct tftp_server::batch_io {
+  static constexpr std::size_t max_count = 64;
+  std::size_t count = 0, rx_slot = 0, tx_slot = 0;
+  std::vector<std::byte> rx, tx;
+  std::array<mmsghdr, max_count> rx_msgs{}, tx_msgs{};
+  std::array<iovec, max_count> rx_iov{}, tx_iov{};
+  std::array<sockaddr_in, max_count> rx_from{}, tx_to{};
+  std::array<std::size_t, max_count> tx_len{};
+  std::size_t tx_count = 0;
+  bool in_round = false;      ///< a receive round is running: it sends the batch at its end
+  bool flush_posted = false;  ///< a send of the batch is posted (packets from timers, stop())
+
+  /// Sizes the slots for requests and DATA of up to `max_blksize`; they never shrink (live
+  /// transfers may still use a larger blksize after a reload lowered the maximum). The caller
+  /// neither holds a received datagram nor has packets queued. About 0.5 MB in all at the
+  /// default maximum blksize, at most 2 MB.
+  void size_for(std::size_t max_blksize) {
+    std::size_t r = std::max({rx_slot, std::size_t{4096}, max_blksize + 5});  // +1: oversized shows
+    std::size_t t = std::max({tx_slot, std::size_t{516}, max_blksize + 4});
+    if (r == rx_slot && t == tx_slot) return;
+    rx_slot = r;
+    tx_slot = t;
+    count = std::clamp<std::size_t>((std::size_t{1} << 20) / r, 4, max_count);
+    rx.assign(rx_slot * count, std::byte{});
+    tx.assign(tx_slot * count, std::byte{});
+  }
+};
+
 tftp_server::tftp_server(asio::io_context& io, tftp_server_options opts, log_function log)
     : io_{io}, opts_{std::move(opts)}, log_{std::move(log)}, socket_{io}, transfer_poll_{io}, rx_(4096) {}
 
@@ -353,12 +404,19 @@ std::error_code tftp_server::start() {
   }
   udp_bind_options b{.address = opts_.listen_address, .port = opts_.port, .device = opts_.interface,
                      .reuse_address = true, .receive_buffer = 4 << 20};  // RRQ bursts of a booting fleet
+  if (opts_.single_port) b.send_buffer = 4 << 20;  // a batch of every transfer's DATA
   if (auto ec = open_udp(socket_, b)) return ec;
   next_port_ = opts_.port_first;
   tokens_ = opts_.request_burst;
   last_refill_ = steady::now();
   accepting_ = true;
-  receive();
+  if (opts_.single_port) {
+    if (!batch_) batch_ = std::make_unique<batch_io>();
+    batch_->size_for(opts_.limits.negotiation.max_blksize);
+    receive_batch();
+  } else {
+    receive();
+  }
   return {};
 }
 
@@ -375,8 +433,13 @@ std::error_code tftp_server::reconfigure(tftp_server_options opts) {
   opts.listen_address = opts_.listen_address;
   opts.port = opts_.port;
   opts.interface = opts_.interface;
+  opts.single_port = opts_.single_port;
   if (opts.port_first != opts_.port_first || opts.port_last != opts_.port_last) next_port_ = opts.port_first;
   opts_ = std::move(opts);
+  if (batch_) {  // a larger maximum blksize needs larger slots (not called inside a round)
+    flush_sends();
+    batch_->size_for(opts_.limits.negotiation.max_blksize);
+  }
   root_fd_ = std::move(*root);
   write_fd_ = std::move(write_fd);
   // Cached open files stay valid (they are open descriptors); new opens use the new root.
@@ -391,6 +454,11 @@ std::uint16_t tftp_server::bound_port() const {
 
 void tftp_server::stop_accepting() {
   accepting_ = false;
+  // In single-port mode the live transfers still need the socket: closed with the last one.
+  if (opts_.single_port) {
+    close_if_idle();
+    return;
+  }
   std::error_code ec;
   socket_.close(ec);
 }
@@ -400,6 +468,131 @@ void tftp_server::stop() {
   std::vector<transfer*> live;
   for (auto const& [p, t] : transfers_) live.push_back(p);
   for (auto* t : live) t->abort();
+  if (opts_.single_port && batch_) {
+    flush_sends();  // the aborted transfers' ERRORs
+    std::error_code ec;
+    socket_.close(ec);
+  }
+}
+
+void tftp_server::close_if_idle() {
+  if (accepting_ || !transfers_.empty()) return;
+  if (batch_) flush_sends();
+  std::error_code ec;
+  socket_.close(ec);
+}
+
+void tftp_server::receive_batch() {
+  socket_.async_wait(asio::ip::udp::socket::wait_read, [this](std::error_code ec) {
+    if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
+    if (!ec) on_batch_ready();
+    if (socket_.is_open()) receive_batch();
+  });
+}
+
+void tftp_server::on_batch_ready() {
+  auto& b = *batch_;
+  b.in_round = true;
+  // A few batches per wakeup, then back to Asio so timers and the DHCP side get their turn.
+  for (int round = 0; round < 8; ++round) {
+    for (std::size_t i = 0; i < b.count; ++i) {
+      b.rx_iov[i] = {b.rx.data() + i * b.rx_slot, b.rx_slot};
+      b.rx_msgs[i] = {};
+      b.rx_msgs[i].msg_hdr.msg_name = &b.rx_from[i];
+      b.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      b.rx_msgs[i].msg_hdr.msg_iov = &b.rx_iov[i];
+      b.rx_msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n;
+    do {
+      n = ::recvmmsg(socket_.native_handle(), b.rx_msgs.data(), static_cast<unsigned>(b.count), MSG_DONTWAIT,
+                     nullptr);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) break;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+      if (b.rx_msgs[i].msg_hdr.msg_namelen != sizeof(sockaddr_in)) continue;
+      auto len = std::min<std::size_t>(b.rx_msgs[i].msg_len, b.rx_slot);
+      dispatch(std::span<const std::byte>{b.rx.data() + i * b.rx_slot, len}, b.rx_from[i]);
+    }
+    flush_sends();
+    if (static_cast<std::size_t>(n) < b.count) break;
+  }
+  b.in_round = false;
+}
+
+void tftp_server::dispatch(std::span<const std::byte> data, sockaddr_in const& from) {
+  auto op = tftp::parse_opcode(data);
+  std::uint32_t addr = ntohl(from.sin_addr.s_addr);
+  std::uint16_t port = ntohs(from.sin_port);
+  if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) {
+    if (accepting_) on_request(data, asio::ip::udp::endpoint{asio::ip::address_v4{addr}, port});
+    return;
+  }
+  if (auto t = by_peer_.find(std::uint64_t{addr} << 16 | port); t != by_peer_.end()) {
+    t->second->on_batch_datagram(data, addr, port);
+    return;
+  }
+  // No transfer of this client's: ERROR 5, as from a transfer port (never answer an ERROR).
+  if (op && *op == tftp::opcode::error) return;
+  ++stats_.wrong_tid;
+  std::array<std::byte, 64> buf{};
+  if (auto m = tftp::write_error(buf, tftp::errc::unknown_tid)) (void)queue_send(std::span{buf}.first(*m), from);
+}
+
+std::span<std::byte> tftp_server::send_slot(std::size_t size) {
+  auto& b = *batch_;
+  if (b.tx_count == b.count) flush_sends();
+  if (size > b.tx_slot) return {};  // cannot happen: slots fit the largest blksize ever allowed
+  return {b.tx.data() + b.tx_count * b.tx_slot, size};
+}
+
+void tftp_server::commit_send(std::size_t n, sockaddr_in const& to) {
+  auto& b = *batch_;
+  b.tx_to[b.tx_count] = to;
+  b.tx_len[b.tx_count] = n;
+  ++b.tx_count;
+  if (!b.in_round && !b.flush_posted) {
+    b.flush_posted = true;
+    asio::post(io_, [this] {
+      batch_->flush_posted = false;
+      flush_sends();
+    });
+  }
+}
+
+int tftp_server::queue_send(std::span<const std::byte> data, sockaddr_in const& to) {
+  auto slot = send_slot(data.size());
+  if (slot.size() < data.size()) return EMSGSIZE;
+  std::copy(data.begin(), data.end(), slot.begin());
+  commit_send(data.size(), to);
+  return 0;
+}
+
+void tftp_server::flush_sends() {
+  auto& b = *batch_;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < b.tx_count; ++i) {
+    b.tx_iov[i] = {b.tx.data() + i * b.tx_slot, b.tx_len[i]};
+    b.tx_msgs[i] = {};
+    b.tx_msgs[i].msg_hdr.msg_name = &b.tx_to[i];
+    b.tx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    b.tx_msgs[i].msg_hdr.msg_iov = &b.tx_iov[i];
+    b.tx_msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  while (done < b.tx_count && socket_.is_open()) {
+    int n = ::sendmmsg(socket_.native_handle(), b.tx_msgs.data() + done, static_cast<unsigned>(b.tx_count - done),
+                       MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+      break;  // the socket is full: the engines count these as sent and their timers resend
+    } else {
+      ++done;  // this datagram failed (no route to its client, say): the rest still go
+    }
+  }
+  b.tx_count = 0;
 }
 
 std::error_code tftp_server::watch(int fd, transfer* t, int op, std::uint32_t events) {
@@ -471,26 +664,26 @@ void tftp_server::refuse(asio::ip::udp::endpoint const& to, std::error_code why,
 void tftp_server::receive() {
   socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
     if (ec == asio::error::operation_aborted || !accepting_) return;
-    if (!ec) on_request(n);
+    if (!ec) on_request(std::span<const std::byte>{rx_.data(), n}, from_);
     receive();
   });
 }
 
-void tftp_server::on_request(std::size_t n) {
+void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::endpoint const& from) {
   ++stats_.requests;
-  auto req = tftp::parse_request(std::span<const std::byte>{rx_.data(), n});
+  auto req = tftp::parse_request(data);
   if (!req) {
     // Not a request on the request port (RFC 1350: ignore stray packets, answer malformed
     // requests with an ERROR so the client does not wait).
-    auto op = tftp::parse_opcode(std::span<const std::byte>{rx_.data(), n});
-    if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) refuse(from_, req.error());
+    auto op = tftp::parse_opcode(data);
+    if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) refuse(from, req.error());
     return;
   }
   if (!take_token()) {
     ++stats_.refused_rate;
     return;  // silently: an answer would amplify a flood
   }
-  if (auto live = by_peer_.find(peer_key(from_)); live != by_peer_.end()) {
+  if (auto live = by_peer_.find(peer_key(from)); live != by_peer_.end()) {
     if (live->second->file() == req->filename && !live->second->heard_from_client()) {
       ++stats_.duplicate_requests;
       live->second->on_repeated_request();  // answered from the live transfer's port
@@ -502,22 +695,22 @@ void tftp_server::on_request(std::size_t n) {
     live->second->abort(false);
     by_peer_.erase(live);
   }
-  auto key = client_key(from_);
+  auto key = client_key(from);
   if (transfers_.size() >= opts_.max_transfers || per_client_[key] >= opts_.max_per_client) {
     ++stats_.refused_busy;
-    refuse(from_, {}, "server busy, try again");
+    refuse(from, {}, "server busy, try again");
     return;
   }
 
-  auto t = std::make_unique<transfer>(*this, from_, std::string{req->filename});
+  auto t = std::make_unique<transfer>(*this, from, std::string{req->filename});
   if (auto ec = t->open_socket()) {
     ++stats_.refused_busy;
-    refuse(from_, {}, "no transfer port available");
+    refuse(from, {}, "no transfer port available");
     return;
   }
   auto* raw = t.get();
   transfers_.emplace(raw, std::move(t));
-  by_peer_[peer_key(from_)] = raw;
+  by_peer_[peer_key(from)] = raw;
   ++per_client_[key];
   ++stats_.started;
 
@@ -542,7 +735,7 @@ void tftp_server::on_request(std::size_t n) {
     raw->start_write(std::move(*sink), *req);
     return;
   }
-  tftp::client_info client{.ip = from_asio(from_.address().to_v4())};
+  tftp::client_info client{.ip = from_asio(from.address().to_v4())};
   auto root = tftp::select_client_root(root_fd_.get(), opts_.roots, client);
   auto src = tftp::open_for_client(cache_, root_fd_.get(), opts_.roots, client, *path);
   if (!src) {
@@ -566,6 +759,7 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   stats_.retransmits += rec.stats.retransmits;
   if (log_) log_(rec);
   transfers_.erase(it);
+  if (opts_.single_port) close_if_idle();
   if (transfers_.empty() && polling_) {
     // Nothing left to wait for: a pending wait would keep io_context::run() from returning.
     polling_ = false;

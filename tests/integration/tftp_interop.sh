@@ -13,7 +13,9 @@
 #     (busybox and atftp are checked and reported, not required: see the log);
 #   * per-client roots (--per-client mac): the client's MAC folder (dash form) serves it when
 #     present, the shared root when absent; the MAC comes from the server namespace's neighbour
-#     table, flushed first, so the very first request has to find it there.
+#     table, flushed first, so the very first request has to find it there;
+#   * single-port mode (--single-port): every client, several file sizes, the rollover file, a
+#     refusal, and four clients at once, all answered from the listening port.
 # Under ASan+UBSan the server is a few times slower; the rollover file alone is ~68k round trips.
 TFTP_TIMEOUT=${TFTP_TIMEOUT:-90}
 source "$(dirname "$0")/lib/netns.sh"
@@ -134,6 +136,35 @@ mkdir -p "$ROOT2/$CMAC"
 echo "colon copy" >"$ROOT2/$CMAC/who.txt"
 chmod -R a+rX "$ROOT2"
 tftp_expect_file "perclient-mac-colon-curl" curl 512 who.txt "$ROOT2/$CMAC/who.txt" 1069
+
+# --- Single-port mode (--single-port): every transfer answers from the listening port ---------
+# The clients must accept DATA from port 2069 itself (the TID they requested from), and the
+# batched receive and send paths must serve several clients at once.
+LOG3=$PNB_WORK/tftpd-single.log
+tftp_start_server "$LOG3" --root "$ROOT" --port 2069 --single-port
+for f in empty.bin one.bin b512x2048.bin b1468x700.bin; do
+  tag=single-${f//\//_}
+  tftp_expect_file "$tag-curl-1468" curl 1468 "$f" "$ROOT/$f" 2069
+  tftp_expect_file "$tag-hpa" hpa 512 "$f" "$ROOT/$f" 2069
+  tftp_expect_file "$tag-atftp-w64-1428" atftp 1428 "$f" "$ROOT/$f" 2069
+  tftp_expect_file "$tag-busybox-1024" busybox 1024 "$f" "$ROOT/$f" 2069
+done
+tftp_expect_file "single-rollover-curl-512" curl 512 rollover.bin "$ROOT/rollover.bin" 2069
+tftp_expect_refused "single-missing-curl" curl missing.bin "$LOG3" "not found" 2069
+tftp_expect_refused "single-traversal-hpa" hpa ../outside/secret.txt "$LOG3" "access violation" 2069 "$SECRET"
+# Four clients at once, all on the one server port.
+pids=()
+for c in curl hpa atftp busybox; do
+  tftp_get "$c" 1024 b1024x700.bin "$PNB_WORK/out/single-parallel-$c" 2069 & pids+=($!)
+done
+for i in "${!pids[@]}"; do
+  c=(curl hpa atftp busybox); c=${c[$i]}
+  if wait "${pids[$i]}" && cmp -s "$PNB_WORK/out/single-parallel-$c" "$ROOT/b1024x700.bin"; then
+    tftp_pass "single-parallel-$c: concurrent fetch on one port matches"
+  else
+    tftp_fail "single-parallel-$c: $(tail -c 200 "$PNB_WORK/out/single-parallel-$c.log" 2>/dev/null | tr '\n' ' ')"
+  fi
+done
 
 echo "--- server log (last lines) ---"
 tail -5 "$LOG"

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -19,6 +20,8 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+
+#include <netinet/in.h>
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/tftp/file_source.hpp"
@@ -48,6 +51,14 @@ struct tftp_server_options {
   std::uint64_t max_write_size = 64ULL << 20;
   bool write_overwrite = false;         ///< WRQ may replace an existing file
   int socket_buffer = 0;                ///< SO_RCVBUF/SO_SNDBUF per transfer socket (0 = default)
+  /// Every transfer answers from the listening port instead of a port of its own (dnsmasq's
+  /// tftp-single-port): one port to open in a firewall, no descriptor per transfer, and the
+  /// server receives and sends the datagrams of all its transfers in batches (recvmmsg /
+  /// sendmmsg, up to 64 per system call) instead of two system calls per block. Transfers
+  /// are told apart by the client's address and port. Clients see the server's TID stay 69,
+  /// which RFC 1350 does not ask for but every client tested accepts (tests/integration).
+  /// Set at start(); reconfigure() keeps it.
+  bool single_port = false;
 };
 
 /// One finished transfer, for the log.
@@ -113,7 +124,20 @@ class tftp_server {
   /// epoll_ctl `op` (EPOLL_CTL_ADD or _MOD) for transfer socket `fd` with `events`.
   [[nodiscard]] std::error_code watch(int fd, transfer* t, int op, std::uint32_t events);
   void wait_transfers();
-  void on_request(std::size_t n);
+  void on_request(std::span<const std::byte> data, asio::ip::udp::endpoint const& from);
+  // Single-port mode (opts_.single_port): the batches, and where a transfer's packets go.
+  struct batch_io;
+  void receive_batch();
+  void on_batch_ready();
+  void dispatch(std::span<const std::byte> data, sockaddr_in const& from);
+  /// Room for one packet of up to `size` bytes in the send batch (sent first if full).
+  [[nodiscard]] std::span<std::byte> send_slot(std::size_t size);
+  /// Queues the `n` bytes written into the last send_slot() for `to`.
+  void commit_send(std::size_t n, sockaddr_in const& to);
+  /// Copies `data` into the send batch for `to`; 0 (the errno convention of a direct send).
+  int queue_send(std::span<const std::byte> data, sockaddr_in const& to);
+  void flush_sends();
+  void close_if_idle();
   void finish(transfer* t, tftp_transfer_record const& rec);
   bool take_token();
   std::error_code open_transfer_socket(asio::ip::udp::socket& s);
@@ -136,6 +160,7 @@ class tftp_server {
   /// get a second transfer answering from another port.
   std::map<std::uint64_t, transfer*> by_peer_;
   tftp_server_stats stats_;
+  std::unique_ptr<batch_io> batch_;  ///< single-port mode only
   double tokens_ = 0;
   std::chrono::steady_clock::time_point last_refill_{};
   std::uint16_t next_port_ = 0;
