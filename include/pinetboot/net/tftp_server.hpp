@@ -1,6 +1,7 @@
 /// @file
 /// @brief Asio adapter for the TFTP engines: a listening socket on port 69, one socket per
-/// transfer (from a configurable port range), many transfers on one io_context, caps on
+/// transfer (from a configurable port range; or, in single-port mode, every transfer on the
+/// listening socket with batched I/O), many transfers on one io_context, caps on
 /// transfers in total and per client, a request-rate limit and an idle timeout, so an RRQ
 /// flood cannot exhaust memory or file descriptors.
 #pragma once
