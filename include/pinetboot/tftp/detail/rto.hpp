@@ -58,6 +58,8 @@ class rto_estimator {
   [[nodiscard]] constexpr duration srtt() const noexcept { return srtt_; }
   [[nodiscard]] constexpr duration min() const noexcept { return min_; }
   [[nodiscard]] constexpr bool has_sample() const noexcept { return has_; }
+  /// The lowest RTT sample seen (the path without queueing); 0 before the first sample.
+  [[nodiscard]] constexpr duration base() const noexcept { return base_; }
   /// True when the latest RTT sample stands clearly above the lowest one seen: packets are
   /// waiting in a queue somewhere. Loss with queueing is congestion; loss without it is noise
   /// on the link (a bad cable, a lossy test link) that a smaller window would not cure.

@@ -124,7 +124,10 @@ class block_sender {
       timed_seq_ = 0;
     }
     if (probe_.state == probe::waiting && *s >= probe_.seq) {
-      probe_.state = probe::acked;
+      // Only an ACK faster than any round trip seen cannot answer the resent copy (Eifel's
+      // test, RFC 3522, with the lowest RTT for a timestamp): otherwise a duplicate ACK made
+      // by the link (or a client's own timer) after a real loss would pass as evidence.
+      probe_.state = rto_.has_sample() && now - probe_.resent_at < rto_.base() ? probe::acked : probe::idle;
       probe_.acked_seq = *s;
       probe_.rtt = now - probe_.sent_at;
     } else if (probe_.state == probe::acked) {
@@ -165,7 +168,7 @@ class block_sender {
     // peer later ACKs it twice, it had received the first copy and the timeout was needless.
     // A second timeout of the same block keeps the probe (and its first send time).
     if (timed_seq_ != 0)
-      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, {}};
+      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, now, {}};
     else if (probe_.state == probe::acked)
       probe_.state = probe::idle;
     rto_.backoff();
@@ -202,6 +205,7 @@ class block_sender {
     std::uint64_t seq = 0;        // the timed block outstanding at the timeout
     std::uint64_t acked_seq = 0;  // the ACK that first covered it
     time_point sent_at{};         // its first transmission
+    time_point resent_at{};       // the timeout that resent it
     duration rtt{};               // first send to first ACK
   };
 
