@@ -1,5 +1,7 @@
-// TFTP codec and engine benchmarks: ns per parse/write, and a read session moving blocks in
-// memory to a client session (blocks/s) with the allocations per block reported as a counter.
+// TFTP codec and engine benchmarks: ns per parse/write, a read session moving blocks in
+// memory to a client session (blocks/s) with the allocations per block reported as a counter,
+// and the loss-adaptive window against a fixed one on the simulated lossy link (simulated
+// transfer time, so the figure does not depend on this machine's load).
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -11,6 +13,7 @@
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/read_session.hpp"
 #include "support/alloc_counter.hpp"
+#include "support/lossy_link.hpp"
 #include "support/memory_source.hpp"
 
 namespace {
@@ -141,6 +144,55 @@ BENCHMARK(BM_ReadSessionTransfer)
     ->Args({1428, 1})
     ->Args({1428, 16})
     ->Args({8192, 64})
+    ->Unit(benchmark::kMillisecond);
+
+// Window 64, blksize 1428, 2 MiB over the deterministic lossy link (tests/support), seeds 1..8;
+// args = adaptive (0/1), loss per mille (both directions), bottleneck (0: none; 1: 100 Mbit/s
+// with an 8-packet drop-tail queue, like a small receive buffer). Counters: simulated seconds
+// for the 8 transfers, and DATA packets sent per packet needed.
+void BM_WindowUnderLoss(benchmark::State& state) {
+  bool adaptive = state.range(0) != 0;
+  double loss = static_cast<double>(state.range(1)) / 1000.0;
+  bool bottleneck = state.range(2) != 0;
+  test::generated_source src{2ULL << 20};
+  std::vector<std::byte> buf(max_packet_size);
+  double sim_s = 0, sent = 0, needed = 0;
+  for (auto _ : state) {
+    sim_s = sent = needed = 0;
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+      test::checking_sink sink;
+      client_config cc;
+      cc.options.blksize = 1428;
+      cc.options.windowsize = 64;
+      client_reader<test::checking_sink> client{sink, cc, "bench.bin"};
+      time_point start{};
+      auto n = client.poll_transmit(buf, start);
+      auto req = parse_request(std::span<const std::byte>(buf).first(n.value_or(0)));
+      session_limits lim;
+      lim.adaptive_window = adaptive;
+      read_session<test::generated_source> server{src, lim, *req};
+      test::link_config lc;
+      lc.seed = seed;
+      lc.loss = loss;
+      if (bottleneck) {
+        lc.rate_bytes_per_s = 12'500'000;
+        lc.queue_limit = 8;
+      }
+      test::lossy_link link{lc};
+      auto st = link.run(client, server, start);
+      if (!client.is_complete() || sink.mismatches != 0) state.SkipWithError("transfer incomplete or corrupt");
+      sim_s += std::chrono::duration<double>(st.transfer_time()).count();
+      sent += static_cast<double>(st.data_sent());
+      needed += static_cast<double>(src.size() / 1428 + 1);
+    }
+  }
+  state.counters["sim_s"] = sim_s;
+  state.counters["sent/needed"] = sent / needed;
+}
+BENCHMARK(BM_WindowUnderLoss)
+    ->ArgNames({"adaptive", "loss_permille", "bottleneck"})
+    ->ArgsProduct({{0, 1}, {0, 10, 50}, {0, 1}})
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
