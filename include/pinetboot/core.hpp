@@ -5,4 +5,5 @@
 #include "pinetboot/core/byte_reader.hpp"
 #include "pinetboot/core/byte_writer.hpp"
 #include "pinetboot/core/error.hpp"
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/core/result.hpp"

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "pinetboot/core/byte_reader.hpp"
+#include "pinetboot/core/file.hpp"
 
 namespace pinetboot::dhcp {
 namespace {
@@ -52,26 +53,6 @@ void put_u64(std::string& s, std::uint64_t v) {
 
 std::error_code last_error() { return {errno, std::generic_category()}; }
 
-std::error_code write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-std::error_code sync_dir(std::filesystem::path const& dir) {
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return last_error();
-  std::error_code ec;
-  if (::fsync(dfd) != 0) ec = last_error();
-  ::close(dfd);
-  return ec;
-}
 
 bool valid_state(std::uint8_t s) { return s >= 1 && s <= 4; }
 
@@ -339,7 +320,7 @@ std::error_code lease_store::commit() {
   if (fd_ < 0 || pending_.empty()) return {};
   off_t start = ::lseek(fd_, 0, SEEK_END);
   if (start < 0) return last_error();
-  if (auto ec = write_all(fd_, pending_)) {
+  if (auto ec = core::write_all(fd_, pending_)) {
     // A partial write leaves a torn record: cut back to the committed end so the next commit
     // appends after valid data (recovery would skip the tail anyway).
     (void)::ftruncate(fd_, start);
@@ -368,7 +349,7 @@ std::error_code lease_store::compact() {
   tmp += ".tmp";
   int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (tfd < 0) return last_error();
-  std::error_code ec = write_all(tfd, image);
+  std::error_code ec = core::write_all(tfd, image);
   if (!ec && ::fsync(tfd) != 0) ec = last_error();
   if (ec) {
     ::close(tfd);
@@ -381,7 +362,7 @@ std::error_code lease_store::compact() {
     ::unlink(tmp.c_str());
     return ec;
   }
-  if (auto dec = sync_dir(opts_.path.parent_path())) {
+  if (auto dec = core::sync_directory(opts_.path.parent_path())) {
     ::close(tfd);
     return dec;
   }

@@ -1,5 +1,7 @@
 #include "pinetboot/layout/registry.hpp"
 
+#include "pinetboot/core/file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +12,6 @@
 
 namespace pinetboot::layout {
 namespace {
-
-std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
 
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -116,40 +116,11 @@ result<std::vector<client_record>> read_registry(std::filesystem::path const& fi
 std::error_code write_file_atomic(std::filesystem::path const& file, std::string_view content,
                                   unsigned mode) {
   std::error_code ec;
-  auto dir = file.parent_path();
-  if (!dir.empty()) {
+  if (auto dir = file.parent_path(); !dir.empty()) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
   }
-  auto tmp = file;
-  tmp += ".tmp." + std::to_string(::getpid());
-  int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode));
-  if (fd < 0) return last_errno();
-  std::size_t done = 0;
-  while (done < content.size()) {
-    auto n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ec = last_errno();
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (!ec && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) ec = last_errno();
-  if (!ec && ::fsync(fd) != 0) ec = last_errno();
-  if (::close(fd) != 0 && !ec) ec = last_errno();
-  if (!ec && ::rename(tmp.c_str(), file.c_str()) != 0) ec = last_errno();
-  if (ec) {
-    ::unlink(tmp.c_str());
-    return ec;
-  }
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  return core::replace_file(file, content, mode);
 }
 
 }  // namespace pinetboot::layout

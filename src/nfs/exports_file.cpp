@@ -1,5 +1,7 @@
 #include "pinetboot/nfs/exports_file.hpp"
 
+#include "pinetboot/core/file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,47 +76,6 @@ class fd_guard {
 };
 
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
-
-std::error_code write_all(int fd, std::string_view data) noexcept {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-std::error_code fsync_dir(std::filesystem::path const& dir) noexcept {
-  fd_guard d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.get() < 0) return last_error();
-  if (::fsync(d.get()) != 0) return last_error();
-  return {};
-}
-
-// Writes `content` to a temp file next to `target` and renames it over `target`.
-std::error_code replace_file(std::filesystem::path const& target, std::string_view content, mode_t mode,
-                             std::optional<std::pair<uid_t, gid_t>> owner) {
-  auto dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::string tmpl = (dir / ("." + target.filename().string() + ".pinetboot-XXXXXX")).string();
-  fd_guard fd{::mkstemp(tmpl.data())};
-  if (fd.get() < 0) return last_error();
-  auto fail = [&](std::error_code ec) {
-    ::unlink(tmpl.c_str());
-    return ec;
-  };
-  if (::fchmod(fd.get(), mode) != 0) return fail(last_error());
-  if (owner && ::fchown(fd.get(), owner->first, owner->second) != 0 && errno != EPERM)
-    return fail(last_error());
-  if (auto ec = write_all(fd.get(), content)) return fail(ec);
-  if (::fsync(fd.get()) != 0) return fail(last_error());
-  if (::close(fd.release()) != 0) return fail(last_error());
-  if (::rename(tmpl.c_str(), target.c_str()) != 0) return fail(last_error());
-  return fsync_dir(dir);
-}
 
 std::error_code read_file(std::filesystem::path const& p, std::string& out) {
   fd_guard fd{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -199,16 +160,16 @@ std::error_code write_file_atomically(std::filesystem::path const& path, std::st
   bool exists = ::stat(target.c_str(), &st) == 0;
   if (!exists && errno != ENOENT) return last_error();
   mode_t mode = exists ? (st.st_mode & 07777) : 0644;
-  std::optional<std::pair<uid_t, gid_t>> owner;
-  if (exists) owner = std::pair{st.st_uid, st.st_gid};
+  std::optional<core::file_owner> owner;
+  if (exists) owner = core::file_owner{st.st_uid, st.st_gid};
   if (exists && backup) {
     std::string previous;
     if (auto rec = read_file(target, previous)) return rec;
     auto bak = target;
     bak += ".pinetboot.bak";
-    if (auto bec = replace_file(bak, previous, mode, owner)) return bec;
+    if (auto bec = core::replace_file(bak, previous, mode, owner)) return bec;
   }
-  return replace_file(target, content, mode, owner);
+  return core::replace_file(target, content, mode, owner);
 }
 
 }  // namespace pinetboot::nfs

@@ -1,0 +1,33 @@
+/// @file
+/// @brief Replacing a file atomically (the provisioning registry and journals, /etc/exports and
+/// the clients' fstab and cmdline.txt are all written this way).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace pinetboot::core {
+
+/// Writes all of `data` to `fd` (retrying short writes and EINTR). Errors: write's errno.
+[[nodiscard]] std::error_code write_all(int fd, std::string_view data) noexcept;
+
+/// fsyncs directory `dir` ("" = the current one), so a rename or a new file in it survives a
+/// crash. Errors: open's or fsync's errno.
+[[nodiscard]] std::error_code sync_directory(std::filesystem::path const& dir) noexcept;
+
+/// File owner (uid, gid).
+using file_owner = std::pair<unsigned, unsigned>;
+
+/// Replaces `target` with `content` so that readers see the old file or the new one, never a
+/// mix, and a crash leaves one of the two whole: the content goes to a fresh temporary file
+/// (mkstemp) in the same directory, gets `mode` (and `owner` when given; EPERM is ignored, as
+/// for an unprivileged caller), is fsync'd and renamed over `target`, then the directory is
+/// fsync'd. A symlink at `target` is replaced, not followed. Errors: the failing call's errno
+/// (the temporary file is removed).
+[[nodiscard]] std::error_code replace_file(std::filesystem::path const& target, std::string_view content,
+                                           unsigned mode, std::optional<file_owner> owner = std::nullopt);
+
+}  // namespace pinetboot::core

@@ -1,0 +1,72 @@
+#include "pinetboot/core/file.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace pinetboot::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(fs::path const& p) {
+  std::ifstream in{p, std::ios::binary};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ReplaceFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pnb-core-file-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  [[nodiscard]] std::size_t entries() const {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator{dir_}, fs::directory_iterator{}));
+  }
+  fs::path dir_;
+};
+
+TEST_F(ReplaceFile, WritesContentAndModeAndLeavesNoTemporaryFile) {
+  auto f = dir_ / "exports";
+  ASSERT_FALSE(replace_file(f, "first\n", 0640));
+  EXPECT_EQ(slurp(f), "first\n");
+  ASSERT_FALSE(replace_file(f, "second\n", 0600));
+  EXPECT_EQ(slurp(f), "second\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+  EXPECT_EQ(entries(), 1U);
+}
+
+TEST_F(ReplaceFile, ReplacesASymlinkInsteadOfWritingThroughIt) {
+  auto victim = dir_ / "victim";
+  std::ofstream{victim} << "keep";
+  auto link = dir_ / "link";
+  fs::create_symlink(victim, link);
+  ASSERT_FALSE(replace_file(link, "new", 0644));
+  EXPECT_EQ(slurp(victim), "keep");
+  EXPECT_FALSE(fs::is_symlink(link));
+  EXPECT_EQ(slurp(link), "new");
+}
+
+TEST_F(ReplaceFile, AFailureKeepsTheOldFileAndCleansUp) {
+  auto f = dir_ / "sub";
+  fs::create_directories(f);  // a directory cannot be replaced by a file
+  EXPECT_TRUE(replace_file(f, "x", 0644));
+  EXPECT_TRUE(fs::is_directory(f));
+  EXPECT_EQ(entries(), 1U) << "the temporary file is removed";
+  EXPECT_TRUE(replace_file(dir_ / "missing-dir" / "f", "x", 0644));
+}
+
+}  // namespace
+}  // namespace pinetboot::core
