@@ -14,6 +14,11 @@ std::error_code last_error() noexcept { return {errno, std::generic_category()};
 
 }  // namespace
 
+void unique_fd::reset(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
 std::error_code write_all(int fd, std::string_view data) noexcept {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

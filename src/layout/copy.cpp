@@ -1,5 +1,7 @@
 #include "pinetboot/layout/copy.hpp"
 
+#include "pinetboot/core/file.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -21,21 +23,6 @@ namespace {
 
 std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
 
-/// Closes an fd on scope exit.
-class fd_guard {
- public:
-  explicit fd_guard(int fd) noexcept : fd_{fd} {}
-  fd_guard(fd_guard const&) = delete;
-  fd_guard& operator=(fd_guard const&) = delete;
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
 bool ignorable_xattr_error(int e) noexcept {
   return e == ENOTSUP || e == EOPNOTSUPP || e == EPERM || e == EACCES || e == ENODATA || e == EINVAL;
 }
@@ -50,11 +37,11 @@ class copier {
     if (!S_ISDIR(st.st_mode)) return {ENOTDIR, std::generic_category()};
     int s = ::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s < 0) return last_errno();
-    fd_guard sg{s};
+    core::unique_fd sg{s};
     if (::mkdir(dst.c_str(), 0700) != 0) return last_errno();
     int d = ::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d < 0) return last_errno();
-    fd_guard dg{d};
+    core::unique_fd dg{d};
     src_dev_ = st.st_dev;
     ++stats_.directories;
     if (auto ec = copy_dir(s, d, dst.string())) return ec;
@@ -104,10 +91,10 @@ class copier {
       if (::mkdirat(dfd, n, 0700) != 0) return last_errno();
       int s = ::openat(sfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (s < 0) return last_errno();
-      fd_guard sg{s};
+      core::unique_fd sg{s};
       int d = ::openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d < 0) return last_errno();
-      fd_guard dg{d};
+      core::unique_fd dg{d};
       ++stats_.directories;
       if (auto ec = copy_dir(s, d, dst_path)) return ec;
       return finish_fd(s, d, st, true);
@@ -151,10 +138,10 @@ class copier {
     }
     int s = ::openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (s < 0) return last_errno();
-    fd_guard sg{s};
+    core::unique_fd sg{s};
     int d = ::openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (d < 0) return last_errno();
-    fd_guard dg{d};
+    core::unique_fd dg{d};
     ++stats_.files;
     if (auto ec = copy_data(s, d, static_cast<std::uint64_t>(st.st_size))) return ec;
     return finish_fd(s, d, st, false);

@@ -60,25 +60,10 @@ result<block_pos> find_block(std::string_view text, std::vector<line_span> const
   return b;
 }
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd) noexcept : fd_{fd} {}
-  fd_guard(fd_guard const&) = delete;
-  fd_guard& operator=(fd_guard const&) = delete;
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
 std::error_code read_file(std::filesystem::path const& p, std::string& out) {
-  fd_guard fd{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  core::unique_fd fd{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
   if (fd.get() < 0) return last_error();
   char buf[8192];
   while (true) {

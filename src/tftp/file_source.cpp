@@ -279,11 +279,6 @@ void make_temp_name(std::span<char, 32> out) noexcept {
 
 }  // namespace
 
-void unique_fd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 bool openat2_available() noexcept {
   // Racing first calls just probe twice.
   int s = openat2_state.load(std::memory_order_relaxed);

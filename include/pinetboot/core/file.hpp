@@ -1,6 +1,6 @@
 /// @file
-/// @brief Replacing a file atomically (the provisioning registry and journals, /etc/exports and
-/// the clients' fstab and cmdline.txt are all written this way).
+/// @brief File descriptors and replacing a file atomically (the provisioning registry and
+/// journals, /etc/exports, the clients' fstab and cmdline.txt and the lease journal use it).
 #pragma once
 
 #include <filesystem>
@@ -10,6 +10,36 @@
 #include <utility>
 
 namespace pinetboot::core {
+
+/// An owned file descriptor (closed on destruction). Move-only.
+class unique_fd {
+ public:
+  constexpr unique_fd() noexcept = default;
+  constexpr explicit unique_fd(int fd) noexcept : fd_{fd} {}
+  unique_fd(unique_fd&& o) noexcept : fd_{o.release()} {}
+  unique_fd& operator=(unique_fd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  unique_fd(unique_fd const&) = delete;
+  unique_fd& operator=(unique_fd const&) = delete;
+  ~unique_fd() { reset(); }
+
+  [[nodiscard]] constexpr int get() const noexcept { return fd_; }
+  [[nodiscard]] constexpr bool valid() const noexcept { return fd_ >= 0; }
+  constexpr explicit operator bool() const noexcept { return valid(); }
+  /// Gives up ownership without closing.
+  constexpr int release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  /// Closes the current fd (if any) and takes `fd`.
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
 
 /// Writes all of `data` to `fd` (retrying short writes and EINTR). Errors: write's errno.
 [[nodiscard]] std::error_code write_all(int fd, std::string_view data) noexcept;

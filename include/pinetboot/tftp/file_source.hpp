@@ -53,6 +53,7 @@
 #include <system_error>
 #include <vector>
 
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/error.hpp"
 #include "pinetboot/tftp/path.hpp"
@@ -60,35 +61,8 @@
 
 namespace pinetboot::tftp {
 
-/// An owned file descriptor (closed on destruction). Move-only.
-class unique_fd {
- public:
-  constexpr unique_fd() noexcept = default;
-  constexpr explicit unique_fd(int fd) noexcept : fd_{fd} {}
-  unique_fd(unique_fd&& o) noexcept : fd_{o.release()} {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  unique_fd(unique_fd const&) = delete;
-  unique_fd& operator=(unique_fd const&) = delete;
-  ~unique_fd() { reset(); }
-
-  [[nodiscard]] constexpr int get() const noexcept { return fd_; }
-  [[nodiscard]] constexpr bool valid() const noexcept { return fd_ >= 0; }
-  constexpr explicit operator bool() const noexcept { return valid(); }
-  /// Gives up ownership without closing.
-  constexpr int release() noexcept {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  /// Closes the current fd (if any) and takes `fd`.
-  void reset(int fd = -1) noexcept;
-
- private:
-  int fd_ = -1;
-};
+/// An owned file descriptor (closed on destruction); see core/file.hpp.
+using core::unique_fd;
 
 /// How open_beneath() resolves paths.
 struct open_options {
