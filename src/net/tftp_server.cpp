@@ -26,9 +26,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
-std::uint64_t peer_key(asio::ip::udp::endpoint const& e) {
-  return std::uint64_t{e.address().to_v4().to_uint()} << 16 | e.port();
-}
+std::uint64_t peer_key(std::uint32_t address, std::uint16_t port) { return std::uint64_t{address} << 16 | port; }
+std::uint64_t peer_key(asio::ip::udp::endpoint const& e) { return peer_key(e.address().to_v4().to_uint(), e.port()); }
 
 bool is_not_found(std::error_code ec) {
   return ec == tftp::errc::file_not_found || ec == std::errc::no_such_file_or_directory;
@@ -214,16 +213,23 @@ class tftp_server::transfer {
         (void)send(std::span{buf}.first(*m), to_sockaddr(addr, port));
       return;
     }
+    deliver(in);
+  }
+
+  /// A datagram from this transfer's client, to the engine.
+  void deliver(std::span<const std::byte> in) {
     last_activity_ = steady::now();
     heard_ = true;
     visit([&](auto& e) { e.on_datagram(in, last_activity_); });
   }
 
  public:
-  /// Single-port mode: the server's receive batch holds a datagram from this transfer's client.
-  void on_batch_datagram(std::span<const std::byte> in, std::uint32_t addr, std::uint16_t port) {
-    on_datagram(in, addr, port);
-    if (!finished_) flush();
+  /// Single-port mode: the server's receive batch holds a datagram from this transfer's client
+  /// (the server found the transfer by the client's address and port).
+  void on_batch_datagram(std::span<const std::byte> in) {
+    if (finished_) return;
+    deliver(in);
+    flush();
   }
 
  private:
@@ -376,6 +382,13 @@ struct tftp_server::batch_io {
     count = std::clamp<std::size_t>((std::size_t{1} << 20) / r, 4, max_count);
     rx.assign(rx_slot * count, std::byte{});
     tx.assign(tx_slot * count, std::byte{});
+    for (std::size_t i = 0; i < count; ++i) {
+      rx_iov[i] = {rx.data() + i * rx_slot, rx_slot};
+      rx_msgs[i] = {};
+      rx_msgs[i].msg_hdr.msg_name = &rx_from[i];
+      rx_msgs[i].msg_hdr.msg_iov = &rx_iov[i];
+      rx_msgs[i].msg_hdr.msg_iovlen = 1;
+    }
   }
 };
 
@@ -495,14 +508,8 @@ void tftp_server::on_batch_ready() {
   b.in_round = true;
   // A few batches per wakeup, then back to Asio so timers and the DHCP side get their turn.
   for (int round = 0; round < 8; ++round) {
-    for (std::size_t i = 0; i < b.count; ++i) {
-      b.rx_iov[i] = {b.rx.data() + i * b.rx_slot, b.rx_slot};
-      b.rx_msgs[i] = {};
-      b.rx_msgs[i].msg_hdr.msg_name = &b.rx_from[i];
-      b.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      b.rx_msgs[i].msg_hdr.msg_iov = &b.rx_iov[i];
-      b.rx_msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    // The headers point at the slots (size_for); recvmmsg shortens the address lengths.
+    for (std::size_t i = 0; i < b.count; ++i) b.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     int n;
     do {
       n = ::recvmmsg(socket_.native_handle(), b.rx_msgs.data(), static_cast<unsigned>(b.count), MSG_DONTWAIT,
@@ -528,8 +535,8 @@ void tftp_server::dispatch(std::span<const std::byte> data, sockaddr_in const& f
     if (accepting_) on_request(data, asio::ip::udp::endpoint{asio::ip::address_v4{addr}, port});
     return;
   }
-  if (auto t = by_peer_.find(std::uint64_t{addr} << 16 | port); t != by_peer_.end()) {
-    t->second->on_batch_datagram(data, addr, port);
+  if (auto t = by_peer_.find(peer_key(addr, port)); t != by_peer_.end()) {
+    t->second->on_batch_datagram(data);
     return;
   }
   // No transfer of this client's: ERROR 5, as from a transfer port (never answer an ERROR).
