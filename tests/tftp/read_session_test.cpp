@@ -134,7 +134,85 @@ TEST(TftpReadSession, PartialAckRestartsWindowAfterIt) {
   ASSERT_GE(p.size(), 1U);
   EXPECT_EQ(block_of(p[0]), 3);
   EXPECT_EQ(f.s->stats().loss_events, 1U);
-  EXPECT_LT(f.s->stats().window, 4) << "the effective window halves";
+  EXPECT_EQ(f.s->stats().window, 4) << "one early gap says nothing about the path's rate";
+}
+
+// Loss-adaptive pacing, window 16, lowest RTT 2 ms: the first round goes out at once and is
+// ACKed after exactly one RTT; the second round ends with a gap ACK (block 27 lost).
+struct paced_fixture : fixture {
+  paced_fixture()
+      : fixture{512 * 400,
+                "\0\1f\0octet\0windowsize\0"
+                "16\0"s} {
+    (void)drain(t0());  // OACK
+    ack(0, t0() + 2ms);
+    EXPECT_EQ(drain(t0() + 2ms).size(), 16U);
+    ack(16, t0() + 4ms);
+    EXPECT_EQ(drain(t0() + 4ms).size(), 16U) << "a clean round: the next window at once";
+  }
+};
+
+TEST(TftpReadSession, GapAtTheSendingRateKeepsTheRate) {
+  paced_fixture f;
+  f.ack(26, t0() + 6ms);  // 10 blocks in order and one after the gap arrived at once: noise
+  EXPECT_EQ(f.drain(t0() + 6ms).size(), 16U);
+  EXPECT_EQ(f.s->stats().loss_events, 1U);
+  EXPECT_EQ(f.s->stats().window, 16);
+}
+
+TEST(TftpReadSession, GapBehindAQueuePacesAtTheDeliveredRate) {
+  paced_fixture f;
+  // The 11 blocks reached the receiver 100 us apart (a queue), though sent at once.
+  auto now = t0() + 6ms + 1100us;
+  f.ack(26, now);
+  EXPECT_EQ(f.drain(now).size(), 1U) << "paced: one block now";
+  auto d = f.s->next_deadline();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d - now, 100us) << "the next one at the spacing the path delivered";
+  EXPECT_EQ(f.drain(*d).size(), 1U);
+}
+
+TEST(TftpReadSession, LateTimersDoNotPassForASlowPath) {
+  paced_fixture f;
+  auto now = t0() + 6ms + 1100us;
+  f.ack(26, now);  // behind a queue: paced 100 us apart from here
+  ASSERT_EQ(f.drain(now).size(), 1U);
+  // The event loop wakes 40 us late for every paced block, so they leave 140 us apart, and the
+  // receiver gets them 140 us apart: the path kept up with what was actually sent.
+  auto last = now;
+  for (int sent = 1; sent < 16; ++sent) {
+    auto d = f.s->next_deadline();
+    ASSERT_TRUE(d);
+    last = *d + 40us;
+    ASSERT_EQ(f.drain(last).size(), 1U);
+  }
+  f.ack(42, last + 2ms);  // the whole window, no queueing delay
+  ASSERT_EQ(f.drain(last + 2ms).size(), 1U);
+  auto d = f.s->next_deadline();
+  ASSERT_TRUE(d);
+  EXPECT_LT(*d - (last + 2ms), 100us) << "a clean round speeds up instead of slowing to the late spacing";
+}
+
+TEST(TftpReadSession, TimeoutThatLostMostOfTheWindowSlowsDown) {
+  paced_fixture f;
+  auto d = f.s->next_deadline();
+  ASSERT_TRUE(d);
+  f.s->on_timer(*d);
+  EXPECT_EQ(f.drain(*d).size(), 16U) << "the go-back itself is not slowed before we know more";
+  f.ack(19, *d + 2ms);  // the receiver had only 3 of the 16
+  EXPECT_EQ(f.drain(*d + 2ms).size(), 1U) << "paced from now on";
+  EXPECT_LT(f.s->stats().window, 16);
+}
+
+TEST(TftpReadSession, TimeoutThatLostOnlyTheAckKeepsTheRate) {
+  paced_fixture f;
+  auto d = f.s->next_deadline();
+  ASSERT_TRUE(d);
+  f.s->on_timer(*d);
+  (void)f.drain(*d);
+  f.ack(32, *d + 2ms);  // it had the whole window: our ACK was lost
+  EXPECT_EQ(f.drain(*d + 2ms).size(), 16U);
+  EXPECT_EQ(f.s->stats().window, 16);
 }
 
 TEST(TftpReadSession, TimeoutGoesBackToFirstUnackedBlock) {

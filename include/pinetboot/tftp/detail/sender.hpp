@@ -43,7 +43,7 @@ class block_sender {
       : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
         retries_{cfg.max_retransmits, cfg.give_up_after} {
     cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
-    cwnd_ = cfg_.window;
+    cfg_.adaptive = cfg_.adaptive && cfg_.window > 1;  // lockstep has nothing to pace
     if (cfg_.mode == transfer_mode::netascii) {
       ring_size_ = std::size_t{cfg_.window} + 1;
       ring_.reset(detail::try_new<netascii_checkpoint>(ring_size_));
@@ -66,7 +66,11 @@ class block_sender {
   [[nodiscard]] std::uint64_t highest_sent() const noexcept { return high_; }
   [[nodiscard]] std::uint64_t last_block() const noexcept { return last_; }
   [[nodiscard]] std::uint16_t window() const noexcept { return cfg_.window; }
-  [[nodiscard]] std::uint16_t effective_window() const noexcept { return cwnd_; }
+  /// The paced rate as blocks per smoothed round trip (the negotiated window when unpaced).
+  [[nodiscard]] std::uint16_t effective_window() const noexcept {
+    if (gap_ == duration::zero()) return cfg_.window;
+    return static_cast<std::uint16_t>(std::clamp<std::int64_t>(rtt_estimate() / gap_, 1, cfg_.window));
+  }
   /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
   void seed_rto(rto_estimator const& rto) noexcept {
     rto_ = rto;
@@ -85,7 +89,10 @@ class block_sender {
       return std::size_t{0};
     }
     (void)write_data_header(out, numbering_.wire(seq));
-    if (pacing()) next_send_at_ = now + pace_gap();
+    if (pacing()) next_send_at_ = now + gap_;
+    if (!round_.started) round_ = {true, round_.clean, now, now, 0};
+    round_.last = now;
+    ++round_.sent;
     ++stats_->blocks;
     if (seq <= high_) {
       ++stats_->retransmits;
@@ -116,10 +123,12 @@ class block_sender {
     }
     if (*s + 1 == base_) {
       ++stats_->duplicate_acks;
+      judge_timeout(*s);
       if (probe_.state == probe::acked && *s == probe_.acked_seq) undo_spurious_timeout();
       return;
     }
-    if (timed_seq_ != 0 && *s >= timed_seq_) {
+    bool timed = timed_seq_ != 0 && *s >= timed_seq_;
+    if (timed) {
       rto_.sample(now - timed_at_);
       timed_seq_ = 0;
     }
@@ -136,7 +145,10 @@ class block_sender {
     retries_.progress(now);
     rto_.reset_backoff();
     bool partial = *s + 1 < next_;
-    grow(*s + 1 - base_);
+    judge_timeout(*s);
+    std::optional<delivery> measured;
+    if (round_.started && round_.clean) measured = measure_round(*s + 1 - base_, partial, now);
+    round_ = {};
     base_ = *s + 1;
     if (next_ < base_) next_ = base_;
     if (last_ != 0 && *s >= last_) {
@@ -149,7 +161,10 @@ class block_sender {
       // RFC 7440: the receiver acknowledged the last block it got in order (gap or its timeout);
       // the next window starts right after it.
       next_ = base_;
-      loss_event();
+      loss_event(measured);
+      round_ = {};  // the loss was in the round this ACK ended
+    } else if (measured) {
+      speed_up(*measured);
     }
     timer_.reset();
     if (base_ < next_) timer_ = now + rto_.rto();
@@ -174,7 +189,15 @@ class block_sender {
     rto_.backoff();
     next_ = base_;
     timer_.reset();
-    loss_event();
+    round_.clean = false;
+    std::uint64_t outstanding = high_ + 1 - base_;
+    loss_event(std::nullopt);
+    if (retries_.count() >= 2) {
+      after_timeout_.pending = false;
+      slow_down();
+    } else {
+      after_timeout_ = {true, base_, outstanding};
+    }
     publish();
   }
 
@@ -189,6 +212,10 @@ class block_sender {
 
  private:
   enum class st : std::uint8_t { running, done, failed };
+  struct delivery {
+    duration received;  // the receiver's spacing of the round's blocks
+    bool kept_up;       // no slower than we actually sent them (timers make that the gap or more)
+  };
 
   /// Spurious-timeout detection (in the spirit of RFC 3522/4015, with the duplicate ACK as the
   /// evidence instead of a timestamp): after a timeout resent block `seq`, the first ACK of it
@@ -224,46 +251,90 @@ class block_sender {
   void publish() noexcept {
     stats_->srtt = rto_.srtt();
     stats_->rto = rto_.rto();
-    stats_->window = cwnd_;
+    stats_->window = effective_window();
   }
-  void loss_event() noexcept {
+  /// Loss-adaptive pacing. A receiver ACKs once per negotiated window, so the sender keeps the
+  /// window and spaces its blocks gap_ apart instead (0: the whole window at once). Each round
+  /// (from an ACK that moves the window to the next) without a timeout measures how far apart
+  /// the receiver got the blocks: the round's time minus the lowest RTT, per block that arrived.
+  ///  - A gap in a round that the path delivered slower than we sent it: a queue overflowed.
+  ///    Send at the delivered spacing (at most halving the rate at once); it becomes the limit
+  ///    above which the rate grows carefully (like TCP's ssthresh).
+  ///  - A gap in a round the path kept up with: random loss (a bad cable, a lossy test link),
+  ///    which sending slower would not cure. The rate stays, and may grow.
+  ///  - A timeout: the first ACK after it tells how much of the window had arrived. Less than
+  ///    three quarters (a burst into a full queue), or a second timeout in a row: halve the rate.
+  ///  - A round the path kept up with and no queueing in the RTT: double the rate (up to the
+  ///    limit, then an eighth more per round). A window that would leave within an eighth of
+  ///    the lowest RTT leaves at once.
+  /// "Kept up" compares with the spacing the blocks actually left at, not gap_: an event loop
+  /// wakes late, and every round would look slow. Lockstep (window 1) is never paced.
+  /// BM_WindowUnderLoss (bench/tftp_bench.cpp) compares it with a fixed window.
+  void loss_event(std::optional<delivery> measured) noexcept {
     timed_seq_ = 0;
+    round_.clean = false;
     ++stats_->loss_events;
-    // Halve at most once per window: losses among the blocks up to the end of the window in
-    // which we last reduced belong to the same episode (like NewReno's recovery point). Random
-    // loss then costs one halving per window, not one per lost block.
-    // Loss with queueing (RTT above its floor) or repeated timeouts without progress is
-    // congestion: halve, down to one block. Other loss may be noise on the link, which a small
-    // window would not cure: halve only down to a quarter of the negotiated window (random 1 %
-    // loss measured 35x atftpd with a fixed window, 6x when halving all the way).
-    bool congestion = rto_.queueing() || retries_.count() >= 2;
-    int floor = congestion ? 1 : std::max(1, cfg_.window / 4);
-    if (cfg_.adaptive && base_ > recover_ && cwnd_ > floor) {
-      cwnd_ = static_cast<std::uint16_t>(std::max(floor, cwnd_ / 2));
-      acked_since_growth_ = 0;
+    // Act at most once per window: losses among the blocks up to the end of the window in
+    // which we last reduced belong to the same episode (like NewReno's recovery point).
+    if (!cfg_.adaptive || base_ <= recover_) return;
+    if (measured && !measured->kept_up) {
+      // At most half the rate: a gap ACK that the receiver's timer sent late (its first one
+      // lost) can look like a slow path.
+      set_gap(std::min(measured->received, 2 * gap_ + round_trip() / cfg_.window));
+      limit_gap_ = gap_;
       recover_ = std::max(high_, base_ + cfg_.window - 1);
+    } else if (measured) {
+      speed_up(*measured);  // the path kept up: noise, not a queue
     }
   }
+  /// Halves the rate (a timeout that lost most of the window, or repeated timeouts).
+  void slow_down() noexcept {
+    if (!cfg_.adaptive) return;
+    duration slower = gap_ == duration::zero() ? 2 * rtt_estimate() / cfg_.window : 2 * gap_;
+    set_gap(std::min(slower, rtt_estimate()));  // at least a block per round trip
+    recover_ = std::max(high_, base_ + cfg_.window - 1);
+  }
+  /// The first ACK after a timeout tells what the receiver had got by then: most of the window
+  /// (only its tail or our ACK was lost, as random loss does) or little (a queue overflowed).
+  void judge_timeout(std::uint64_t acked_through) noexcept {
+    if (!after_timeout_.pending) return;
+    after_timeout_.pending = false;
+    std::uint64_t got = acked_through + 1 - after_timeout_.base;
+    if (got * 4 < after_timeout_.outstanding * 3) slow_down();
+  }
+  /// A round ended by an ACK without a timeout in between: `delivered` blocks reached the
+  /// receiver in order (on a gap ACK one more arrived, after the lost one, which made the
+  /// receiver say so). Their spacing at the receiver is the round's time minus the lowest RTT.
+  std::optional<delivery> measure_round(std::uint64_t delivered, bool partial, time_point now) noexcept {
+    auto arrived = static_cast<std::int64_t>(delivered + (partial ? 1 : 0));
+    // A gap ACK measures the path only when it came at once (not from the receiver's timer)
+    // and after enough blocks that one more lost block does not distort the spacing much.
+    if (partial && (arrived < 8 || now - round_.last > 2 * rtt_estimate())) return std::nullopt;
+    duration spent = now - round_.start - rto_.base();
+    duration received = spent > duration::zero() ? spent / arrived : duration::zero();
+    duration sent = duration::zero();
+    if (round_.sent > 1) sent = (round_.last - round_.start) / static_cast<std::int64_t>(round_.sent - 1);
+    return delivery{received, received <= sent + sent / 8};
+  }
+  /// After a round the path kept up with, and no queue building: send faster.
+  void speed_up(delivery d) noexcept {
+    if (!cfg_.adaptive || gap_ == duration::zero() || rto_.queueing() || !d.kept_up) return;
+    if (limit_gap_ == duration::zero() || gap_ / 2 >= limit_gap_)
+      set_gap(gap_ / 2);  // well below the rate at which the path last overflowed
+    else if (gap_ > limit_gap_)
+      set_gap(limit_gap_);
+    else
+      set_gap(gap_ - gap_ / 8);  // beyond it, carefully
+  }
+  [[nodiscard]] duration round_trip() const noexcept { return rto_.has_sample() ? rto_.base() : rto_.min(); }
+  [[nodiscard]] duration rtt_estimate() const noexcept {
+    return rto_.has_sample() ? rto_.srtt() : rto_.min();
+  }
+  void set_gap(duration g) noexcept { gap_ = g * cfg_.window <= round_trip() / 8 ? duration::zero() : g; }
   [[nodiscard]] bool has_block_to_send() const noexcept {
     return state_ == st::running && (last_ == 0 || next_ <= last_) && next_ < base_ + cfg_.window;
   }
-  /// Additive increase: +1 block per effective window's worth of blocks acknowledged.
-  void grow(std::uint64_t acked) noexcept {
-    if (!cfg_.adaptive || cwnd_ >= cfg_.window) return;
-    acked_since_growth_ += acked;
-    while (acked_since_growth_ >= cwnd_ && cwnd_ < cfg_.window) {
-      acked_since_growth_ -= cwnd_;
-      ++cwnd_;
-    }
-  }
-  /// While the effective window is below the negotiated one, blocks leave evenly spaced at
-  /// cwnd_ per smoothed RTT: the receiver still sees whole windows (it ACKs every `window`
-  /// blocks), but a bottleneck queue is not hit by a burst of the whole window.
-  [[nodiscard]] bool pacing() const noexcept { return cfg_.adaptive && cwnd_ < cfg_.window; }
-  [[nodiscard]] duration pace_gap() const noexcept {
-    duration rtt = rto_.has_sample() ? rto_.srtt() : rto_.min();
-    return rtt / cwnd_;
-  }
+  [[nodiscard]] bool pacing() const noexcept { return cfg_.adaptive && gap_ != duration::zero(); }
   [[nodiscard]] bool can_send(time_point now) const noexcept {
     if (!has_block_to_send()) return false;
     return !pacing() || now >= next_send_at_;
@@ -312,9 +383,21 @@ class block_sender {
   std::uint64_t next_ = 1;  // next block to send
   std::uint64_t high_ = 0;  // highest block ever sent
   std::uint64_t last_ = 0;  // final (short) block, 0 until known
-  std::uint16_t cwnd_ = 1;
-  std::uint64_t acked_since_growth_ = 0;
   std::uint64_t recover_ = 0;
+  struct round {
+    bool started = false;  // a block was sent since the last ACK that moved the window
+    bool clean = true;     // no loss or timeout since that ACK
+    time_point start{};    // first send after that ACK
+    time_point last{};     // latest send
+    std::uint64_t sent = 0;
+  } round_{};
+  duration gap_{};        // pacing: time between blocks, 0 = the window at once
+  duration limit_gap_{};  // the path's rate when a queue last overflowed, 0 = unknown
+  struct {
+    bool pending = false;
+    std::uint64_t base = 0;         // first unacknowledged block at the timeout
+    std::uint64_t outstanding = 0;  // blocks sent and unacknowledged then
+  } after_timeout_;
   retry_budget retries_{};
   std::optional<time_point> timer_;
   std::uint64_t timed_seq_ = 0;
