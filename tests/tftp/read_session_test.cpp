@@ -114,12 +114,42 @@ TEST(TftpReadSession, NoReburstOnDuplicateAcksInWindow) {
   f.ack(4, t0() + 2ms);
   ASSERT_EQ(f.drain(t0() + 2ms).size(), 4U);  // 5..8
   for (int i = 0; i < 3; ++i) {
-    f.ack(4, t0() + 3ms);
-    EXPECT_TRUE(f.drain(t0() + 3ms).empty());
+    f.ack(4, t0() + 2500us);  // sooner than a round trip after block 5 left: an echo
+    EXPECT_TRUE(f.drain(t0() + 2500us).empty());
   }
   f.ack(0, t0() + 3ms);  // a stale ACK 0
   EXPECT_TRUE(f.drain(t0() + 3ms).empty());
   EXPECT_EQ(f.s->sender().next() - f.s->sender().base(), 4U) << "never more than the window unacked";
+}
+
+TEST(TftpReadSession, GapAtWindowStartGoesBackOnce) {
+  fixture f{512 * 20,
+            "\0\1f\0octet\0windowsize\0"
+            "4\0"s};
+  (void)f.drain(t0());
+  f.ack(0, t0() + 1ms);
+  ASSERT_EQ(f.drain(t0() + 1ms).size(), 4U);
+  f.ack(4, t0() + 2ms);
+  ASSERT_EQ(f.drain(t0() + 2ms).size(), 4U);  // 5..8
+  // Block 5 was lost: the receiver, seeing 6, repeats ACK 4 a round trip later.
+  f.ack(4, t0() + 3ms);
+  auto p = f.drain(t0() + 3ms);
+  ASSERT_EQ(p.size(), 4U) << "the window again at once, no timeout";
+  EXPECT_EQ(block_of(p[0]), 5);
+  f.ack(4, t0() + 3ms);  // the same gap reported again for 7 and 8: already answered
+  EXPECT_TRUE(f.drain(t0() + 3ms).empty());
+  EXPECT_EQ(f.s->stats().loss_events, 1U);
+  EXPECT_EQ(f.s->stats().timeouts, 0U);
+}
+
+TEST(TftpReadSession, LockstepNeverAnswersADuplicateAck) {
+  fixture f{512 * 20, "\0\1f\0octet\0"s};
+  auto p = f.drain(t0());
+  ASSERT_EQ(p.size(), 1U);  // DATA 1
+  f.ack(1, t0() + 1ms);
+  ASSERT_EQ(f.drain(t0() + 1ms).size(), 1U);  // DATA 2
+  f.ack(1, t0() + 5ms);                       // late, but RFC 1350: never resend on a duplicate ACK
+  EXPECT_TRUE(f.drain(t0() + 5ms).empty());
 }
 
 TEST(TftpReadSession, PartialAckRestartsWindowAfterIt) {

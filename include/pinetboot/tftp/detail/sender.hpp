@@ -96,6 +96,7 @@ class block_sender {
     ++stats_->blocks;
     if (seq <= high_) {
       ++stats_->retransmits;
+      resent_mark_ = std::max(resent_mark_, seq + 1);
       if (timed_seq_ != 0 && seq <= timed_seq_) timed_seq_ = 0;  // Karn
     } else {
       high_ = seq;
@@ -124,7 +125,10 @@ class block_sender {
     if (*s + 1 == base_) {
       ++stats_->duplicate_acks;
       judge_timeout(*s);
-      if (probe_.state == probe::acked && *s == probe_.acked_seq) undo_spurious_timeout();
+      if (probe_.state == probe::acked && *s == probe_.acked_seq)
+        undo_spurious_timeout();
+      else if (gap_at_window_start(now))
+        go_back();
       return;
     }
     bool timed = timed_seq_ != 0 && *s >= timed_seq_;
@@ -243,6 +247,24 @@ class block_sender {
     publish();
   }
 
+  /// RFC 7440: a receiver that finds a gap ACKs the last block it got in order. When the very
+  /// first block of a window is lost, that ACK repeats the one that opened the window, and
+  /// ignoring it (as a duplicate) costs a whole timeout. It is taken as a gap only when it
+  /// cannot be an echo: windowed (lockstep keeps RFC 1350's rule against the Sorcerer's
+  /// Apprentice), the acknowledged block was never sent twice (two copies get two ACKs), at
+  /// least one lowest RTT after the window's first block left (a copy made by the link comes
+  /// sooner), and once per round (the go-back starts a new one).
+  [[nodiscard]] bool gap_at_window_start(time_point now) const noexcept {
+    return cfg_.window > 1 && round_.started && base_ - 1 >= resent_mark_ && rto_.has_sample() &&
+           now - round_.start >= rto_.base();
+  }
+  void go_back() noexcept {
+    next_ = base_;
+    loss_event(std::nullopt);
+    round_ = {};
+    timer_.reset();
+    publish();
+  }
   void fail(std::error_code ec) noexcept {
     state_ = st::failed;
     error_ = ec;
@@ -384,6 +406,7 @@ class block_sender {
   std::uint64_t high_ = 0;  // highest block ever sent
   std::uint64_t last_ = 0;  // final (short) block, 0 until known
   std::uint64_t recover_ = 0;
+  std::uint64_t resent_mark_ = 0;  // one past the highest block sent more than once
   struct round {
     bool started = false;  // a block was sent since the last ACK that moved the window
     bool clean = true;     // no loss or timeout since that ACK
