@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       .option("max-write-size", "BYTES", "largest upload", "67108864")
       .flag("overwrite", "uploads may replace existing files")
       .flag("no-options", "plain RFC 1350: never send an OACK")
-      .flag("fixed-window", "do not shrink the window on loss")
+      .flag("fixed-window", "send every window at once, never paced by measured loss")
       .flag("no-symlinks", "refuse every symbolic link")
       .option("user", "NAME", "drop root to this user after binding", "nobody")
       .flag("verbose", "log not-found probes in full");

@@ -33,12 +33,16 @@ struct session_limits {
   /// end the transfer because a LAN-sized RTO used up the count first.
   std::chrono::milliseconds give_up_after{10000};
   rollover block_rollover = rollover::to_zero;
-  /// Loss-adaptive window (sender): a loss (timeout or gap) halves the effective window, at
-  /// most once per negotiated window; it grows by one per effective window's worth of blocks
-  /// acknowledged, up to the negotiated window. While below it, blocks are paced evenly over
-  /// the smoothed RTT, so receivers still see whole windows. Wins clearly when losses come from
-  /// a full queue or receive buffer (the usual LAN case); on a link with purely random loss and
-  /// spare bandwidth a fixed window is faster, so this can be turned off.
+  /// Loss-adaptive window (sender, windowsize > 1): the negotiated window is kept and its
+  /// blocks are paced at the rate the receiver was measured to get them. A loss in a round that
+  /// the path delivered slower than it was sent (a queue overflowed) paces the window at that
+  /// rate; a loss the path's rate does not explain (random loss) leaves the rate alone; a
+  /// timeout after which little of the window had arrived halves it; clean rounds speed it up
+  /// until the window leaves at once again. Never more than the client negotiated. Behind a
+  /// small queue it is several times faster than a fixed window and sends a fraction of the
+  /// packets; on random loss it matches a fixed window in simulation and reached 0.8-0.9x of
+  /// it on this machine's CPU-bound impaired veth link (where bursts batch better), so it can
+  /// be turned off. See block_sender::loss_event and bench/results/tftp_window.md.
   bool adaptive_window = true;
   /// How long a receiver keeps answering a retransmitted final block after its final ACK
   /// (RFC 1350 section 6 "dallying").
