@@ -138,8 +138,7 @@ class block_sender {
         go_back();
       return;
     }
-    bool timed = timed_seq_ != 0 && *s >= timed_seq_;
-    if (timed) {
+    if (timed_seq_ != 0 && *s >= timed_seq_) {
       rto_.sample(now - timed_at_);
       timed_seq_ = 0;
     }
