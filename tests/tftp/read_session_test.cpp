@@ -142,6 +142,52 @@ TEST(TftpReadSession, GapAtWindowStartGoesBackOnce) {
   EXPECT_EQ(f.s->stats().timeouts, 0U);
 }
 
+// A lockstep peer that never answers a repeated block (busybox): its ACK of block 2 is lost,
+// two resends go unanswered, and the ACK comes 100 ms after the latest one, from its own timer.
+// Every later block still gets one quick resend (a lost DATA block), but the next resend waits
+// longer than that timer instead of restarting it.
+void lose_ack_of_block_2(fixture& f, duration answer_after_last_resend) {
+  ASSERT_EQ(f.drain(t0()).size(), 1U);        // DATA 1
+  f.ack(1, t0() + 2ms);                       // RTT 2 ms
+  ASSERT_EQ(f.drain(t0() + 2ms).size(), 1U);  // DATA 2; its ACK is lost
+  time_point last{};
+  for (int i = 0; i < 2; ++i) {
+    auto d = f.s->next_deadline();
+    ASSERT_TRUE(d);
+    f.s->on_timer(*d);
+    ASSERT_EQ(f.drain(*d).size(), 1U);
+    last = *d;
+  }
+  f.ack(2, last + answer_after_last_resend);
+  ASSERT_EQ(f.drain(last + answer_after_last_resend).size(), 1U);  // DATA 3; its ACK lost too
+}
+
+TEST(TftpReadSession, SilentPeerGetsRoomForItsOwnTimer) {
+  fixture f{512 * 20, "\0\1f\0octet\0"s};
+  lose_ack_of_block_2(f, 100ms);
+  EXPECT_EQ(f.s->stats().silent_peer_waits, 1U);
+  auto first = f.s->next_deadline();
+  ASSERT_TRUE(first);
+  f.s->on_timer(*first);
+  ASSERT_EQ(f.drain(*first).size(), 1U) << "the first resend is as quick as ever";
+  auto second = f.s->next_deadline();
+  ASSERT_TRUE(second);
+  EXPECT_GE(*second - *first, 125ms) << "the next waits out the peer's 100 ms timer";
+}
+
+TEST(TftpReadSession, AnsweredResendKeepsQuickBackoff) {
+  fixture f{512 * 20, "\0\1f\0octet\0"s};
+  lose_ack_of_block_2(f, 2ms);  // the resent block was answered: it had been lost
+  EXPECT_EQ(f.s->stats().silent_peer_waits, 0U);
+  auto first = f.s->next_deadline();
+  ASSERT_TRUE(first);
+  f.s->on_timer(*first);
+  ASSERT_EQ(f.drain(*first).size(), 1U);
+  auto second = f.s->next_deadline();
+  ASSERT_TRUE(second);
+  EXPECT_LT(*second - *first, 50ms);
+}
+
 TEST(TftpReadSession, LockstepNeverAnswersADuplicateAck) {
   fixture f{512 * 20, "\0\1f\0octet\0"s};
   auto p = f.drain(t0());

@@ -61,6 +61,7 @@ struct session_stats {
   std::uint64_t ignored = 0;         ///< malformed, stale or unexpected datagrams
   std::uint64_t loss_events = 0;     ///< timeouts or gaps that shrank the window
   std::uint64_t spurious_timeouts = 0;  ///< timeouts shown needless by the peer's duplicate ACK
+  std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend
   duration srtt{};                   ///< smoothed RTT (0 until measured)
   duration rto{};                    ///< current retransmission timeout
   std::uint16_t window = 0;          ///< current effective window (sender)

@@ -57,6 +57,7 @@ class rto_estimator {
   [[nodiscard]] constexpr duration rto() const noexcept { return rto_; }
   [[nodiscard]] constexpr duration srtt() const noexcept { return srtt_; }
   [[nodiscard]] constexpr duration min() const noexcept { return min_; }
+  [[nodiscard]] constexpr duration max() const noexcept { return max_; }
   [[nodiscard]] constexpr bool has_sample() const noexcept { return has_; }
   /// The lowest RTT sample seen (the path without queueing); 0 before the first sample.
   [[nodiscard]] constexpr duration base() const noexcept { return base_; }
