@@ -364,7 +364,6 @@ struct tftp_server::batch_io {
   std::array<mmsghdr, max_count> rx_msgs{}, tx_msgs{};
   std::array<iovec, max_count> rx_iov{}, tx_iov{};
   std::array<sockaddr_in, max_count> rx_from{}, tx_to{};
-  std::array<std::size_t, max_count> tx_len{};
   std::size_t tx_count = 0;
   bool in_round = false;      ///< a receive round is running: it sends the batch at its end
   bool flush_posted = false;  ///< a send of the batch is posted (packets from timers, stop())
@@ -372,7 +371,8 @@ struct tftp_server::batch_io {
   /// Sizes the slots for requests and DATA of up to `max_blksize`; they never shrink (live
   /// transfers may still use a larger blksize after a reload lowered the maximum). The caller
   /// neither holds a received datagram nor has packets queued. About 0.5 MB in all at the
-  /// default maximum blksize, at most 2 MB.
+  /// default maximum blksize, at most 2 MB. The message headers point at the slots once here;
+  /// a send then only sets its length (commit_send).
   void size_for(std::size_t max_blksize) {
     std::size_t r = std::max({rx_slot, std::size_t{4096}, max_blksize + 5});  // +1: oversized shows
     std::size_t t = std::max({tx_slot, std::size_t{516}, max_blksize + 4});
@@ -388,6 +388,12 @@ struct tftp_server::batch_io {
       rx_msgs[i].msg_hdr.msg_name = &rx_from[i];
       rx_msgs[i].msg_hdr.msg_iov = &rx_iov[i];
       rx_msgs[i].msg_hdr.msg_iovlen = 1;
+      tx_iov[i] = {tx.data() + i * tx_slot, 0};
+      tx_msgs[i] = {};
+      tx_msgs[i].msg_hdr.msg_name = &tx_to[i];
+      tx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      tx_msgs[i].msg_hdr.msg_iov = &tx_iov[i];
+      tx_msgs[i].msg_hdr.msg_iovlen = 1;
     }
   }
 };
@@ -556,7 +562,7 @@ std::span<std::byte> tftp_server::send_slot(std::size_t size) {
 void tftp_server::commit_send(std::size_t n, sockaddr_in const& to) {
   auto& b = *batch_;
   b.tx_to[b.tx_count] = to;
-  b.tx_len[b.tx_count] = n;
+  b.tx_iov[b.tx_count].iov_len = n;
   ++b.tx_count;
   if (!b.in_round && !b.flush_posted) {
     b.flush_posted = true;
@@ -578,14 +584,6 @@ int tftp_server::queue_send(std::span<const std::byte> data, sockaddr_in const& 
 void tftp_server::flush_sends() {
   auto& b = *batch_;
   std::size_t done = 0;
-  for (std::size_t i = 0; i < b.tx_count; ++i) {
-    b.tx_iov[i] = {b.tx.data() + i * b.tx_slot, b.tx_len[i]};
-    b.tx_msgs[i] = {};
-    b.tx_msgs[i].msg_hdr.msg_name = &b.tx_to[i];
-    b.tx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-    b.tx_msgs[i].msg_hdr.msg_iov = &b.tx_iov[i];
-    b.tx_msgs[i].msg_hdr.msg_iovlen = 1;
-  }
   while (done < b.tx_count && socket_.is_open()) {
     int n = ::sendmmsg(socket_.native_handle(), b.tx_msgs.data() + done, static_cast<unsigned>(b.tx_count - done),
                        MSG_DONTWAIT);

@@ -160,7 +160,8 @@ class block_sender {
     bool partial = *s + 1 < next_;
     judge_timeout(*s);
     std::optional<delivery> measured;
-    if (round_.started && round_.clean) measured = measure_round(*s + 1 - base_, partial, now);
+    if (cfg_.adaptive && round_.started && round_.clean)
+      measured = measure_round(*s + 1 - base_, partial, now);
     round_ = {};
     base_ = *s + 1;
     if (next_ < base_) next_ = base_;
@@ -174,8 +175,7 @@ class block_sender {
       // RFC 7440: the receiver acknowledged the last block it got in order (gap or its timeout);
       // the next window starts right after it.
       next_ = base_;
-      loss_event(measured);
-      round_ = {};  // the loss was in the round this ACK ended
+      loss_event(measured);  // the loss was in the round this ACK ended
     } else if (measured) {
       speed_up(*measured);
     }
@@ -318,7 +318,6 @@ class block_sender {
   /// BM_WindowUnderLoss (bench/tftp_bench.cpp) compares it with a fixed window.
   void loss_event(std::optional<delivery> measured) noexcept {
     timed_seq_ = 0;
-    round_.clean = false;
     ++stats_->loss_events;
     // Act at most once per window: losses among the blocks up to the end of the window in
     // which we last reduced belong to the same episode (like NewReno's recovery point).
