@@ -575,7 +575,9 @@ int cmd_add(options const& o) {
         << "pinetboot-provision: --server-ip is required for a new client (the address it mounts NFS from)\n";
     return exit_usage;
   }
-  auto steps = layout::plan(desired, *snap, {o.scheme, o.force});
+  std::set<std::string> forced;
+  if (o.force) forced.insert(want.folder);  // only the board this command names
+  auto steps = layout::plan(desired, *snap, {o.scheme, forced});
   if (!steps) {
     if (steps.error() == layout::errc::client_exists)
       return fail(o.cfg.boot_dir(want.folder).string() + " or " + o.cfg.root_dir(want.folder).string(),
@@ -627,7 +629,7 @@ int cmd_remove(options const& o) {
     std::cerr << "pinetboot-provision: no registered client matches; see `pinetboot-provision list`\n";
     return exit_not_found;
   }
-  auto steps = layout::plan(desired, *snap, {o.scheme, false});
+  auto steps = layout::plan(desired, *snap, {o.scheme, {}});
   if (!steps) return fail("cannot plan", steps.error());
   if (int rc = run_plan(o, *steps); rc != exit_ok) return rc;
   if (o.dry_run) return exit_ok;
@@ -638,7 +640,7 @@ int cmd_remove(options const& o) {
 int cmd_repair(options const& o) {
   auto snap = load(o);
   if (!snap) return fail("cannot read the current layout", snap.error());
-  auto steps = layout::plan(snap->registered, *snap, {o.scheme, false});
+  auto steps = layout::plan(snap->registered, *snap, {o.scheme, {}});
   if (!steps) return fail("cannot plan", steps.error());
   if (int rc = run_plan(o, *steps); rc != exit_ok) return rc;
   if (!o.dry_run) std::cout << (steps->empty() ? "nothing to repair\n" : "repaired\n");

@@ -188,12 +188,13 @@ result<std::vector<step>> plan(std::span<const client_record> desired, snapshot 
   }
 
   for (auto const& w : want) {
+    bool const forced = options.force.contains(w.folder);
     auto const* reg = registered(w.folder);
     folder_state on_disk{};
     if (auto it = folders.find(w.folder); it != folders.end()) on_disk = it->second;
     bool complete = on_disk.boot && on_disk.root;
     bool any = on_disk.boot || on_disk.root;
-    if (reg != nullptr && complete && !options.force) {
+    if (reg != nullptr && complete && !forced) {
       if (!(*reg == w)) {
         step s;
         s.kind = step_kind::reconfigure;
@@ -203,7 +204,7 @@ result<std::vector<step>> plan(std::span<const client_record> desired, snapshot 
       }
       continue;
     }
-    if (reg == nullptr && journaled.contains(w.folder) && !options.force) {
+    if (reg == nullptr && journaled.contains(w.folder) && !forced) {
       // Interrupted after publishing: the trees are complete, regenerate the client files for
       // the identity we now want and register it.
       step s;
@@ -213,7 +214,7 @@ result<std::vector<step>> plan(std::span<const client_record> desired, snapshot 
       steps.push_back(std::move(s));
       continue;
     }
-    if (reg == nullptr && any && !options.force) return errc::client_exists;
+    if (reg == nullptr && any && !forced) return errc::client_exists;
     step st;
     st.kind = step_kind::stage;
     st.folder = w.folder;

@@ -95,6 +95,23 @@ check "replaced" test ! -e "$prefix/srv/tftp/00000042/keep" -a -e "$prefix/srv/t
 expect_rc 3 "same board under another scheme" P add --mac dc:a6:32:01:36:c2 --scheme mac-dash --server-ip 10.0.0.1 --from-tree "$g/boot" "$g/root"
 expect_rc 5 "remove of an unknown client" P remove --serial 12345678
 
+# --- `add --force` for one board changes only that board (the data-loss regression) -----------
+g2=$work/golden2
+cp -a "$g" "$g2"
+echo "generation two" >"$g2/root/etc/release"
+expect_rc 0 "add board aaaa0001" P add --serial aaaa0001 --ip 10.0.0.51 --server-ip 10.0.0.1 --from-tree "$g/boot" "$g/root"
+expect_rc 0 "add board bbbb0002" P add --serial bbbb0002 --ip 10.0.0.52 --server-ip 10.0.0.1 --from-tree "$g/boot" "$g/root"
+mkdir -p "$prefix/srv/nfs/bbbb0002/home"
+echo homework >"$prefix/srv/nfs/bbbb0002/home/hw.txt"
+other_before=$(cd "$prefix/srv" && find tftp/bbbb0002 nfs/bbbb0002 -printf '%p %i %s %T@\n' | sort)
+expect_rc 0 "add --force for aaaa0001 only" P -v add --force --serial aaaa0001 --server-ip 10.0.0.1 --from-tree "$g2/boot" "$g2/root"
+check "the forced board was rebuilt from the new tree" grep -q "generation two" "$prefix/srv/nfs/aaaa0001/etc/release"
+check "the other board's /home survived" test "$(cat "$prefix/srv/nfs/bbbb0002/home/hw.txt")" = homework
+check "the other board was not touched at all" test "$other_before" = "$(cd "$prefix/srv" && find tftp/bbbb0002 nfs/bbbb0002 -printf '%p %i %s %T@\n' | sort)"
+check "the output names no other board" sh -c "! grep -q bbbb0002 '$work/out'"
+expect_rc 0 "remove the two boards again" P remove --serial aaaa0001
+expect_rc 0 "remove bbbb0002" P remove --serial bbbb0002
+
 # --- drift ----------------------------------------------------------------------------------
 echo "root=/dev/mmcblk0p2" >"$prefix/srv/tftp/00000042/cmdline.txt"
 expect_rc 2 "verify finds edited cmdline.txt" P verify

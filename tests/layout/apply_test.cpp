@@ -1,6 +1,8 @@
 #include "pinetboot/layout/apply.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,11 +46,11 @@ class LayoutApply : public ::testing::Test {
     };
   }
 
-  std::error_code run(std::vector<client_record> const& want, bool force = false,
+  std::error_code run(std::vector<client_record> const& want, std::set<std::string> force = {},
                       std::vector<step>* out = nullptr) {
     auto snap = scan(cfg_);
     if (!snap) return snap.error();
-    auto steps = plan(want, *snap, {naming_scheme::serial, force});
+    auto steps = plan(want, *snap, {naming_scheme::serial, std::move(force)});
     if (!steps) return steps.error();
     if (out != nullptr) *out = *steps;
     return apply(*steps, cfg_, opt_);
@@ -96,13 +98,29 @@ TEST_F(LayoutApply, AddTwiceChangesNothing) {
   auto before = tree_fingerprint(cfg_.prefix);
   auto reg_before = test::read_text(cfg_.registry_file());
   std::vector<step> steps;
-  ASSERT_FALSE(run((*read_registry(cfg_.registry_file())), false, &steps));
+  ASSERT_FALSE(run((*read_registry(cfg_.registry_file())), {}, &steps));
   EXPECT_TRUE(steps.empty());
-  ASSERT_FALSE(run({board(1, "a")}, false, &steps));
+  ASSERT_FALSE(run({board(1, "a")}, {}, &steps));
   EXPECT_TRUE(steps.empty());
   EXPECT_EQ(tree_fingerprint(cfg_.prefix), before);
   EXPECT_EQ(test::read_text(cfg_.registry_file()), reg_before);
   EXPECT_EQ(customized_, 1);
+}
+
+// The data-loss bug: `add --force` for one board rebuilt every registered board, and another
+// board's own files (its /home) were lost.
+TEST_F(LayoutApply, ForceForOneBoardLeavesTheOtherBoardsFilesAlone) {
+  ASSERT_FALSE(run({board(1, "a"), board(2, "b")}));
+  std::filesystem::create_directories(cfg_.root_dir("00000002") / "home");
+  test::write_text(cfg_.root_dir("00000002") / "home/hw.txt", "homework");
+  test::write_text(cfg_.root_dir("00000001") / "scratch", "old");
+  auto before = tree_fingerprint(cfg_.root_dir("00000002")) + tree_fingerprint(cfg_.boot_dir("00000002"));
+  std::vector<step> steps;
+  ASSERT_FALSE(run({board(1, "a"), board(2, "b")}, {"00000001"}, &steps));
+  for (auto const& s : steps) EXPECT_NE(s.folder, "00000002") << to_string(s.kind);
+  EXPECT_EQ(test::read_text(cfg_.root_dir("00000002") / "home/hw.txt"), "homework");
+  EXPECT_EQ(tree_fingerprint(cfg_.root_dir("00000002")) + tree_fingerprint(cfg_.boot_dir("00000002")), before);
+  EXPECT_FALSE(std::filesystem::exists(cfg_.root_dir("00000001") / "scratch")) << "the named board is rebuilt";
 }
 
 TEST_F(LayoutApply, NeverOverwritesWithoutForceAndReplacesWithForce) {
@@ -110,7 +128,7 @@ TEST_F(LayoutApply, NeverOverwritesWithoutForceAndReplacesWithForce) {
   test::write_text(cfg_.boot_dir("00000001") / "mine", "keep");
   EXPECT_EQ(run({board(1, "a")}), errc::client_exists);
   EXPECT_EQ(test::read_text(cfg_.boot_dir("00000001") / "mine"), "keep");
-  ASSERT_FALSE(run({board(1, "a")}, true));
+  ASSERT_FALSE(run({board(1, "a")}, {"00000001"}));
   EXPECT_FALSE(std::filesystem::exists(cfg_.boot_dir("00000001") / "mine"));
   EXPECT_TRUE(std::filesystem::exists(cfg_.boot_dir("00000001") / "start4.elf"));
   EXPECT_TRUE(std::filesystem::is_empty(cfg_.boot_staging_dir())) << "old tree renamed aside must be deleted";
@@ -164,7 +182,7 @@ TEST_F(LayoutApply, CrashBetweenRenamesIsRolledForward) {
   ASSERT_EQ(snap->journals.size(), 1U);
   ASSERT_EQ(snap->stale.size(), 1U);
   std::vector<step> steps;
-  ASSERT_FALSE(run({board(1, "a")}, false, &steps));
+  ASSERT_FALSE(run({board(1, "a")}, {}, &steps));
   ASSERT_EQ(steps.size(), 4U);
   EXPECT_EQ(steps[0].kind, step_kind::finish_publish);
   EXPECT_EQ(steps[1].kind, step_kind::remove_stale);

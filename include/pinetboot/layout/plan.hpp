@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ struct layout_config {
   std::filesystem::path tftp_root = "/srv/tftp";
   std::filesystem::path nfs_root = "/srv/nfs";
   std::filesystem::path registry = "/var/lib/pinetboot/clients.conf";
+  /// The image store: `<image_root>/<name>/<generation>/{boot,root,manifest,info}`.
+  std::filesystem::path image_root = "/srv/pinetboot/images";
 
   /// `p` below the prefix (`<prefix>/<p without its leading '/'>`).
   [[nodiscard]] std::filesystem::path under_prefix(std::filesystem::path const& p) const {
@@ -45,6 +48,7 @@ struct layout_config {
   [[nodiscard]] std::filesystem::path tftp_dir() const { return under_prefix(tftp_root); }
   [[nodiscard]] std::filesystem::path nfs_dir() const { return under_prefix(nfs_root); }
   [[nodiscard]] std::filesystem::path registry_file() const { return under_prefix(registry); }
+  [[nodiscard]] std::filesystem::path image_dir() const { return under_prefix(image_root); }
   [[nodiscard]] std::filesystem::path boot_dir(std::string_view folder) const { return tftp_dir() / folder; }
   [[nodiscard]] std::filesystem::path root_dir(std::string_view folder) const { return nfs_dir() / folder; }
   [[nodiscard]] std::filesystem::path boot_staging_dir() const { return tftp_dir() / staging_dir_name; }
@@ -120,7 +124,9 @@ struct step {
 /// Options of plan().
 struct plan_options {
   naming_scheme scheme = naming_scheme::serial;  ///< names folders of records with an empty folder
-  bool force = false;  ///< rebuild clients that exist (and take over unregistered folders)
+  /// Folders to rebuild even though they exist (and to take over when unregistered): only the
+  /// boards the command names. Every other desired client is left as it is on disk.
+  std::set<std::string> force;
 };
 
 /// Reconciles disk with `desired`, the complete list of clients that should exist (registered
@@ -131,7 +137,8 @@ struct plan_options {
 ///   present needs nothing (so `add` twice plans nothing the second time); a changed IP, host
 ///   name or server gives `reconfigure`.
 /// - A new client gives `stage` + `publish`. A folder that exists on disk but is not registered
-///   is errc::client_exists unless `force`; `force` rebuilds (`publish` with `replace`).
+///   is errc::client_exists unless its folder is in `force`; a folder in `force` is rebuilt
+///   (`publish` with `replace`). `force` never touches a folder it does not name.
 /// - A registered client with a tree missing is rebuilt (it is ours).
 /// - The registry is rewritten last, only if it changes, so a crash before it leaves the old
 ///   registry and the next run plans the same work again.
