@@ -2,10 +2,13 @@
 // network-booted Raspberry Pis, and keeps /etc/exports in step. The layout module plans and
 // applies the trees; the nfs module generates cmdline.txt, fstab, exports and EEPROM text.
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/layout.hpp"
 #include "pinetboot/nfs/cmdline.hpp"
 #include "pinetboot/nfs/eeprom.hpp"
@@ -49,8 +53,28 @@ constexpr char const* usage_text = R"(Usage: pinetboot-provision [global options
 Per-board boot trees (<tftp-root>/<folder>/) and NFS root trees (<nfs-root>/<folder>/) for
 network-booted Raspberry Pis, built from a golden tree or a Raspberry Pi OS image.
 
+Images (immutable generations; boards run one and can move between them):
+  image import NAME (--from-image X.img[.xz] | --from-tree BOOT ROOT)
+                 extract once into the next generation of image NAME
+      --persist /a,/b   per-board paths of shared roots (default /home,/var/log)
+      --volatile /c,/d  tmpfs paths of shared roots (default /tmp,/var/tmp,/var/spool,...)
+  image exec NAME -- CMD [ARGS...]
+                 the next generation as a copy of the latest, CMD run chrooted in it
+                 (/proc, /sys, /dev, resolv.conf and the boot tree bound in); a failing
+                 CMD leaves no new generation
+  image list     images, generations, bytes on disk, boards on each
+  image show NAME  one image's generations with source, time and boards
+  image gc NAME --keep N   remove old generations (never one a board is on or can roll back to)
+  upgrade        move boards to a generation: --all | --boards A,B | --canary N
+      --image NAME     the image to move them to (default: each board's own)
+      --to GEN         the generation (default: the image's latest)
+  rollback       return boards to their previous generation: --all | --boards A,B
+
 Commands:
   add            create a client (or update its IP/host name; nothing to do if unchanged)
+      --image NAME     build it from the latest generation of image NAME (nothing extracted)
+      --root-model M   copy (a writable root of its own, default) or shared (the generation
+                       read-only plus a per-board state tree); changeable by a later add
       --serial S       board serial: 8 hex digits or the 16-digit /proc/cpuinfo form
       --mac M          board MAC (dc:a6:32:01:36:c2 or dc-a6-32-01-36-c2)
       --hostname H     RFC 1123 host label
@@ -64,10 +88,11 @@ Commands:
       --reload         run `exportfs -ra` after updating the exports file
   remove         delete a client's trees, registry line and exports lines
       --folder F | --serial S | --mac M | --hostname H   (all given must match)
-  list           one line per client: folder, MAC, serial, host name, IP, state
-                 (ok | staging | broken)
-  verify         check trees, cmdline.txt, fstab and exports of every client
-  repair         finish or clean up after an interrupted run
+  list           one line per client: folder, MAC, serial, host name, IP, image,
+                 generation (previous), model, state (ok | staging | broken | stale)
+  verify         check trees, cmdline.txt, fstab and exports of every client; image
+                 boards against their generation's manifest
+  repair         finish or undo an interrupted run; rebuild what verify reports
   exports        print the managed exports block; --apply writes it, --reload runs exportfs -ra
   eeprom-config  print the bootloader configuration for the scheme (--scheme, --tftp-ip A)
 
@@ -78,6 +103,7 @@ Global options:
   --nfs-root P        default /srv/nfs
   --exports-file P    default /etc/exports
   --registry P        default /var/lib/pinetboot/clients.conf
+  --image-root P      default /srv/pinetboot/images
   --export-subnet A/N export to this subnet for clients without --ip
   --dry-run           print what would be done and change nothing
   -v, --verbose       print every step
@@ -110,6 +136,14 @@ struct options {
   bool link_boot = false;
   bool apply = false;
   bool reload = false;
+  std::vector<std::string> positional;  ///< after the command (image SUB NAME)
+  std::vector<std::string> exec_argv;   ///< after `--`
+  std::string image;
+  std::optional<layout::root_model> model;
+  bool all = false;
+  std::vector<std::string> boards;
+  std::optional<unsigned> canary, to_gen, keep;
+  std::optional<std::vector<std::string>> persist, volatile_paths;
 };
 
 struct usage_error {
@@ -223,6 +257,25 @@ class progress_bar {
 
 // --- command line --------------------------------------------------------------------------
 
+std::vector<std::string> split_list(std::string_view v) {
+  std::vector<std::string> out;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
+unsigned parse_count(std::string const& flag, std::string const& v, unsigned min) {
+  unsigned n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || p != v.data() + v.size() || n < min || n > 999999)
+    throw usage_error{flag + " '" + v + "': want a whole number from " + std::to_string(min) + " to 999999"};
+  return n;
+}
+
 template <class T>
 T parse_or_throw(pinetboot::result<T> r, std::string const& flag, std::string_view value) {
   if (!r) throw usage_error{flag + " '" + std::string{value} + "': " + r.error().message()};
@@ -234,6 +287,11 @@ options parse_args(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
+    if (a == "--") {
+      o.exec_argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      if (o.exec_argv.empty()) throw usage_error{"-- must be followed by a command"};
+      break;
+    }
     std::string inline_value;
     bool has_inline = false;
     if (a.rfind("--", 0) == 0) {
@@ -303,6 +361,36 @@ options parse_args(int argc, char** argv) {
       o.force = true;
     else if (a == "--link-boot")
       o.link_boot = true;
+    else if (a == "--image-root")
+      o.cfg.image_root = value();
+    else if (a == "--image") {
+      o.image = value();
+      if (auto ec = layout::check_image_name(o.image)) throw usage_error{"--image '" + o.image + "': " + ec.message()};
+    } else if (a == "--root-model") {
+      auto v = value();
+      auto m = layout::parse_root_model(v);
+      if (!m) throw usage_error{"--root-model '" + v + "': want copy or shared"};
+      o.model = *m;
+    } else if (a == "--all")
+      o.all = true;
+    else if (a == "--boards") {
+      auto v = value();
+      o.boards = split_list(v);
+      if (o.boards.empty()) throw usage_error{"--boards needs a comma-separated list of folders or host names"};
+    } else if (a == "--canary")
+      o.canary = parse_count(a, value(), 1);
+    else if (a == "--to")
+      o.to_gen = parse_count(a, value(), 1);
+    else if (a == "--keep")
+      o.keep = parse_count(a, value(), 1);
+    else if (a == "--persist" || a == "--volatile") {
+      auto v = value();
+      auto list = split_list(v);
+      for (auto const& p : list)
+        if (layout::check_state_path(p))
+          throw usage_error{a + " '" + p + "': want absolute paths without spaces, commas or '..'"};
+      (a == "--persist" ? o.persist : o.volatile_paths) = list;
+    }
     else if (a == "--apply")
       o.apply = true;
     else if (a == "--reload")
@@ -311,11 +399,33 @@ options parse_args(int argc, char** argv) {
       throw usage_error{"unknown option " + a};
     else if (o.command.empty())
       o.command = a;
+    else if (o.command == "image" && o.positional.size() < 2)
+      o.positional.push_back(a);
     else
       throw usage_error{"unexpected argument '" + a + "'"};
   }
+  if (!o.exec_argv.empty() && !(o.command == "image" && !o.positional.empty() && o.positional[0] == "exec"))
+    throw usage_error{"-- CMD is for `image exec NAME -- CMD`"};
+  if (o.command == "image") {
+    if (o.positional.empty()) throw usage_error{"image needs a subcommand: import, exec, list, show or gc"};
+    auto const& sub = o.positional[0];
+    bool named = sub == "import" || sub == "exec" || sub == "show" || sub == "gc";
+    if (!named && sub != "list") throw usage_error{"unknown image subcommand '" + sub + "'"};
+    if (named && o.positional.size() < 2) throw usage_error{"image " + sub + " needs an image NAME"};
+    if (named)
+      if (auto ec = layout::check_image_name(o.positional[1]))
+        throw usage_error{"image name '" + o.positional[1] + "': " + ec.message()};
+    if (sub == "exec" && o.exec_argv.empty()) throw usage_error{"image exec NAME -- CMD [ARGS...]"};
+    if (sub == "gc" && !o.keep) throw usage_error{"image gc NAME --keep N"};
+  }
+  if (o.command == "upgrade" || o.command == "rollback") {
+    int ways = int{o.all} + int{!o.boards.empty()} + int{o.canary.has_value()};
+    if (ways != 1) throw usage_error{o.command + " needs exactly one of --all, --boards A,B or --canary N"};
+    if (o.command == "rollback" && (o.canary || o.to_gen || !o.image.empty()))
+      throw usage_error{"rollback takes --all or --boards only"};
+  }
   if (o.command.empty()) throw usage_error{"no command given"};
-  for (auto* p : {&o.cfg.tftp_root, &o.cfg.nfs_root, &o.cfg.registry, &o.exports_file})
+  for (auto* p : {&o.cfg.tftp_root, &o.cfg.nfs_root, &o.cfg.registry, &o.exports_file, &o.cfg.image_root})
     if (!p->is_absolute()) throw usage_error{p->string() + ": paths must be absolute"};
   if (o.from_image && o.from_boot) throw usage_error{"give either --from-tree or --from-image"};
   return o;
@@ -391,6 +501,7 @@ pinetboot::result<export_set> exports_for(options const& o,
     if (!c) return c.error();
     subnet = *c;
   }
+  std::vector<nfs::export_client> shared_clients;
   for (auto const& r : records) {
     std::optional<nfs::export_client> client;
     if (r.id.ip)
@@ -403,7 +514,17 @@ pinetboot::result<export_set> exports_for(options const& o,
     }
     out.entries.push_back({o.cfg.exported_root(r.folder).string(), {*client}});
     out.entries.push_back({o.cfg.exported_boot(r.folder).string(), {*client}});
+    if (!r.image.empty() && r.model == layout::root_model::shared) {
+      auto ro = *client;
+      ro.opts = nfs::export_options::netboot_ro();
+      bool dup = std::any_of(shared_clients.begin(), shared_clients.end(),
+                             [&](auto const& x) { return x.host == ro.host; });
+      if (!dup) shared_clients.push_back(std::move(ro));
+    }
   }
+  // Every shared root is read-only below the image store: one export for the fleet's boards,
+  // so an upgrade needs no export reload.
+  if (!shared_clients.empty()) out.entries.push_back({o.cfg.image_root.string(), std::move(shared_clients)});
   return out;
 }
 
@@ -527,6 +648,515 @@ int finish_with_exports(options const& o, bool reload) {
   return exit_ok;
 }
 
+// --- image boards ----------------------------------------------------------------------------
+
+std::string board_hostname(layout::client_record const& r) {
+  if (!r.id.hostname.empty()) return r.id.hostname;
+  if (!layout::check_hostname(r.folder)) return r.folder;
+  return "pi-" + r.folder.substr(0, 50);
+}
+
+std::string random_machine_id() {
+  unsigned char b[16]{};
+  std::ifstream in{"/dev/urandom", std::ios::binary};
+  in.read(reinterpret_cast<char*>(b), sizeof b);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (auto c : b) {
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+  }
+  return out + "\n";
+}
+
+bool valid_machine_id(std::string const& s) {
+  return s.size() == 33 && s.back() == '\n' && s.find_first_not_of("0123456789abcdef") == 32;
+}
+
+// Writes one generated file of a board's tree (never through a symlink the image put there).
+std::error_code write_board_file(fs::path const& tree, fs::path const& rel, std::string const& content,
+                                 unsigned mode = 0644) {
+  if (auto ec = check_inside(tree, rel)) return ec;
+  std::error_code ec;
+  fs::create_directories(tree / rel.parent_path(), ec);
+  if (ec) return ec;
+  return pinetboot::core::replace_file(tree / rel, content, mode, pinetboot::core::file_owner{0, 0});
+}
+
+// The board's identity in `tree` (its root, or its state tree): host name and hosts always
+// from the registry; machine-id and ssh host keys made once and then kept.
+std::error_code write_identity(options const& o, layout::client_record const& r, fs::path const& tree,
+                               bool wants_ssh) {
+  auto host = board_hostname(r);
+  if (auto ec = write_board_file(tree, "etc/hostname", host + "\n")) return ec;
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\n"
+                      "ff02::2\t\tip6-allrouters\n\n127.0.1.1\t" + host + "\n";
+  if (auto ec = write_board_file(tree, "etc/hosts", hosts)) return ec;
+  if (!valid_machine_id(read_file(tree / "etc/machine-id")))
+    if (auto ec = write_board_file(tree, "etc/machine-id", random_machine_id(), 0444)) return ec;
+  if (!wants_ssh) return {};
+  static bool warned = false;
+  for (char const* type : {"ed25519", "ecdsa", "rsa"}) {
+    auto key = tree / "etc/ssh" / (std::string{"ssh_host_"} + type + "_key");
+    std::error_code ec;
+    if (fs::is_regular_file(key, ec) && fs::file_size(key, ec) > 0) continue;
+    if (auto e = check_inside(tree, "etc/ssh")) return e;
+    fs::create_directories(key.parent_path(), ec);
+    fs::remove(key, ec);
+    auto pub = key;
+    pub += ".pub";
+    fs::remove(pub, ec);
+    auto rc = layout::run_tool({"ssh-keygen", "-q", "-N", "", "-t", type, "-f", key.string(), "-C",
+                                "root@" + host});
+    if (rc == std::errc::no_such_file_or_directory) {
+      if (!warned && !o.dry_run)
+        std::cerr << "note: ssh-keygen not found (openssh-client): boards get no ssh host keys from "
+                     "pinetboot-provision; sshd makes them at first boot (copy boards only)\n";
+      warned = true;
+      return {};
+    }
+    if (rc) return rc;
+  }
+  return {};
+}
+
+fs::path exported_state(layout::layout_config const& cfg, std::string const& folder) {
+  return cfg.exported_root(folder) / "state";
+}
+
+std::string join(std::vector<std::string> const& v, char sep = ',') {
+  std::string out;
+  for (auto const& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::error_code customize_board(options const& o, layout::client_record const& r, layout::board_marker const& m,
+                                fs::path const& boot, fs::path const& tree) {
+  if (!r.server) return layout::errc::missing_identity;
+  auto settings = layout::read_image_settings(o.cfg, r.image);
+  if (!settings) return settings.error();
+  auto gen_root = layout::generation_path(o.cfg, r.image, r.generation) / "root";
+  nfs::cmdline_options c;
+  c.server = *r.server;
+  if (m.model == layout::root_model::copy) {
+    c.root_path = (o.cfg.exported_root(r.folder) / m.tree).string();
+  } else {
+    c.root_path = layout::exported_generation_root(o.cfg, r.image, r.generation).string();
+    c.read_only = true;
+    c.init = "/" + std::string{layout::board_init_path};
+    c.extra = {"pinetboot.state=" + r.server->to_string() + ":" + exported_state(o.cfg, r.folder).string(),
+               "pinetboot.persist=" + join(settings->persist),
+               "pinetboot.volatile=" + join(settings->volatile_paths)};
+  }
+  if (auto ec = check_inside(boot, "cmdline.txt")) return ec;
+  auto cmd = nfs::make_netboot_cmdline(read_file(boot / "cmdline.txt"), c);
+  if (!cmd) return cmd.error();
+  if (auto ec = write_generated(boot / "cmdline.txt", *cmd)) return ec;
+  std::error_code ec;
+  bool ssh = fs::is_directory(fs::symlink_status(gen_root / "etc/ssh", ec));
+  if (auto e = write_identity(o, r, tree, ssh)) return e;
+  if (m.model == layout::root_model::copy) {
+    nfs::netboot_fstab_options f;
+    f.server = r.server->to_string();
+    f.boot_export = o.cfg.exported_boot(r.folder).string();
+    if (auto e = check_inside(tree, "etc/fstab")) return e;
+    auto tab = nfs::make_netboot_fstab(read_file(tree / "etc/fstab"), f);
+    if (!tab) return tab.error();
+    if (auto e = write_board_file(tree, "etc/fstab", *tab)) return e;
+  }
+  return {};
+}
+
+// A shared root's fstab names no SD card and no per-board boot folder.
+std::error_code prepare_generation_fstab(fs::path const& root) {
+  if (auto ec = check_inside(root, "etc/fstab")) return ec;
+  bool exists = false;
+  auto text = read_file(root / "etc/fstab", &exists);
+  if (!exists) return {};
+  nfs::netboot_fstab_options f;
+  f.server = "localhost";  // no NFS line is written without a boot export
+  auto tab = nfs::make_netboot_fstab(text, f);
+  if (!tab) return tab.error();
+  return pinetboot::core::replace_file(root / "etc/fstab", *tab, 0644, pinetboot::core::file_owner{0, 0});
+}
+
+// Replaces (or appends) one record in the registry file.
+std::error_code store_record(options const& o, layout::client_record const& r) {
+  auto reg = layout::read_registry(o.cfg.registry_file());
+  if (!reg) return reg.error();
+  bool found = false;
+  for (auto& x : *reg)
+    if (x.folder == r.folder) {
+      x = r;
+      found = true;
+    }
+  if (!found) reg->push_back(r);
+  return layout::write_file_atomic(o.cfg.registry_file(), layout::format_registry(*reg));
+}
+
+layout::board_hooks hooks_for(options const& o, layout::client_record const& r) {
+  layout::board_hooks h;
+  h.customize = [&o](layout::client_record const& rec, layout::board_marker const& m, fs::path const& boot,
+                     fs::path const& tree) { return customize_board(o, rec, m, boot, tree); };
+  h.switched = [&o, r] { return store_record(o, r); };
+  h.note = [](std::string const& s) { std::cout << "note: " << s << "\n"; };
+  // Tests only: die (as by SIGKILL) when the named point is reached, to prove crash safety.
+  if (char const* k = std::getenv("PINETBOOT_PROVISION_KILL_AT")) {
+    std::string point = k;
+    h.at = [point](std::string_view p) {
+      if (p == point) ::kill(::getpid(), SIGKILL);
+    };
+  }
+  return h;
+}
+
+// Before any command that changes trees: roll interrupted publishes forward, remove stale
+// staging data and a first add that never reached the registry (the plan's housekeeping
+// steps only; boards are rebuilt by repair).
+int housekeeping(options const& o) {
+  auto snap = load(o);
+  if (!snap) return fail("cannot read the current layout", snap.error());
+  auto steps = layout::plan(snap->registered, *snap, {o.scheme, {}});
+  if (!steps) return fail("cannot plan", steps.error());
+  std::vector<layout::step> keep;
+  for (auto const& s : *steps)
+    if (s.kind == layout::step_kind::finish_publish || s.kind == layout::step_kind::remove_stale ||
+        (s.kind == layout::step_kind::remove && s.client.folder.empty()))
+      keep.push_back(s);
+  if (keep.empty() || o.dry_run) return exit_ok;
+  layout::apply_options ao;
+  ao.on_step = [&](layout::step const& s) {
+    if (o.verbose) std::cout << layout::describe(s, o.cfg) << "\n";
+  };
+  if (auto ec = layout::apply(keep, o.cfg, ao)) return fail("cannot clean up an interrupted run", ec);
+  return exit_ok;
+}
+
+std::string generation_label(layout::client_record const& r) {
+  return r.image + "@" + std::to_string(r.generation);
+}
+
+int run_switch(options const& o, layout::client_record const& r, std::string const& what) {
+  if (o.dry_run) {
+    std::cout << "would " << what << "\n";
+    return exit_ok;
+  }
+  std::cout << what << std::endl;
+  if (auto ec = layout::switch_board(o.cfg, r, hooks_for(o, r))) {
+    std::string hint = "the board still boots what it did before; run `pinetboot-provision repair`";
+    if (ec == layout::errc::client_exists)
+      hint = "its trees were not made from an image (a --from-tree board); remove and re-add it with --image";
+    return fail(r.folder + ": " + what, ec, hint);
+  }
+  return exit_ok;
+}
+
+// add --image NAME: the board is built from (or moved to) the image's latest generation.
+int add_image_board(options const& o, layout::snapshot const& snap, layout::client_record want) {
+  auto latest = layout::latest_generation(o.cfg, o.image);
+  if (!latest)
+    return fail("image " + o.image, latest.error(),
+                "import it first: pinetboot-provision image import " + o.image + " --from-tree BOOT ROOT");
+  for (auto const& r : snap.registered) {
+    if (r.folder == want.folder) continue;
+    bool same_ip = want.id.ip && r.id.ip == want.id.ip;
+    bool same_host = !want.id.hostname.empty() && r.id.hostname == want.id.hostname;
+    if (same_ip || same_host) {
+      std::cerr << "pinetboot-provision: " << (same_ip ? "IP address " + want.id.ip->to_string()
+                                                       : "host name " + want.id.hostname)
+                << " is already board " << r.folder << "'s\n  give this board its own (two boards with one "
+                << (same_ip ? "address" : "name") << " would take each other's exports and identity)\n";
+      return exit_conflict;
+    }
+  }
+  layout::client_record const* reg = nullptr;
+  for (auto const& r : snap.registered)
+    if (r.folder == want.folder) reg = &r;
+  if (reg != nullptr && reg->image.empty()) {
+    std::cerr << "pinetboot-provision: " << want.folder << " was built from a golden tree, not an image\n"
+              << "  remove it first (pinetboot-provision remove --folder " << want.folder
+              << ") to re-add it with --image\n";
+    return exit_conflict;
+  }
+  auto const on_disk = snap.folders.find(want.folder);
+  if (reg == nullptr && on_disk != snap.folders.end()) {
+    std::cerr << "pinetboot-provision: " << o.cfg.boot_dir(want.folder).string() << " or "
+              << o.cfg.root_dir(want.folder).string() << " exists but is not a registered board\n"
+              << "  check what it is and move it away; --force does not take over folders for --image\n";
+    return exit_conflict;
+  }
+  want.image = o.image;
+  want.model = o.model.value_or(reg != nullptr ? reg->model : layout::root_model::copy);
+  if (reg != nullptr && reg->image == o.image) {
+    want.generation = reg->generation;  // add changes identity or model; upgrade changes generations
+    want.previous = reg->previous;
+  } else {
+    want.generation = *latest;
+    want.previous = reg != nullptr && reg->image == o.image ? reg->generation : 0;
+  }
+  if (reg != nullptr && *reg == want && !o.force) {
+    std::cout << "unchanged: " << want.folder << " (" << generation_label(want) << ", "
+              << layout::to_string(want.model) << ")\n";
+    return exit_ok;
+  }
+  std::string what = (reg == nullptr ? "add " : "rebuild ") + want.folder + " from " + generation_label(want) +
+                     " (" + std::string{layout::to_string(want.model)} + " root)";
+  if (int rc = run_switch(o, want, what); rc != exit_ok) return rc;
+  if (o.dry_run) return exit_ok;
+  std::cout << "ready: " << want.folder << "  boot " << o.cfg.boot_dir(want.folder).string() << "  "
+            << (want.model == layout::root_model::shared ? "state " : "root ")
+            << layout::board_dir(o.cfg, want.folder).string() << "\n";
+  return finish_with_exports(o, o.reload);
+}
+
+// Which registered image boards a command names (--all, --boards, --canary).
+std::vector<layout::client_record> select_boards(options const& o, std::vector<layout::client_record> const& reg,
+                                                 std::string& error) {
+  std::vector<layout::client_record> out;
+  if (!o.boards.empty()) {
+    for (auto const& name : o.boards) {
+      auto it = std::find_if(reg.begin(), reg.end(),
+                             [&](auto const& r) { return r.folder == name || r.id.hostname == name; });
+      if (it == reg.end()) {
+        error = "no registered board '" + name + "' (see `pinetboot-provision list`)";
+        return {};
+      }
+      if (it->image.empty()) {
+        error = "board " + name + " was built from a golden tree, not an image: it has no generations";
+        return {};
+      }
+      out.push_back(*it);
+    }
+    return out;
+  }
+  for (auto const& r : reg)
+    if (!r.image.empty() && (o.image.empty() || o.command == "rollback" || r.image == o.image || o.all))
+      out.push_back(r);
+  return out;
+}
+
+int cmd_upgrade(options const& o) {
+  bool const rollback = o.command == "rollback";
+  if (int rc = housekeeping(o); rc != exit_ok) return rc;
+  auto reg = layout::read_registry(o.cfg.registry_file());
+  if (!reg) return fail("cannot read the registry", reg.error());
+  std::string error;
+  auto boards = select_boards(o, *reg, error);
+  if (!error.empty()) {
+    std::cerr << "pinetboot-provision: " << error << "\n";
+    return exit_not_found;
+  }
+  // Each board's target.
+  std::vector<std::pair<layout::client_record, layout::client_record>> moves;  // from, to
+  for (auto const& r : boards) {
+    auto to = r;
+    if (rollback) {
+      if (r.previous == 0) {
+        std::cout << "skip " << r.folder << ": no previous generation to roll back to (on "
+                  << generation_label(r) << ")\n";
+        continue;
+      }
+      to.generation = r.previous;
+      to.previous = r.generation;
+    } else {
+      if (!o.image.empty()) to.image = o.image;
+      unsigned target = 0;
+      if (o.to_gen) {
+        target = *o.to_gen;
+        if (!fs::is_directory(layout::generation_path(o.cfg, to.image, target)))
+          return fail("image " + to.image + " generation " + std::to_string(target),
+                      layout::errc::no_such_generation, "see `pinetboot-provision image show " + to.image + "`");
+      } else {
+        auto latest = layout::latest_generation(o.cfg, to.image);
+        if (!latest) return fail("image " + to.image, latest.error());
+        target = *latest;
+      }
+      to.generation = target;
+      if (to.image == r.image && to.generation == r.generation) {
+        if (!o.canary) std::cout << "unchanged: " << r.folder << " is on " << generation_label(r) << "\n";
+        continue;
+      }
+      to.previous = to.image == r.image ? r.generation : 0;
+    }
+    moves.emplace_back(r, to);
+    if (o.canary && moves.size() >= *o.canary) break;
+  }
+  std::size_t i = 0;
+  int rc = exit_ok;
+  for (auto const& [from, to] : moves) {
+    ++i;
+    std::string what = "[" + std::to_string(i) + "/" + std::to_string(moves.size()) + "] " +
+                       (rollback ? "roll back " : "upgrade ") + to.folder + ": " + generation_label(from) + " -> " +
+                       generation_label(to) + " (" + std::string{layout::to_string(to.model)} + ")";
+    if (int r = run_switch(o, to, what); r != exit_ok) rc = r;  // the other boards still move
+  }
+  if (moves.empty()) std::cout << "nothing to do\n";
+  if (o.dry_run || moves.empty()) return rc;
+  if (int r = finish_with_exports(o, o.reload); r != exit_ok) return r;
+  std::cout << "reboot the boards to run their new generation\n";
+  return rc;
+}
+
+std::string human_bytes(std::uint64_t b) { return human(b); }
+
+int cmd_image(options const& o) {
+  auto const& sub = o.positional[0];
+  auto reg = layout::read_registry(o.cfg.registry_file());
+  if (!reg) return fail("cannot read the registry", reg.error());
+  auto boards_on = [&](std::string const& image, unsigned g, bool previous) {
+    std::vector<std::string> out;
+    for (auto const& r : *reg)
+      if (r.image == image && (previous ? r.previous == g : r.generation == g)) out.push_back(r.folder);
+    return out;
+  };
+  if (sub == "list" || sub == "show") {
+    std::vector<std::string> images;
+    if (sub == "show") {
+      images.push_back(o.positional[1]);
+    } else {
+      auto all = layout::list_images(o.cfg);
+      if (!all) return fail("cannot list " + o.cfg.image_dir().string(), all.error());
+      images = *all;
+      if (images.empty()) std::cout << "no images in " << o.cfg.image_dir().string() << "\n";
+    }
+    for (auto const& name : images) {
+      auto bytes = layout::generation_bytes(o.cfg, name);
+      if (!bytes) return fail("image " + name, bytes.error(), "see `pinetboot-provision image list`");
+      std::uint64_t total = 0;
+      for (auto const& [g, b] : *bytes) total += b;
+      std::cout << name << ": " << bytes->size() << " generation" << (bytes->size() == 1 ? "" : "s") << ", "
+                << human_bytes(total) << " on disk\n";
+      for (auto const& [g, b] : *bytes) {
+        auto info = layout::read_generation_info(o.cfg, name, g);
+        auto on = boards_on(name, g, false), prev = boards_on(name, g, true);
+        std::printf("  %-4u %s  +%-10s %3zu board%s", g, info ? info->created.c_str() : "?", human_bytes(b).c_str(),
+                    on.size(), on.size() == 1 ? " " : "s");
+        if (!prev.empty()) std::printf(" (rollback target of %zu)", prev.size());
+        std::printf("\n");
+        if (sub == "show" && info) {
+          std::printf("       source: %s\n", info->source.c_str());
+          if (info->parent != 0)
+            std::printf("       from generation %u, unchanged files shared by %s\n", info->parent,
+                        info->sharing.c_str());
+          if (!on.empty()) std::printf("       boards: %s\n", join(on, ' ').c_str());
+        }
+      }
+      std::fflush(stdout);
+    }
+    return exit_ok;
+  }
+  auto const& name = o.positional[1];
+  if (sub == "gc") {
+    auto gens = layout::list_generations(o.cfg, name);
+    if (!gens) return fail("image " + name, gens.error());
+    std::size_t keep_from = gens->size() > *o.keep ? gens->size() - *o.keep : 0;
+    int removed = 0;
+    for (std::size_t i = 0; i < keep_from; ++i) {
+      unsigned g = (*gens)[i];
+      auto on = boards_on(name, g, false), prev = boards_on(name, g, true);
+      if (!on.empty() || !prev.empty()) {
+        std::cout << "keep " << name << "@" << g << ": "
+                  << (on.empty() ? "rollback target of " + join(prev, ' ') : "in use by " + join(on, ' ')) << "\n";
+        continue;
+      }
+      if (o.dry_run) {
+        std::cout << "would remove " << name << "@" << g << "\n";
+        continue;
+      }
+      if (auto ec = layout::remove_generation(o.cfg, name, g)) return fail("cannot remove " + name + "@" + std::to_string(g), ec);
+      std::cout << "removed " << name << "@" << g << "\n";
+      ++removed;
+    }
+    if (removed == 0 && !o.dry_run) std::cout << "nothing to remove\n";
+    return exit_ok;
+  }
+  // import and exec make a new generation.
+  auto draft = layout::begin_generation(o.cfg, name);
+  if (!draft) return fail("cannot start a generation of " + name, draft.error());
+  auto abort = [&](std::string const& what, std::error_code ec, std::string const& hint = {}) {
+    (void)layout::abort_generation(*draft);
+    return fail(what, ec, hint.empty() ? "no new generation was made" : hint);
+  };
+  layout::generation_info info;
+  bool reflinked = false;
+  if (sub == "import") {
+    if (o.from_image) {
+      std::cout << "extracting " << o.from_image->string() << " into " << name << "@" << draft->number << std::endl;
+      auto log = [&](std::string_view line) { std::cout << "  " << line << std::endl; };
+      if (auto e = layout::extract_image(*o.from_image, draft->dir / "boot", draft->dir / "root",
+                                         draft->dir / "scratch", log))
+        return abort("cannot extract " + o.from_image->string(), e,
+                     "is it a Raspberry Pi OS image (FAT partition 1, ext4 partition 2)? Needs mtools, "
+                     "e2fsprogs and xz-utils. No new generation was made.");
+      std::error_code ec;
+      fs::remove_all(draft->dir / "scratch", ec);
+      info.source = "import image " + fs::absolute(*o.from_image).string();
+    } else if (o.from_boot) {
+      std::cout << "copying " << o.from_boot->string() << " and " << o.from_root->string() << " into " << name
+                << "@" << draft->number << std::endl;
+      layout::copy_options co;
+      auto b = layout::copy_tree(*o.from_boot, draft->dir / "boot", co);
+      if (!b) return abort("cannot copy " + o.from_boot->string(), b.error());
+      auto r = layout::copy_tree(*o.from_root, draft->dir / "root", co);
+      if (!r) return abort("cannot copy " + o.from_root->string(), r.error());
+      info.source = "import tree " + fs::absolute(*o.from_boot).string() + " " + fs::absolute(*o.from_root).string();
+    } else {
+      (void)layout::abort_generation(*draft);
+      std::cerr << "pinetboot-provision: image import needs --from-image X.img[.xz] or --from-tree BOOT ROOT\n";
+      return exit_usage;
+    }
+    auto settings = layout::read_image_settings(o.cfg, name);
+    if (!settings) return abort("image " + name, settings.error());
+    if (o.persist) settings->persist = *o.persist;
+    if (o.volatile_paths) settings->volatile_paths = *o.volatile_paths;
+    if (auto ec = layout::write_image_settings(o.cfg, name, *settings)) return abort("cannot write image.conf", ec);
+  } else {  // exec
+    auto latest = layout::latest_generation(o.cfg, name);
+    if (!latest) return abort("image " + name, latest.error(), "import it first: image import " + name + " ...");
+    auto arch = layout::root_arch(layout::generation_path(o.cfg, name, *latest) / "root");
+    if (arch) {
+      auto emu = layout::find_emulation(*arch);
+      if (!emu.available)
+        return abort("image " + name + " is for " + std::string{layout::to_string(*arch)} + ", this server is " +
+                         std::string{layout::to_string(layout::host_arch())},
+                     layout::errc::foreign_arch, emu.advice + "; no new generation was made");
+      if (!emu.native) std::cout << "running " << layout::to_string(*arch) << " code through " << emu.handler << "\n";
+    }
+    std::cout << "copying " << name << "@" << *latest << " to " << name << "@" << draft->number << std::endl;
+    auto r = layout::copy_parent_generation(o.cfg, *draft, *latest);
+    if (!r) return abort("cannot copy generation " + std::to_string(*latest), r.error());
+    reflinked = *r;
+    std::string cmdline;
+    for (auto const& a : o.exec_argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+    std::cout << "running in " << name << "@" << draft->number << ": " << cmdline << std::endl;
+    layout::chroot_options co;
+    co.boot = draft->dir / "boot";
+    auto status = layout::run_in_root(draft->dir / "root", o.exec_argv, co);
+    if (!status) return abort("cannot run " + o.exec_argv[0] + " in the image", status.error());
+    if (*status != 0)
+      return abort(cmdline + " exited with status " + std::to_string(*status), layout::errc::command_failed);
+    info.source = "exec " + cmdline;
+  }
+  if (auto ec = prepare_generation_fstab(draft->dir / "root")) return abort("cannot rewrite etc/fstab", ec);
+  std::cout << "hashing " << name << "@" << draft->number << std::endl;
+  auto st = layout::commit_generation(o.cfg, *draft, info, reflinked);
+  if (!st) return abort("cannot finish generation " + std::to_string(draft->number), st.error());
+  std::cout << "generation " << name << "@" << draft->number << ": " << st->files << " files, "
+            << human_bytes(st->bytes);
+  if (draft->parent != 0) {
+    if (st->sharing == "reflink")
+      std::cout << "; unchanged data shared with @" << draft->parent << " by reflinks";
+    else
+      std::cout << "; " << st->shared_files << " unchanged files (" << human_bytes(st->shared_bytes)
+                << ") shared with @" << draft->parent << " by hard links (no reflinks on this file system)";
+  }
+  std::cout << "\n";
+  return exit_ok;
+}
+
 int cmd_add(options const& o) {
   auto snap = load(o);
   if (!snap) return fail("cannot read the current layout", snap.error());
@@ -554,6 +1184,10 @@ int cmd_add(options const& o) {
       if (merged.id.hostname.empty()) merged.id.hostname = r.id.hostname;
       if (!merged.id.ip) merged.id.ip = r.id.ip;
       if (!merged.server) merged.server = r.server;
+      merged.image = r.image;
+      merged.generation = r.generation;
+      merged.previous = r.previous;
+      merged.model = r.model;
       desired.push_back(merged);
       want = merged;
       found = true;
@@ -573,6 +1207,22 @@ int cmd_add(options const& o) {
   if (!want.server) {
     std::cerr
         << "pinetboot-provision: --server-ip is required for a new client (the address it mounts NFS from)\n";
+    return exit_usage;
+  }
+  if (!o.image.empty() || !want.image.empty()) {
+    if (o.from_boot || o.from_image) {
+      std::cerr << "pinetboot-provision: give either --image or --from-tree/--from-image\n";
+      return exit_usage;
+    }
+    if (int rc = housekeeping(o); rc != exit_ok) return rc;
+    auto fresh = load(o);
+    if (!fresh) return fail("cannot read the current layout", fresh.error());
+    options io = o;
+    if (io.image.empty()) io.image = want.image;
+    return add_image_board(io, *fresh, want);
+  }
+  if (o.model) {
+    std::cerr << "pinetboot-provision: --root-model needs --image (a board from a golden tree is always a copy)\n";
     return exit_usage;
   }
   std::set<std::string> forced;
@@ -638,13 +1288,77 @@ int cmd_remove(options const& o) {
 }
 
 int cmd_repair(options const& o) {
+  if (int rc = housekeeping(o); rc != exit_ok) return rc;
   auto snap = load(o);
   if (!snap) return fail("cannot read the current layout", snap.error());
+  std::set<std::string> image_boards;
+  for (auto const& r : snap->registered)
+    if (!r.image.empty()) image_boards.insert(r.folder);
   auto steps = layout::plan(snap->registered, *snap, {o.scheme, {}});
   if (!steps) return fail("cannot plan", steps.error());
+  // Image boards are rebuilt from their generation below, not from a golden tree.
+  std::erase_if(*steps, [&](layout::step const& s) {
+    return (s.kind == layout::step_kind::stage || s.kind == layout::step_kind::publish) &&
+           image_boards.contains(s.folder);
+  });
   if (int rc = run_plan(o, *steps); rc != exit_ok) return rc;
-  if (!o.dry_run) std::cout << (steps->empty() ? "nothing to repair\n" : "repaired\n");
-  return exit_ok;
+  std::size_t fixed = steps->size();
+  int rc = exit_ok;
+  for (auto r : snap->registered) {
+    if (r.image.empty()) continue;
+    auto live = layout::read_board_marker(o.cfg, r.folder);
+    if (live && *live) {
+      auto const& m = **live;
+      if (m.image != r.image || m.generation != r.generation || m.model != r.model) {
+        // Killed after the boot trees were swapped: the board already boots the new
+        // generation, so the registry follows it (the move is finished, not undone).
+        auto was = r;
+        r.previous = m.image == was.image ? was.generation : 0;
+        if (m.image == was.image && m.generation == was.previous) r.previous = was.generation;
+        r.image = m.image;
+        r.generation = m.generation;
+        r.model = m.model;
+        std::cout << (o.dry_run ? "would record " : "recorded ") << r.folder << " on " << generation_label(r)
+                  << " (an interrupted move had switched it; the registry said " << generation_label(was) << ")\n";
+        ++fixed;
+        if (!o.dry_run)
+          if (auto ec = store_record(o, r)) return fail("cannot write the registry", ec);
+      }
+      if (!o.dry_run)
+        if (auto ec = layout::clean_board(o.cfg, r.folder, m)) return fail(r.folder + ": cannot clean up", ec);
+    }
+    auto drift = layout::verify_board(o.cfg, r);
+    if (!drift) return fail(r.folder + ": cannot verify", drift.error());
+    if (drift->empty()) continue;
+    for (auto const& d : *drift) std::cout << r.folder << ": " << d << "\n";
+    ++fixed;
+    if (int e = run_switch(o, r, "rebuild " + r.folder + " from " + generation_label(r)); e != exit_ok) rc = e;
+  }
+  if (rc != exit_ok) return rc;
+  if (!o.dry_run) std::cout << (fixed == 0 ? "nothing to repair\n" : "repaired\n");
+  if (o.dry_run || fixed == 0) return exit_ok;
+  return finish_with_exports(o, o.reload);
+}
+
+// A quick look (no hashing): the boot marker agrees with the registry and every boot file
+// of the generation is there with its size.
+std::string image_state(options const& o, layout::client_record const& r) {
+  auto live = layout::read_board_marker(o.cfg, r.folder);
+  if (!live || !*live) return "broken";
+  auto const& m = **live;
+  if (m.image != r.image || m.generation != r.generation || m.model != r.model) return "staging";
+  if (!fs::is_directory(layout::board_dir(o.cfg, r.folder) / m.tree)) return "broken";
+  auto manifest = layout::read_generation_manifest(o.cfg, m.image, m.generation);
+  if (!manifest) return "broken";
+  for (auto const& e : *manifest) {
+    if (e.type != 'f' || !e.path.starts_with("boot/")) continue;
+    auto rel = e.path.substr(5);
+    if (rel == "cmdline.txt" || rel == "config.txt") continue;
+    std::error_code ec;
+    auto size = fs::file_size(o.cfg.boot_dir(r.folder) / rel, ec);
+    if (ec || size != e.size) return "broken";
+  }
+  return "ok";
 }
 
 std::string state_of(layout::snapshot const& snap, layout::client_record const& r) {
@@ -662,12 +1376,21 @@ std::string state_of(layout::snapshot const& snap, layout::client_record const& 
 int cmd_list(options const& o) {
   auto snap = load(o);
   if (!snap) return fail("cannot read the current layout", snap.error());
+  std::printf("%-20s %-17s %-8s %-16s %-15s %-20s %-6s %s\n", "FOLDER", "MAC", "SERIAL", "HOSTNAME", "IP",
+              "IMAGE@GEN (PREV)", "MODEL", "STATE");
   for (auto const& r : snap->registered) {
-    std::printf("%-20s %-17s %-8s %-16s %-15s %s\n", r.folder.c_str(),
+    std::string gen = "-", model = "copy";
+    auto state = state_of(*snap, r);
+    if (!r.image.empty()) {
+      gen = generation_label(r) + (r.previous != 0 ? " (" + std::to_string(r.previous) + ")" : "");
+      model = std::string{layout::to_string(r.model)};
+      if (state == "ok") state = image_state(o, r);
+    }
+    std::printf("%-20s %-17s %-8s %-16s %-15s %-20s %-6s %s\n", r.folder.c_str(),
                 r.id.mac ? r.id.mac->to_string().c_str() : "-",
                 r.id.serial ? r.id.serial->to_string().c_str() : "-",
                 r.id.hostname.empty() ? "-" : r.id.hostname.c_str(),
-                r.id.ip ? r.id.ip->to_string().c_str() : "-", state_of(*snap, r).c_str());
+                r.id.ip ? r.id.ip->to_string().c_str() : "-", gen.c_str(), model.c_str(), state.c_str());
   }
   if (!snap->journals.empty() || !snap->stale.empty())
     std::cerr << "note: an interrupted run left staging data; `pinetboot-provision repair` (or the next "
@@ -692,6 +1415,15 @@ int cmd_verify(options const& o) {
     if (!has_boot) drift.push_back(r.folder + ": boot tree missing: " + boot.string());
     if (!has_root) drift.push_back(r.folder + ": root tree missing: " + root.string());
     if (!has_boot || !has_root) continue;
+    if (!r.image.empty()) {
+      auto d = layout::verify_board(o.cfg, r);
+      if (!d) {
+        drift.push_back(r.folder + ": cannot verify against " + generation_label(r) + ": " + d.error().message());
+        continue;
+      }
+      for (auto const& x : *d) drift.push_back(r.folder + ": " + x);
+      continue;
+    }
     if (!r.server) {
       drift.push_back(r.folder + ": no server address registered (re-run add with --server-ip)");
       continue;
@@ -777,8 +1509,10 @@ int main(int argc, char** argv) {
     std::cout << usage_text;
     return exit_ok;
   }
-  bool mutates = (o.command == "add" || o.command == "remove" || o.command == "repair" ||
-                  (o.command == "exports" && o.apply)) &&
+  bool const image_writes = o.command == "image" && !o.positional.empty() &&
+                           (o.positional[0] == "import" || o.positional[0] == "exec" || o.positional[0] == "gc");
+  bool mutates = (o.command == "add" || o.command == "remove" || o.command == "repair" || o.command == "upgrade" ||
+                  o.command == "rollback" || image_writes || (o.command == "exports" && o.apply)) &&
                  !o.dry_run;
   lock_file lock;
   if (mutates) {
@@ -800,6 +1534,8 @@ int main(int argc, char** argv) {
   if (o.command == "repair") return cmd_repair(o);
   if (o.command == "exports") return cmd_exports(o);
   if (o.command == "eeprom-config") return cmd_eeprom(o);
+  if (o.command == "image") return cmd_image(o);
+  if (o.command == "upgrade" || o.command == "rollback") return cmd_upgrade(o);
   std::cerr << "pinetboot-provision: unknown command '" << o.command
             << "'\n(see pinetboot-provision --help)\n";
   return exit_usage;

@@ -155,7 +155,10 @@ class copier {
 
   std::error_code copy_data(int s, int d, std::uint64_t size) {
     if (size == 0) return {};
-    if (opt_.reflink && reflink_ok_ && ::ioctl(d, FICLONE, s) == 0) return report(size);
+    if (opt_.reflink && reflink_ok_ && ::ioctl(d, FICLONE, s) == 0) {
+      ++stats_.reflinked;
+      return report(size);
+    }
     if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == EINVAL) reflink_ok_ = false;
     // Copy only the data extents so holes stay holes; the final ftruncate restores the size.
     auto const end = static_cast<off_t>(size);

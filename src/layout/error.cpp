@@ -40,6 +40,20 @@ class category final : public std::error_category {
         return "malformed client registry line";
       case errc::cancelled:
         return "cancelled";
+      case errc::bad_manifest:
+        return "malformed generation manifest line";
+      case errc::no_such_image:
+        return "no such image (see `pinetboot-provision image list`)";
+      case errc::no_such_generation:
+        return "no such generation of the image (see `pinetboot-provision image show NAME`)";
+      case errc::bad_image_name:
+        return "invalid image name (1-63 of a-z A-Z 0-9 '-' '_' '.', not starting with '.' or '-')";
+      case errc::command_failed:
+        return "the command failed";
+      case errc::foreign_arch:
+        return "the image is for another CPU architecture and no binfmt emulator is registered";
+      case errc::duplicate_identity:
+        return "another board already has that IP address or host name";
     }
     return "unknown layout error";
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +39,20 @@ std::error_code parse_field(client_record& r, std::string_view key, std::string_
     auto a = core::ipv4_address::parse(value);
     if (!a) return errc::bad_registry;
     r.server = *a;
+  } else if (key == "image") {
+    if (check_image_name(value)) return errc::bad_registry;
+    r.image = std::string{value};
+  } else if (key == "gen" || key == "prev") {
+    unsigned n = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc{} || p != value.data() + value.size() || value.empty() || value[0] == '0' ||
+        n > max_generation)
+      return errc::bad_registry;
+    (key == "gen" ? r.generation : r.previous) = n;
+  } else if (key == "model") {
+    auto m = parse_root_model(value);
+    if (!m) return errc::bad_registry;
+    r.model = *m;
   } else {
     return errc::bad_registry;
   }
@@ -45,6 +60,23 @@ std::error_code parse_field(client_record& r, std::string_view key, std::string_
 }
 
 }  // namespace
+
+result<root_model> parse_root_model(std::string_view s) noexcept {
+  if (s == "copy") return root_model::copy;
+  if (s == "shared") return root_model::shared;
+  return errc::bad_registry;
+}
+
+std::error_code check_image_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 63 || name.front() == '.' || name.front() == '-')
+    return errc::bad_image_name;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return errc::bad_image_name;
+  }
+  return {};
+}
 
 std::error_code check_folder(std::string_view name) noexcept {
   if (name.empty() || name.size() > 255 || name == "." || name == "..") return errc::unsafe_path;
@@ -79,6 +111,9 @@ result<std::vector<client_record>> parse_registry(std::string_view text) {
       if (auto ec = parse_field(r, words[w].substr(0, eq), words[w].substr(eq + 1))) return ec;
     }
     if (r.folder.empty()) return errc::bad_registry;
+    // A generation belongs to an image; an image board is always on one.
+    if (r.image.empty() != (r.generation == 0) || (r.image.empty() && r.previous != 0))
+      return errc::bad_registry;
     out.push_back(std::move(r));
   }
   return out;
@@ -92,6 +127,12 @@ void append_registry_line(std::string& out, client_record const& r) {
   if (!r.id.hostname.empty()) out += " hostname=" + r.id.hostname;
   if (r.id.ip) out += " ip=" + r.id.ip->to_string();
   if (r.server) out += " server=" + r.server->to_string();
+  if (!r.image.empty()) {
+    out += " image=" + r.image + " gen=" + std::to_string(r.generation);
+    if (r.previous != 0) out += " prev=" + std::to_string(r.previous);
+    out += " model=";
+    out += to_string(r.model);
+  }
   out += '\n';
 }
 

@@ -9,7 +9,12 @@ namespace {
 
 constexpr std::size_t max_cmdline = 2047;
 
-bool is_dropped(std::string_view tok) {
+std::string_view key_of(std::string_view tok) { return tok.substr(0, tok.find('=')); }
+
+bool is_dropped(std::string_view tok, cmdline_options const& opts) {
+  for (auto const& e : opts.extra)
+    if (key_of(e) == key_of(tok)) return true;
+  if (!opts.init.empty() && key_of(tok) == "init") return true;
   for (std::string_view exact : {"rw", "ro", "rootwait"})
     if (tok == exact) return true;
   auto eq = tok.find('=');
@@ -60,7 +65,7 @@ result<std::string> make_netboot_cmdline(std::string_view original, cmdline_opti
     // A quoted newline would split the single line the firmware passes to the kernel.
     if (tok.find_first_of(std::string_view{"\0\n\r", 3}) != std::string_view::npos)
       return errc::forbidden_character;
-    if (is_dropped(tok)) {
+    if (is_dropped(tok, opts)) {
       if (insert_at == std::string_view::npos) insert_at = kept.size();
       continue;
     }
@@ -71,8 +76,22 @@ result<std::string> make_netboot_cmdline(std::string_view original, cmdline_opti
   std::string nfsroot = "nfsroot=" + opts.server.to_string() + ":" + opts.root_path;
   nfsroot += opts.version == nfs_version::v3 ? ",vers=3" : ",vers=4.1";
   if (!opts.initramfs) nfsroot += opts.proto == nfs_proto::udp ? ",proto=udp" : ",proto=tcp";
+  for (auto const& e : opts.extra) {
+    if (e.empty() || e.front() == '=') return errc::empty_field;
+    for (char c : e) {
+      auto u = static_cast<unsigned char>(c);
+      if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\\') return errc::forbidden_character;
+    }
+  }
+  for (char c : opts.init) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\\') return errc::forbidden_character;
+  }
   std::string ip = "ip=" + opts.ip;
-  std::string_view const ours[] = {"root=/dev/nfs", nfsroot, "rw", ip, "rootwait"};
+  std::string init = opts.init.empty() ? std::string{} : "init=" + opts.init;
+  std::vector<std::string_view> ours = {"root=/dev/nfs", nfsroot, opts.read_only ? "ro" : "rw", ip, "rootwait"};
+  if (!init.empty()) ours.push_back(init);
+  for (auto const& e : opts.extra) ours.push_back(e);
 
   std::string out;
   auto add = [&](std::string_view t) {

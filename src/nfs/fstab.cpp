@@ -163,13 +163,15 @@ result<std::string> format_fstab_entry(fstab_entry const& e) {
 
 result<std::string> make_netboot_fstab(std::string_view existing, netboot_fstab_options const& opts) {
   if (!core::ipv4_address::parse(opts.server) && !detail::is_hostname(opts.server)) return errc::invalid_host;
-  if (auto ec = detail::check_absolute_path(opts.boot_export, 1024)) return ec;
+  if (!opts.boot_export.empty())
+    if (auto ec = detail::check_absolute_path(opts.boot_export, 1024)) return ec;
   if (opts.nfs_options.empty()) return errc::empty_field;
   std::string_view const boot_target = opts.boot_at == boot_mountpoint::boot ? "/boot" : "/boot/firmware";
 
   std::vector<fstab_entry> ours;
-  ours.push_back(
-      {opts.server + ":" + opts.boot_export, std::string{boot_target}, "nfs", opts.nfs_options, 0, 0});
+  if (!opts.boot_export.empty())
+    ours.push_back(
+        {opts.server + ":" + opts.boot_export, std::string{boot_target}, "nfs", opts.nfs_options, 0, 0});
   for (auto const& t : opts.tmpfs) {
     if (auto ec = detail::check_absolute_path(t.path, 4096)) return ec;
     if (!is_valid_tmpfs_size(t.size)) return errc::invalid_option_value;

@@ -73,7 +73,7 @@ check "sparse file stays sparse" test "$(stat -c %b "$r/var/sparse")" -lt 2048
 [[ $xattr == 1 ]] && check "xattr kept" test "$(getfattr --only-values -n user.pinetboot "$r/usr/lib/a" 2>/dev/null)" = yes
 check "exports lines" grep -q '^/srv/nfs/abcd1234 10.0.0.5(rw,sync,no_subtree_check,no_root_squash)' "$prefix/etc/exports"
 expect_rc 0 "list" P list
-check "list line" grep -Eq '^abcd1234 +dc:a6:32:01:36:c2 +abcd1234 +pi1 +10.0.0.5 +ok$' "$work/out"
+check "list line" grep -Eq '^abcd1234 +dc:a6:32:01:36:c2 +abcd1234 +pi1 +10.0.0.5 +- +copy +ok$' "$work/out"
 expect_rc 0 "verify clean layout" P verify
 
 # --- idempotence ----------------------------------------------------------------------------

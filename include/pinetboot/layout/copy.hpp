@@ -38,6 +38,7 @@ struct copy_stats {
   std::uint64_t specials = 0;    ///< FIFOs and device nodes
   std::uint64_t skipped = 0;     ///< device nodes and sockets that could not be created (not root)
   std::uint64_t bytes = 0;       ///< file data bytes copied (holes excluded)
+  std::uint64_t reflinked = 0;   ///< files whose data was shared by FICLONE instead of copied
 };
 
 /// Copies the directory `src` (its contents and its own attributes) to `dst`, which must not

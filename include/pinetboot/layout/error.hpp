@@ -25,6 +25,13 @@ enum class errc : std::uint8_t {
   tool_failed,         ///< an external tool (xz, mcopy, debugfs) failed
   bad_registry,        ///< the client registry has a malformed line
   cancelled,           ///< the progress callback asked to stop
+  bad_manifest,        ///< a generation manifest has a malformed line
+  no_such_image,       ///< no image of that name in the image store
+  no_such_generation,  ///< the image has no generation with that number
+  bad_image_name,      ///< an image name that is not a plain label
+  command_failed,      ///< the command run in an image exited non-zero or by a signal
+  foreign_arch,        ///< the image is for another CPU and no binfmt emulator is registered
+  duplicate_identity,  ///< another board already has that IP address or host name
 };
 
 /// The category of layout::errc ("pinetboot.layout").

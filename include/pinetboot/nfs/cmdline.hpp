@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "pinetboot/core/address.hpp"
@@ -27,6 +28,12 @@ struct cmdline_options {
   nfs_version version = nfs_version::v3;
   nfs_proto proto = nfs_proto::automatic;
   std::string ip = "dhcp";  ///< kernel ip= (the firmware cannot hand its lease to Linux)
+  bool read_only = false;   ///< `ro` instead of `rw` (a shared root)
+  /// When set, every init= of the original is dropped and `init=<init>` written.
+  std::string init;
+  /// Tokens written after ours (e.g. `pinetboot.state=...`); a token of the original with the
+  /// same key (text before '=') is dropped, so rewriting is idempotent. No whitespace or quotes.
+  std::vector<std::string> extra;
 };
 
 /// Rewrites the image's cmdline.txt for an NFS root. Keeps every token in order (console=,

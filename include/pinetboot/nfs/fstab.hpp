@@ -72,7 +72,9 @@ struct tmpfs_mount {
 /// What make_netboot_fstab() writes.
 struct netboot_fstab_options {
   std::string server;       ///< NFS server: IPv4 address or host name
-  std::string boot_export;  ///< the board's boot folder on the server, e.g. /tftpboot/dc-a6-32-01-36-c2
+  /// The board's boot folder on the server, e.g. /tftpboot/dc-a6-32-01-36-c2; empty: no boot
+  /// mount line (a shared root, whose boards mount their own boot folder from board-init).
+  std::string boot_export;
   boot_mountpoint boot_at = boot_mountpoint::boot_firmware;
   /// Mount options of the boot folder. vers=3 as the official tutorial; mount.nfs (not the
   /// initramfs) mounts it, so proto=tcp is fine here (Debian 12's nfsd serves no UDP).
