@@ -1140,6 +1140,8 @@ int cmd_image(options const& o) {
       return abort(cmdline + " exited with status " + std::to_string(*status), layout::errc::command_failed);
     info.source = "exec " + cmdline;
   }
+  if (char const* k = std::getenv("PINETBOOT_PROVISION_KILL_AT"); k != nullptr && std::string_view{k} == "imported")
+    ::kill(::getpid(), SIGKILL);  // tests only: a kill between the copy and the commit
   if (auto ec = prepare_generation_fstab(draft->dir / "root")) return abort("cannot rewrite etc/fstab", ec);
   std::cout << "hashing " << name << "@" << draft->number << std::endl;
   auto st = layout::commit_generation(o.cfg, *draft, info, reflinked);

@@ -185,8 +185,20 @@ result<int> run_in_root(std::filesystem::path const& root, std::vector<std::stri
     };
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);
-    if (::unshare(CLONE_NEWNS) != 0) die("unshare(CLONE_NEWNS)");
+    // A mount namespace (the binds vanish with it) and a PID namespace: the command runs as
+    // its init, so when it dies (with the tool, by PDEATHSIG) the kernel kills everything it
+    // started too.
+    if (::unshare(CLONE_NEWNS | CLONE_NEWPID) != 0) die("unshare(CLONE_NEWNS | CLONE_NEWPID)");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
+    pid_t inner = ::fork();
+    if (inner < 0) die("fork");
+    if (inner > 0) {
+      int st = 0;
+      while (::waitpid(inner, &st, 0) < 0)
+        if (errno != EINTR) ::_exit(126);
+      ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto in = [&](char const* rel) { return (root / rel).string(); };
     for (char const* d : {"proc", "sys", "dev"}) {
       struct stat st {};

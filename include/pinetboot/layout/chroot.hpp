@@ -6,7 +6,8 @@
 /// The command runs in a child process with a mount namespace of its own: every bind mount
 /// exists only in that namespace, so it vanishes with the child's last process, also when the
 /// tool is killed (the child gets SIGKILL when its parent dies, PR_SET_PDEATHSIG). Nothing is
-/// ever mounted in the server's own namespace, so there is nothing to unmount.
+/// ever mounted in the server's own namespace, so there is nothing to unmount. The command is
+/// also the init of a PID namespace of its own, so whatever it started dies with it.
 #pragma once
 
 #include <cstdint>
