@@ -1500,6 +1500,8 @@ int cmd_eeprom(options const& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Progress lines reach a pipe (a log, `| tee`) as they happen.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   options o;
   try {
     o = parse_args(argc, argv);

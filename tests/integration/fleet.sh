@@ -145,6 +145,18 @@ check "/home kept through rollback" homework_kept
 expect_rc 0 "list after rollback" P list
 check "list shows the previous generation" grep -q "fleet@1 (2)" "$work/out"
 
+# --- change a board's root model, and back ---------------------------------------------------
+f1=$(folder 1)
+expect_rc 0 "copy board to the shared model" P add --serial "$f1" --image fleet --server-ip 10.77.0.1 --root-model shared
+check "it is shared now" grep -q "^model=shared" "$tftp/$f1/.pinetboot-board"
+check "its /home moved into its state tree" grep -q "homework of 1" "$nfs/$f1/state/home/hw.txt"
+check "its old root was deleted" sh -c "! ls '$nfs/$f1' | grep -q '^root.g'"
+mid=$(cat "$nfs/$f1/state/etc/machine-id")
+expect_rc 0 "and back to copy" P add --serial "$f1" --image fleet --server-ip 10.77.0.1 --root-model copy
+check "it is a copy again with its /home" grep -q "homework of 1" "$(own_tree "$f1")/home/hw.txt"
+check "its machine-id stayed the same through both moves" test "$(cat "$(own_tree "$f1")/etc/machine-id")" = "$mid"
+check "consistent after the model changes" all_consistent
+
 # --- gc -------------------------------------------------------------------------------------
 expect_rc 0 "exec generation 3" P image exec fleet -- sh -c 'echo "release 3" >/etc/os-release'
 expect_rc 0 "gc --keep 1 (2 is every board's rollback target)" P image gc fleet --keep 1
