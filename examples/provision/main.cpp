@@ -733,27 +733,36 @@ std::string join(std::vector<std::string> const& v, char sep = ',') {
   return out;
 }
 
-std::error_code customize_board(options const& o, layout::client_record const& r, layout::board_marker const& m,
-                                fs::path const& boot, fs::path const& tree) {
+// The cmdline.txt of board `r` running `m`, from its generation's own.
+pinetboot::result<std::string> board_cmdline(options const& o, layout::client_record const& r,
+                                             layout::board_marker const& m) {
   if (!r.server) return layout::errc::missing_identity;
-  auto settings = layout::read_image_settings(o.cfg, r.image);
+  auto settings = layout::read_image_settings(o.cfg, m.image);
   if (!settings) return settings.error();
-  auto gen_root = layout::generation_path(o.cfg, r.image, r.generation) / "root";
   nfs::cmdline_options c;
   c.server = *r.server;
   if (m.model == layout::root_model::copy) {
     c.root_path = (o.cfg.exported_root(r.folder) / m.tree).string();
   } else {
-    c.root_path = layout::exported_generation_root(o.cfg, r.image, r.generation).string();
+    c.root_path = layout::exported_generation_root(o.cfg, m.image, m.generation).string();
     c.read_only = true;
     c.init = "/" + std::string{layout::board_init_path};
     c.extra = {"pinetboot.state=" + r.server->to_string() + ":" + exported_state(o.cfg, r.folder).string(),
                "pinetboot.persist=" + join(settings->persist),
                "pinetboot.volatile=" + join(settings->volatile_paths)};
   }
-  if (auto ec = check_inside(boot, "cmdline.txt")) return ec;
-  auto cmd = nfs::make_netboot_cmdline(read_file(boot / "cmdline.txt"), c);
+  auto gen_boot = layout::generation_path(o.cfg, m.image, m.generation) / "boot";
+  if (auto ec = check_inside(gen_boot, "cmdline.txt")) return ec;
+  return nfs::make_netboot_cmdline(read_file(gen_boot / "cmdline.txt"), c);
+}
+
+std::error_code customize_board(options const& o, layout::client_record const& r, layout::board_marker const& m,
+                                fs::path const& boot, fs::path const& tree) {
+  if (!r.server) return layout::errc::missing_identity;
+  auto gen_root = layout::generation_path(o.cfg, r.image, r.generation) / "root";
+  auto cmd = board_cmdline(o, r, m);
   if (!cmd) return cmd.error();
+  if (auto ec = check_inside(boot, "cmdline.txt")) return ec;
   if (auto ec = write_generated(boot / "cmdline.txt", *cmd)) return ec;
   std::error_code ec;
   bool ssh = fs::is_directory(fs::symlink_status(gen_root / "etc/ssh", ec));
@@ -768,6 +777,22 @@ std::error_code customize_board(options const& o, layout::client_record const& r
     if (auto e = write_board_file(tree, "etc/fstab", *tab)) return e;
   }
   return {};
+}
+
+// What verify reports of an image board: its trees against the generation's manifest, and
+// its generated cmdline.txt against a fresh one.
+pinetboot::result<std::vector<std::string>> image_board_drift(options const& o, layout::client_record const& r) {
+  auto d = layout::verify_board(o.cfg, r);
+  if (!d) return d.error();
+  auto live = layout::read_board_marker(o.cfg, r.folder);
+  if (live && *live) {
+    auto want = board_cmdline(o, r, **live);
+    if (!want)
+      d->push_back("cannot regenerate cmdline.txt: " + want.error().message());
+    else if (read_file(o.cfg.boot_dir(r.folder) / "cmdline.txt") != *want)
+      d->push_back("cmdline.txt differs from the generated one");
+  }
+  return d;
 }
 
 // A shared root's fstab names no SD card and no per-board boot folder.
@@ -1329,7 +1354,7 @@ int cmd_repair(options const& o) {
       if (!o.dry_run)
         if (auto ec = layout::clean_board(o.cfg, r.folder, m)) return fail(r.folder + ": cannot clean up", ec);
     }
-    auto drift = layout::verify_board(o.cfg, r);
+    auto drift = image_board_drift(o, r);
     if (!drift) return fail(r.folder + ": cannot verify", drift.error());
     if (drift->empty()) continue;
     for (auto const& d : *drift) std::cout << r.folder << ": " << d << "\n";
@@ -1418,7 +1443,7 @@ int cmd_verify(options const& o) {
     if (!has_root) drift.push_back(r.folder + ": root tree missing: " + root.string());
     if (!has_boot || !has_root) continue;
     if (!r.image.empty()) {
-      auto d = layout::verify_board(o.cfg, r);
+      auto d = image_board_drift(o, r);
       if (!d) {
         drift.push_back(r.folder + ": cannot verify against " + generation_label(r) + ": " + d.error().message());
         continue;

@@ -171,7 +171,9 @@ check "consistent after gc" all_consistent
 # --- a broken board --------------------------------------------------------------------------
 rm "$tftp/$(folder 5)/start4.elf"
 echo tampered >>"$(own_tree "$(folder 3)")/usr/lib/big.so"
+echo "root=/dev/mmcblk0p2" >"$tftp/$(folder 6)/cmdline.txt"
 expect_rc 2 "verify finds the damage" P verify
+check "verify names the edited cmdline.txt" grep -q "$(folder 6): cmdline.txt differs" "$work/out"
 check "verify names the deleted start4.elf" grep -q "$(folder 5): missing boot/start4.elf" "$work/out"
 check "verify names the changed file" grep -q "$(folder 3): changed root/usr/lib/big.so (content)" "$work/out"
 expect_rc 0 "list" P list
