@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "pinetboot/core/file.hpp"
 
@@ -23,27 +24,37 @@ namespace {
 
 std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
 
-// Resolves `rel` inside `root` as the chrooted kernel would (symlinks relative to the root).
+// Resolves `rel` inside `root` as the chrooted kernel would: symlinks relative to the root,
+// ".." stopping at it.
 result<std::filesystem::path> resolve_inside(std::filesystem::path const& root, std::string rel) {
   for (int hops = 0; hops < 16; ++hops) {
+    std::vector<std::string> parts;
+    for (auto const& p : std::filesystem::path{rel}.relative_path()) {
+      auto s = p.string();
+      if (s.empty() || s == ".") continue;
+      if (s == "..") {
+        if (!parts.empty()) parts.pop_back();
+        continue;
+      }
+      parts.push_back(std::move(s));
+    }
     std::filesystem::path cur = root;
-    std::filesystem::path logical;
+    std::string logical;
     bool restarted = false;
-    auto parts = std::filesystem::path{rel}.relative_path();
-    for (auto it = parts.begin(); it != parts.end(); ++it) {
-      cur /= *it;
-      logical /= *it;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      cur /= parts[i];
       struct stat st {};
       if (::lstat(cur.c_str(), &st) != 0) return last_errno();
-      if (!S_ISLNK(st.st_mode)) continue;
+      if (!S_ISLNK(st.st_mode)) {
+        logical += "/" + parts[i];
+        continue;
+      }
       std::error_code ec;
       auto target = std::filesystem::read_symlink(cur, ec);
       if (ec) return ec;
-      std::filesystem::path rest;
-      for (auto jt = std::next(it); jt != parts.end(); ++jt) rest /= *jt;
-      auto base = target.is_absolute() ? target : logical.parent_path() / target;
-      rel = (base / rest).lexically_normal().string();
-      if (rel.starts_with("..")) rel = "/";
+      std::string next = target.is_absolute() ? target.string() : logical + "/" + target.string();
+      for (std::size_t j = i + 1; j < parts.size(); ++j) next += "/" + parts[j];
+      rel = next;
       restarted = true;
       break;
     }

@@ -205,6 +205,8 @@ std::string format_image_settings(image_settings const& s) {
 result<generation_info> parse_generation_info(std::string_view text) {
   generation_info g;
   auto ec = for_each_pair(text, errc::bad_manifest, [&](std::string_view k, std::string_view v) -> std::error_code {
+    for (char c : v)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return errc::bad_manifest;  // one line each
     if (k == "generation") {
       if (!parse_unsigned(v, g.number) || g.number == 0) return errc::bad_manifest;
     } else if (k == "parent") {
@@ -227,7 +229,7 @@ result<generation_info> parse_generation_info(std::string_view text) {
 
 std::string format_generation_info(generation_info const& g) {
   auto clean = [](std::string s) {
-    std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, ' ');
     return s;
   };
   return "generation=" + std::to_string(g.number) + "\nparent=" + std::to_string(g.parent) +

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <map>
+#include <set>
 #include <memory>
 #include <utility>
 
@@ -120,9 +121,6 @@ char type_of(mode_t m) noexcept {
   return 's';
 }
 
-bool under(std::string_view path, std::string_view dir) noexcept {
-  return path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/';
-}
 
 }  // namespace
 
@@ -264,11 +262,14 @@ std::vector<manifest_change> compare_manifests(std::vector<manifest_entry> const
   std::vector<manifest_change> out;
   std::map<std::string_view, manifest_entry const*> have;
   for (auto const& e : actual) have.emplace(e.path, &e);
-  std::string ignored_dir;
+  // A path is skipped when `ignore` says so of it or of any directory above it.
+  std::set<std::string, std::less<>> ignored;
   auto skip = [&](std::string_view p) {
-    if (!ignored_dir.empty() && under(p, ignored_dir)) return true;
+    for (auto slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1))
+      if (ignored.contains(p.substr(0, slash))) return true;
+    if (ignored.contains(p)) return true;
     if (ignore && ignore(p)) {
-      ignored_dir = std::string{p};
+      ignored.emplace(p);
       return true;
     }
     return false;
@@ -304,9 +305,8 @@ std::vector<manifest_change> compare_manifests(std::vector<manifest_entry> const
           std::to_string(a.gid);
     if (!d.empty()) out.push_back({manifest_change::kind::changed, e.path, std::move(d)});
   }
-  ignored_dir.clear();
   for (auto const& a : actual) {
-    if (seen.contains(a.path) || skip(a.path)) continue;
+    if (skip(a.path) || seen.contains(a.path)) continue;
     out.push_back({manifest_change::kind::added, a.path, {}});
   }
   std::sort(out.begin(), out.end(), [](auto const& x, auto const& y) { return x.path < y.path; });
