@@ -150,8 +150,9 @@ class args {
         if (i + 1 >= argc)
           throw usage_error("--" + name + " needs a value: --" + name + " " + s->value_name);
         std::string_view next = argv[i + 1];
-        // "--root --port 69" lost the root; a value that really starts with "--" is written --root=--x.
-        if (next.substr(0, 2) == "--")
+        // "--root --port 69" lost the root's value; so did "--interface -v". A value that really
+        // starts with '-' is written --name=-x; negative numbers pass (and meet the range check).
+        if (next.size() > 1 && next[0] == '-' && (next[1] < '0' || next[1] > '9'))
           throw usage_error("--" + name + " needs a value (" + s->value_name + ") before " + std::string{next});
         value = argv[++i];
       }

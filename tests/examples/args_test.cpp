@@ -121,6 +121,11 @@ TEST(ExamplesArgs, RefusesOptionWithoutItsValue) {
   // The next word is an option: the value was forgotten, it is not "--verbose".
   e = refusal({"--interface", "--verbose"});
   EXPECT_NE(e.find("--interface needs a value"), std::string::npos) << e;
+  e = refusal({"--interface", "-v"});
+  EXPECT_NE(e.find("--interface needs a value (IF) before -v"), std::string::npos) << e;
+  // A negative number is a value (refused later by the range check, naming it).
+  EXPECT_EQ(refusal({"--port", "-1"}), "");
+  EXPECT_EQ(refusal({"--interface", "-"}), "");
   // A value that starts with "--" can still be given with "=".
   auto a = make();
   argv_of av{{"--interface=--odd"}};

@@ -206,6 +206,7 @@ refused "simulate --count 24abc" "24abc" -- "${M[@]}" --count 24abc
 refused "simulate --tftp-server 1.2.3" "1.2.3" -- "${M[@]}" --tftp-server 1.2.3
 refused "simulate --serial-base zz" "zz" -- "${M[@]}" --serial-base zz
 refused "simulate without --interface" "--interface" -- "$simulate" --count 1
+refused "simulate --interface without value (next is -v)" "--interface" -- "$simulate" --interface -v --count 1
 version_and_help "$simulate" pinetboot-simulate
 
 # --- pinetboot-dhcp-decode: FILE arguments are its positionals; options are checked.
