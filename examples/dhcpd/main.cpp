@@ -114,6 +114,11 @@ dhcp::host_config parse_host(std::string const& spec) {
       have_boot = true;
     } else if (auto ip = core::ipv4_address::parse(p)) {
       h.address = *ip;
+    } else if (p.find_first_not_of("0123456789.") == std::string::npos) {
+      // "10.0.0.300" is a mistyped address, not a host name.
+      throw usage_error("--host " + spec + ": '" + p + "' is not an IPv4 address");
+    } else if (p.find('=') != std::string::npos) {
+      throw usage_error("--host " + spec + ": unknown key in '" + p + "' (expected file= or server=)");
     } else {
       h.hostname = p;
     }

@@ -80,6 +80,8 @@ int run(int argc, char** argv) {
     cfg.timeout = std::chrono::seconds{a.number("timeout", 1, 86400)};
     cfg.dhcp_retry = std::chrono::milliseconds{a.number("dhcp-retry-ms", 0, 60000)};
     cfg.tftp_rto = std::chrono::milliseconds{a.number("tftp-rto-ms", 10, 60000)};
+    if (a.has("broadcast-flag") && a.has("no-broadcast-flag"))
+      throw usage_error("--broadcast-flag and --no-broadcast-flag contradict each other; give one");
     cfg.broadcast_flag = !a.has("no-broadcast-flag");
     cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
   } catch (std::invalid_argument const& e) {

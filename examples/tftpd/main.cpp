@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
     o.single_port = a.has("single-port");
     if (o.single_port && a.has("port-range"))
       throw usage_error("--port-range has no use with --single-port (every transfer uses the listening port)");
+    for (auto const* w : {"write-root", "max-write-size", "overwrite"})
+      if (!o.allow_write && a.has(w))
+        throw usage_error(std::string{"--"} + w + " has no use without --allow-write");
     user = a.get("user");
     verbose = a.has("verbose");
   } catch (std::invalid_argument const& e) {

@@ -148,6 +148,7 @@ refused "dhcpd --pxe-port -1" "-1" -- "${D[@]}" --pxe-port -1
 refused "dhcpd --listen 300.1.1.1" "300.1.1.1" -- "${D[@]}" --listen 300.1.1.1
 refused "dhcpd --verbose=1" "--verbose" -- "${D[@]}" --verbose=1
 refused "dhcpd --subnet prefix 24abc" "24abc" -- "${D[@]}" --mode full --subnet 10.0.0.0/24abc,range=10.0.0.1-10.0.0.9
+refused "dhcpd --host with a bad address" "10.0.0.300" -- "${D[@]}" --host dc:a6:32:01:36:c2,10.0.0.300
 [[ -e $leases ]] && fail "dhcpd: a refused command line created the lease file $leases"
 version_and_help "$dhcpd" pinetboot-dhcpd
 
@@ -163,6 +164,7 @@ refused "tftpd --listen nope" "nope" -- "${T[@]}" --listen nope
 refused "tftpd --max-transfers -5" "-5" -- "${T[@]}" --max-transfers -5
 refused "tftpd --port-range 1000-20x" "20x" -- "${T[@]}" --port-range 1000-20x
 refused "tftpd without --root" "--root" -- "$tftpd" --user=
+refused "tftpd --overwrite without --allow-write" "--overwrite" -- "${T[@]}" --overwrite
 version_and_help "$tftpd" pinetboot-tftpd
 
 # --- pinetboot-server: base configuration is proxy DHCP + TFTP on lo.
@@ -207,6 +209,7 @@ refused "simulate --tftp-server 1.2.3" "1.2.3" -- "${M[@]}" --tftp-server 1.2.3
 refused "simulate --serial-base zz" "zz" -- "${M[@]}" --serial-base zz
 refused "simulate without --interface" "--interface" -- "$simulate" --count 1
 refused "simulate --interface without value (next is -v)" "--interface" -- "$simulate" --interface -v --count 1
+refused "simulate contradictory flags" "--no-broadcast-flag" -- "${M[@]}" --broadcast-flag --no-broadcast-flag
 version_and_help "$simulate" pinetboot-simulate
 
 # --- pinetboot-dhcp-decode: FILE arguments are its positionals; options are checked.
