@@ -69,11 +69,14 @@ class usage_error : public std::invalid_argument {
 
 class args {
  public:
-  args(std::string program, std::string summary) : program_{std::move(program)}, summary_{std::move(summary)} {}
+  args(std::string program, std::string summary)
+      : program_{std::move(program)}, summary_{std::move(summary)} {}
 
   /// Declares an option taking a value (repeatable when `many`).
-  args& option(std::string name, std::string value_name, std::string help, std::string def = {}, bool many = false) {
-    specs_.push_back({std::move(name), std::move(value_name), std::move(help), std::move(def), true, many, {}});
+  args& option(std::string name, std::string value_name, std::string help, std::string def = {},
+               bool many = false) {
+    specs_.push_back(
+        {std::move(name), std::move(value_name), std::move(help), std::move(def), true, many, {}});
     return *this;
   }
   /// Declares a boolean flag.
@@ -147,17 +150,16 @@ class args {
         continue;
       }
       if (!value) {
-        if (i + 1 >= argc)
-          throw usage_error("--" + name + " needs a value: --" + name + " " + s->value_name);
+        if (i + 1 >= argc) throw usage_error("--" + name + " needs a value: --" + name + " " + s->value_name);
         std::string_view next = argv[i + 1];
         // "--root --port 69" lost the root's value; so did "--interface -v". A value that really
         // starts with '-' is written --name=-x; negative numbers pass (and meet the range check).
         if (next.size() > 1 && next[0] == '-' && (next[1] < '0' || next[1] > '9'))
-          throw usage_error("--" + name + " needs a value (" + s->value_name + ") before " + std::string{next});
+          throw usage_error("--" + name + " needs a value (" + s->value_name + ") before " +
+                            std::string{next});
         value = argv[++i];
       }
-      if (!s->many && values_.count(name) != 0)
-        throw usage_error("--" + name + " given twice; give it once");
+      if (!s->many && values_.count(name) != 0) throw usage_error("--" + name + " given twice; give it once");
       values_[name].push_back(*value);
     }
     return std::nullopt;
@@ -182,14 +184,17 @@ class args {
     return static_cast<std::uint16_t>(number(name, min, 65535));
   }
   /// The option's value (or default) as an IPv4 address; usage_error otherwise.
-  [[nodiscard]] core::ipv4_address ipv4(std::string const& name) const { return parse_ipv4(get(name), "--" + name); }
+  [[nodiscard]] core::ipv4_address ipv4(std::string const& name) const {
+    return parse_ipv4(get(name), "--" + name);
+  }
   [[nodiscard]] std::vector<std::string> const& positional() const { return positional_; }
 
   [[nodiscard]] std::string help() const {
     std::string h = "usage: " + program_ + " [options]" +
                     (positional_name_.empty() ? "" : " [" + positional_name_ + "...]") + "\n\n" + summary_ +
                     "\n\n";
-    if (!positional_name_.empty()) h += "arguments:\n" + line(positional_name_ + "...", positional_help_) + "\n";
+    if (!positional_name_.empty())
+      h += "arguments:\n" + line(positional_name_ + "...", positional_help_) + "\n";
     h += "options:\n";
     for (auto const& s : specs_) {
       std::string left = (s.short_name.empty() ? "--" : s.short_name + ", --") + s.name +
@@ -217,15 +222,17 @@ class args {
   }
   static std::string line(std::string left, std::string const& text) {
     left.insert(0, "  ");
-    if (left.size() < 30) left.resize(30, ' ');
-    else left += "\n" + std::string(30, ' ');
+    if (left.size() < 30)
+      left.resize(30, ' ');
+    else
+      left += "\n" + std::string(30, ' ');
     return left + text + "\n";
   }
   void add_positional(std::string_view a) {
     if (positional_name_.empty())
-      throw usage_error("unexpected argument '" + std::string{a} + "': " + program_ +
-                        " takes no positional arguments" + (positional_hint_.empty() ? "" : "; " + positional_hint_) +
-                        "; see '" + program_ + " --help'");
+      throw usage_error(
+          "unexpected argument '" + std::string{a} + "': " + program_ + " takes no positional arguments" +
+          (positional_hint_.empty() ? "" : "; " + positional_hint_) + "; see '" + program_ + " --help'");
     positional_.emplace_back(a);
   }
   /// " (did you mean --x?)" for a declared option within two edits of `name`, else "".

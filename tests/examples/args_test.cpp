@@ -180,7 +180,8 @@ TEST(ExamplesArgs, HelpAndVersionPrintAndExitZero) {
     std::ostringstream out;
     EXPECT_EQ(a.parse(av.argc(), av.argv(), out), 0);
     EXPECT_EQ(out.str().rfind("usage: prog [options]\n", 0), 0U) << out.str();
-    for (auto const* listed : {"--port N", "-v, --verbose", "--help", "--version", "(default: 67)", "[repeatable]"})
+    for (auto const* listed :
+         {"--port N", "-v, --verbose", "--help", "--version", "(default: 67)", "[repeatable]"})
       EXPECT_NE(out.str().find(listed), std::string::npos) << listed;
   }
   auto a = make();
