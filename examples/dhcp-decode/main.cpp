@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../common/args.hpp"
 #include "pinetboot/dhcp.hpp"
 
 namespace {
@@ -580,25 +581,20 @@ int decode(std::string const& name, std::string const& content, bool raw) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool raw = false;
-  std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--raw") {
-      raw = true;
-    } else if (a == "-h" || a == "--help") {
-      std::cout << "usage: pinetboot-dhcp-decode [--raw] [FILE...]\n"
+  examples::args a{"pinetboot-dhcp-decode",
                    "Decodes a DHCP message (hex, or binary with --raw; stdin without FILE) like tshark -V.\n"
                    "Hex may carry '#' comments and offset columns (tcpdump -xx, xxd); Ethernet/IPv4/UDP\n"
-                   "headers are stripped automatically.\n";
-      return 0;
-    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      std::cerr << "pinetboot-dhcp-decode: unknown option " << a << " (try --help)\n";
-      return 1;
-    } else {
-      files.emplace_back(a);
-    }
+                   "headers are stripped automatically."};
+  a.flag("raw", "the input is binary, not hex")
+      .positionals("FILE", "files to decode, one message each; '-' or none: stdin (-- ends the options)");
+  try {
+    if (auto rc = a.parse(argc, argv)) return *rc;
+  } catch (std::invalid_argument const& e) {
+    std::cerr << "pinetboot-dhcp-decode: " << e.what() << '\n';
+    return examples::exit_usage;
   }
+  bool raw = a.has("raw");
+  std::vector<std::string> files = a.positional();
   if (files.empty()) files.emplace_back("-");
   int rc = 0;
   bool first = true;

@@ -35,6 +35,7 @@ using namespace pinetboot;
 using examples::timestamp;
 using examples::type_name;
 using examples::args;
+using examples::usage_error;
 
 std::vector<std::string> split(std::string const& s, char sep) {
   std::vector<std::string> out;
@@ -45,9 +46,7 @@ std::vector<std::string> split(std::string const& s, char sep) {
 }
 
 core::ipv4_address ip_or_throw(std::string const& text, std::string const& what) {
-  auto a = core::ipv4_address::parse(text);
-  if (!a) throw std::invalid_argument(what + ": '" + text + "' is not an IPv4 address");
-  return *a;
+  return examples::parse_ipv4(text, what);
 }
 
 std::vector<core::ipv4_address> ip_list(std::string const& text, std::string const& what) {
@@ -64,8 +63,7 @@ dhcp::subnet_config parse_subnet(std::string const& spec) {
   auto slash = parts[0].find('/');
   if (slash == std::string::npos) throw std::invalid_argument("--subnet: expected NETWORK/PREFIX first, got " + parts[0]);
   s.network = ip_or_throw(parts[0].substr(0, slash), "--subnet");
-  int prefix = std::atoi(parts[0].substr(slash + 1).c_str());
-  if (prefix < 8 || prefix > 30) throw std::invalid_argument("--subnet: prefix must be 8..30");
+  auto prefix = examples::parse_number(parts[0].substr(slash + 1), 8, 30, "--subnet prefix length");
   s.prefix_length = static_cast<std::uint8_t>(prefix);
   bool have_range = false;
   for (std::size_t i = 1; i < parts.size(); ++i) {
@@ -85,9 +83,7 @@ dhcp::subnet_config parse_subnet(std::string const& spec) {
     } else if (key == "domain") {
       s.domain_name = value;
     } else if (key == "lease") {
-      long v = std::atol(value.c_str());
-      if (v < 60 || v > 100'000'000) throw std::invalid_argument("--subnet: lease must be >= 60 seconds");
-      s.lease_time = static_cast<std::uint32_t>(v);
+      s.lease_time = static_cast<std::uint32_t>(examples::parse_number(value, 60, 100'000'000, "--subnet lease"));
     } else {
       throw std::invalid_argument("--subnet: unknown key " + key);
     }
@@ -118,6 +114,11 @@ dhcp::host_config parse_host(std::string const& spec) {
       have_boot = true;
     } else if (auto ip = core::ipv4_address::parse(p)) {
       h.address = *ip;
+    } else if (p.find_first_not_of("0123456789.") == std::string::npos) {
+      // "10.0.0.300" is a mistyped address, not a host name.
+      throw usage_error("--host " + spec + ": '" + p + "' is not an IPv4 address");
+    } else if (p.find('=') != std::string::npos) {
+      throw usage_error("--host " + spec + ": unknown key in '" + p + "' (expected file= or server=)");
     } else {
       h.hostname = p;
     }
@@ -192,31 +193,49 @@ int main(int argc, char** argv) {
       .option("commit-window-us", "N", "under load, ACKs wait up to N us to share one fsync (0 = no wait)", "1000")
       .option("user", "NAME", "drop root to this user after binding", "nobody")
       .flag("verbose", "also log ignored messages");
+  // Every argument is checked here, before a file or a socket is opened.
+  dhcp::engine_config cfg;
+  net::dhcp_server_options so;
+  std::string mode, lease_file, user;
+  bool verbose = false;
   try {
-    a.parse(argc, argv);
-    dhcp::engine_config cfg;
-    auto mode = a.get("mode");
+    if (auto rc = a.parse(argc, argv)) return *rc;
+    mode = a.get("mode");
     if (mode == "proxy") cfg.mode = dhcp::server_mode::proxy;
     else if (mode == "full") cfg.mode = dhcp::server_mode::full;
-    else throw std::invalid_argument("--mode must be proxy or full");
-    if (a.has("server-address")) cfg.server_address = ip_or_throw(a.get("server-address"), "--server-address");
+    else throw usage_error("--mode: expected proxy or full, got '" + mode + "'");
+    if (a.has("server-address")) cfg.server_address = a.ipv4("server-address");
     for (auto const& s : a.all("subnet")) cfg.subnets.push_back(parse_subnet(s));
     for (auto const& h : a.all("host")) cfg.hosts.push_back(parse_host(h));
     for (auto const& b : a.all("boot")) set_boot(cfg.boot, b);
     cfg.boot.pi_menu = a.get("pi-menu");
     cfg.boot.pi3_reply_delay_ms = static_cast<std::uint32_t>(a.number("pi-delay-ms", 0, 10000));
-    if (a.has("pi-server")) cfg.boot.pi_server = ip_or_throw(a.get("pi-server"), "--pi-server");
+    if (a.has("pi-server")) cfg.boot.pi_server = a.ipv4("pi-server");
     for (auto const& o : a.all("pi-oui")) {
       auto m = core::mac_address::parse(o + ":00:00:00");
-      if (!m) throw std::invalid_argument("--pi-oui: expected XX:XX:XX, got " + o);
+      if (!m) throw usage_error("--pi-oui: expected XX:XX:XX, got " + o);
       cfg.pi_ouis.push_back({(*m)[0], (*m)[1], (*m)[2]});
     }
     if (cfg.mode == dhcp::server_mode::full && cfg.subnets.empty())
-      throw std::invalid_argument("full mode needs at least one --subnet");
+      throw usage_error("--mode full needs at least one --subnet");
+    so.interface = a.get("interface");
+    so.listen_address = a.ipv4("listen");
+    so.port = a.port("port");
+    so.pxe_port = a.port("pxe-port", 0);
+    so.client_port = a.port("client-port");
+    so.commit_window = std::chrono::microseconds{a.number("commit-window-us", 0, 1'000'000)};
+    lease_file = a.get("lease-file");
+    user = a.get("user");
+    verbose = a.has("verbose");
+  } catch (std::invalid_argument const& e) {
+    std::fprintf(stderr, "pinetboot-dhcpd: %s\n", e.what());
+    return examples::exit_usage;
+  }
 
-    auto leases = dhcp::lease_store::open({.path = a.get("lease-file")});
+  try {
+    auto leases = dhcp::lease_store::open({.path = lease_file});
     if (!leases) {
-      std::fprintf(stderr, "pinetboot-dhcpd: cannot open lease file %s: %s\n", a.get("lease-file").c_str(),
+      std::fprintf(stderr, "pinetboot-dhcpd: cannot open lease file %s: %s\n", lease_file.c_str(),
                    leases.error().message().c_str());
       return 1;
     }
@@ -227,23 +246,15 @@ int main(int argc, char** argv) {
     dhcp::server_engine engine{cfg, *leases};
 
     asio::io_context io;
-    net::dhcp_server_options so;
-    so.interface = a.get("interface");
-    so.listen_address = ip_or_throw(a.get("listen"), "--listen");
-    so.port = static_cast<std::uint16_t>(a.number("port", 1, 65535));
-    so.pxe_port = static_cast<std::uint16_t>(a.number("pxe-port", 0, 65535));
-    so.client_port = static_cast<std::uint16_t>(a.number("client-port", 1, 65535));
-    so.commit_window = std::chrono::microseconds{a.number("commit-window-us", 0, 1'000'000)};
-    bool verbose = a.has("verbose");
     net::dhcp_server server{io, engine, *leases, so, [verbose](auto const& ev) { log_exchange(ev, verbose); }};
     if (auto ec = server.start()) {
       std::fprintf(stderr, "pinetboot-dhcpd: cannot listen on port %u%s%s: %s\n", so.port,
                    so.interface.empty() ? "" : " of ", so.interface.c_str(), ec.message().c_str());
       return 1;
     }
-    if (::geteuid() == 0 && !a.get("user").empty()) {
-      if (auto ec = net::drop_privileges(a.get("user"))) {
-        std::fprintf(stderr, "pinetboot-dhcpd: cannot drop privileges to %s: %s\n", a.get("user").c_str(),
+    if (::geteuid() == 0 && !user.empty()) {
+      if (auto ec = net::drop_privileges(user)) {
+        std::fprintf(stderr, "pinetboot-dhcpd: cannot drop privileges to %s: %s\n", user.c_str(),
                      ec.message().c_str());
         return 1;
       }

@@ -310,6 +310,10 @@ options parse_args(int argc, char** argv) {
       o.command = "help";
       return o;
     }
+    if (a == "--version") {
+      o.command = "version";
+      return o;
+    }
     if (a == "-v" || a == "--verbose")
       o.verbose = true;
     else if (a == "--dry-run")
@@ -1536,6 +1540,10 @@ int main(int argc, char** argv) {
   }
   if (o.command == "help") {
     std::cout << usage_text;
+    return exit_ok;
+  }
+  if (o.command == "version") {
+    std::cout << "pinetboot-provision " PINETBOOT_VERSION "\n";
     return exit_ok;
   }
   bool const image_writes = o.command == "image" && !o.positional.empty() &&

@@ -214,14 +214,15 @@ int main(int argc, char** argv) {
   a.option("config", "FILE", "configuration file", "/etc/pinetboot/pinetboot.toml")
       .flag("check-config", "validate the configuration, print what it does, and exit")
       .flag("json", "log JSON lines (overrides server.log_format)")
-      .flag("verbose", "also log DHCP messages that get no answer");
+      .flag("verbose", "also log DHCP messages that get no answer")
+      .positional_hint("a configuration file is given as --config FILE");
   std::string config_path;
   try {
-    a.parse(argc, argv);
+    if (auto rc = a.parse(argc, argv)) return *rc;
     config_path = a.get("config");
-  } catch (std::exception const& e) {
+  } catch (std::invalid_argument const& e) {
     std::fprintf(stderr, "pinetboot-server: %s\n", e.what());
-    return 2;
+    return examples::exit_usage;
   }
 
   server::server_config cfg;

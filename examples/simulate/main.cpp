@@ -7,6 +7,7 @@
 // only if every board booted (received its kernel). Needs root (port 68, SO_BINDTODEVICE).
 #include <sys/resource.h>
 
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -19,18 +20,14 @@ namespace {
 
 using namespace pinetboot;
 using examples::args;
+using examples::usage_error;
 
 int run(int argc, char** argv) {
-  // "-v" is accepted as an alias of --verbose.
-  std::vector<char*> argv2;
-  for (int i = 0; i < argc; ++i) {
-    static char verbose[] = "--verbose";
-    argv2.push_back(std::string_view{argv[i]} == "-v" ? verbose : argv[i]);
-  }
   args a{"pinetboot-simulate",
          "Boots N simulated Raspberry Pi boards at once (DHCP, then the per-generation TFTP file\n"
          "sequence with the Pi's options, probes and per-serial prefix) and reports per-board phases\n"
-         "and time-to-boot percentiles. Exit 0 only if every board booted.\n"
+         "and time-to-boot percentiles. Exit 0 only if every board booted; 1 if one did not or the\n"
+         "command line is wrong; 2 if the fleet could not be started.\n"
          "Deviation: the boards share the interface's MAC, so the DHCP requests carry the broadcast\n"
          "flag by default (--no-broadcast-flag to clear it)."};
   a.option("interface", "IF", "interface to boot on (required)")
@@ -48,40 +45,49 @@ int run(int argc, char** argv) {
       .flag("broadcast-flag", "set the BOOTP broadcast flag (default on)")
       .flag("no-broadcast-flag", "leave the broadcast flag clear (replies must reach the shared MAC)")
       .flag("json", "print the report as JSON")
-      .flag("verbose", "one line per board (also -v)");
-  a.parse(static_cast<int>(argv2.size()), argv2.data());
+      .flag("verbose", "one line per board")
+      .alias('v', "verbose");
 
+  // Every argument is checked here, before a socket is opened.
   net::fleet_config cfg;
-  if (!a.has("interface")) throw std::invalid_argument("--interface is required");
-  cfg.interface = a.get("interface");
-  cfg.count = static_cast<std::size_t>(a.number("count", 1, 100000));
-  auto mix = net::parse_fleet_mix(a.get("generation"));
-  if (!mix) throw std::invalid_argument("--generation: expected pi3, pi4, pi5 or mix");
-  cfg.generation = *mix;
-  if (a.has("mac-base")) {
-    auto m = core::mac_address::parse(a.get("mac-base"));
-    if (!m) throw std::invalid_argument("--mac-base: not a MAC address");
-    cfg.mac_base = *m;
+  try {
+    if (auto rc = a.parse(argc, argv)) return *rc;
+    if (!a.has("interface")) throw usage_error("--interface IF is required (the interface to boot the boards on)");
+    cfg.interface = a.get("interface");
+    cfg.count = static_cast<std::size_t>(a.number("count", 1, 100000));
+    auto mix = net::parse_fleet_mix(a.get("generation"));
+    if (!mix) throw usage_error("--generation: expected pi3, pi4, pi5 or mix, got '" + a.get("generation") + "'");
+    cfg.generation = *mix;
+    if (a.has("mac-base")) {
+      auto m = core::mac_address::parse(a.get("mac-base"));
+      if (!m)
+        throw usage_error("--mac-base: expected a MAC address like dc:a6:32:00:00:00, got '" + a.get("mac-base") +
+                          "'");
+      cfg.mac_base = *m;
+    }
+    {
+      auto text = a.get("serial-base");
+      std::string_view digits{text};
+      if (digits.substr(0, 2) == "0x" || digits.substr(0, 2) == "0X") digits.remove_prefix(2);
+      std::uint32_t v = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, 16);
+      if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size())
+        throw usage_error("--serial-base: expected up to 8 hex digits like 0x10000000, got '" + text + "'");
+      cfg.serial_base = v;
+    }
+    if (a.has("tftp-server")) cfg.tftp_server = a.ipv4("tftp-server");
+    cfg.concurrency = static_cast<std::size_t>(a.number("concurrency", 0, 100000));
+    cfg.timeout = std::chrono::seconds{a.number("timeout", 1, 86400)};
+    cfg.dhcp_retry = std::chrono::milliseconds{a.number("dhcp-retry-ms", 0, 60000)};
+    cfg.tftp_rto = std::chrono::milliseconds{a.number("tftp-rto-ms", 10, 60000)};
+    if (a.has("broadcast-flag") && a.has("no-broadcast-flag"))
+      throw usage_error("--broadcast-flag and --no-broadcast-flag contradict each other; give one");
+    cfg.broadcast_flag = !a.has("no-broadcast-flag");
+    cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
+  } catch (std::invalid_argument const& e) {
+    std::fprintf(stderr, "pinetboot-simulate: %s\n", e.what());
+    return examples::exit_usage;
   }
-  {
-    auto text = a.get("serial-base");
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text.c_str(), &end, 16);
-    if (text.empty() || *end != '\0' || v > 0xffffffffUL)
-      throw std::invalid_argument("--serial-base: expected hex");
-    cfg.serial_base = static_cast<std::uint32_t>(v);
-  }
-  if (a.has("tftp-server")) {
-    auto ip = core::ipv4_address::parse(a.get("tftp-server"));
-    if (!ip) throw std::invalid_argument("--tftp-server: not an IPv4 address");
-    cfg.tftp_server = *ip;
-  }
-  cfg.concurrency = static_cast<std::size_t>(a.number("concurrency", 0, 100000));
-  cfg.timeout = std::chrono::seconds{a.number("timeout", 1, 86400)};
-  cfg.dhcp_retry = std::chrono::milliseconds{a.number("dhcp-retry-ms", 0, 60000)};
-  cfg.tftp_rto = std::chrono::milliseconds{a.number("tftp-rto-ms", 10, 60000)};
-  cfg.broadcast_flag = !a.has("no-broadcast-flag");
-  cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
 
   // One socket per booting board: lift the soft descriptor limit (1024 by default) to the hard one.
   if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -22,6 +22,7 @@ namespace {
 
 using namespace pinetboot;
 using examples::timestamp;
+using examples::usage_error;
 
 void log_transfer(net::tftp_transfer_record const& r, bool verbose) {
   if (r.not_found && !verbose) {
@@ -75,23 +76,24 @@ int main(int argc, char** argv) {
       .flag("no-symlinks", "refuse every symbolic link")
       .option("user", "NAME", "drop root to this user after binding", "nobody")
       .flag("verbose", "log not-found probes in full");
+  // Every argument is checked here, before a file or a socket is opened.
+  net::tftp_server_options o;
+  std::string mode, user;
+  bool verbose = false;
   try {
-    a.parse(argc, argv);
-    if (!a.has("root")) throw std::invalid_argument("--root is required");
-    net::tftp_server_options o;
+    if (auto rc = a.parse(argc, argv)) return *rc;
+    if (!a.has("root")) throw usage_error("--root DIR is required (the folder to serve)");
     o.root = a.get("root");
-    auto listen = core::ipv4_address::parse(a.get("listen"));
-    if (!listen) throw std::invalid_argument("--listen: not an IPv4 address");
-    o.listen_address = *listen;
-    o.port = static_cast<std::uint16_t>(a.number("port", 0, 65535));
+    o.listen_address = a.ipv4("listen");
+    o.port = a.port("port", 0);
     o.interface = a.get("interface");
-    auto mode = a.get("per-client");
+    mode = a.get("per-client");
     if (mode == "shared") o.roots.mode = tftp::root_mode::shared;
     else if (mode == "mac") o.roots.mode = tftp::root_mode::mac_any;
     else if (mode == "mac-dash") o.roots.mode = tftp::root_mode::mac_dash;
     else if (mode == "mac-colon") o.roots.mode = tftp::root_mode::mac_colon;
     else if (mode == "ip") o.roots.mode = tftp::root_mode::ip;
-    else throw std::invalid_argument("--per-client: unknown mode " + mode);
+    else throw usage_error("--per-client: expected shared, mac, mac-dash, mac-colon or ip, got '" + mode + "'");
     static tftp::neighbour_table neighbours;
     if (o.roots.mode != tftp::root_mode::shared && o.roots.mode != tftp::root_mode::ip) o.roots.lookup = &neighbours;
     o.roots.open.follow_symlinks = !a.has("no-symlinks");
@@ -104,9 +106,10 @@ int main(int argc, char** argv) {
     if (a.has("port-range")) {
       auto r = a.get("port-range");
       auto dash = r.find('-');
-      if (dash == std::string::npos) throw std::invalid_argument("--port-range: expected A-B");
-      long first = std::atol(r.substr(0, dash).c_str()), last = std::atol(r.substr(dash + 1).c_str());
-      if (first < 1 || last > 65535 || first > last) throw std::invalid_argument("--port-range: bad range");
+      if (dash == std::string::npos) throw usage_error("--port-range: expected FIRST-LAST, got '" + r + "'");
+      auto first = examples::parse_number(r.substr(0, dash), 1, 65535, "--port-range first port");
+      auto last = examples::parse_number(r.substr(dash + 1), 1, 65535, "--port-range last port");
+      if (first > last) throw usage_error("--port-range: the first port must not exceed the last, got '" + r + "'");
       o.port_first = static_cast<std::uint16_t>(first);
       o.port_last = static_cast<std::uint16_t>(last);
     }
@@ -119,23 +122,33 @@ int main(int argc, char** argv) {
     o.paths.strip_prefix = strip;
     o.allow_write = a.has("allow-write");
     o.write_root = a.get("write-root");
-    o.max_write_size = static_cast<std::uint64_t>(a.number("max-write-size", 0, 1L << 40));
+    o.max_write_size = static_cast<std::uint64_t>(a.number("max-write-size", 0, 1LL << 40));
     o.write_overwrite = a.has("overwrite");
     o.socket_buffer = 1 << 20;
     o.single_port = a.has("single-port");
-    if (o.single_port && a.has("port-range")) throw std::invalid_argument("--port-range has no use with --single-port");
+    if (o.single_port && a.has("port-range"))
+      throw usage_error("--port-range has no use with --single-port (every transfer uses the listening port)");
+    for (auto const* w : {"write-root", "max-write-size", "overwrite"})
+      if (!o.allow_write && a.has(w))
+        throw usage_error(std::string{"--"} + w + " has no use without --allow-write");
+    user = a.get("user");
+    verbose = a.has("verbose");
+  } catch (std::invalid_argument const& e) {
+    std::fprintf(stderr, "pinetboot-tftpd: %s\n", e.what());
+    return examples::exit_usage;
+  }
 
+  try {
     asio::io_context io;
-    bool verbose = a.has("verbose");
     net::tftp_server server{io, o, [verbose](auto const& r) { log_transfer(r, verbose); }};
     if (auto ec = server.start()) {
       std::fprintf(stderr, "pinetboot-tftpd: cannot serve %s on port %u: %s\n", o.root.c_str(), o.port,
                    ec.message().c_str());
       return 1;
     }
-    if (::geteuid() == 0 && !a.get("user").empty()) {
-      if (auto ec = net::drop_privileges(a.get("user"))) {
-        std::fprintf(stderr, "pinetboot-tftpd: cannot drop privileges to %s: %s\n", a.get("user").c_str(),
+    if (::geteuid() == 0 && !user.empty()) {
+      if (auto ec = net::drop_privileges(user)) {
+        std::fprintf(stderr, "pinetboot-tftpd: cannot drop privileges to %s: %s\n", user.c_str(),
                      ec.message().c_str());
         return 1;
       }
