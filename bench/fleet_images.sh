@@ -22,8 +22,10 @@ prefix=$work/p
 P() { "$tool" --prefix "$prefix" "$@"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-du_b() { du -sB1 "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+# Bytes on disk of the paths together (one du: an inode linked from two of them counts once).
+du_b() { du -scB1 "$@" 2>/dev/null | awk 'END { printf "%d\n", $1 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 echo "# fleet images: ${size_mb} MiB image, $boards shared boards, $copy_boards copy boards, exec changes $pct % of files"
 echo "# $(uname -r), $(nproc) cores, $(df -T "$work" | awk 'NR==2 { print $2 }') at $work, $(date -u +%FT%TZ)"
@@ -56,7 +58,7 @@ done
 t1=$(now)
 all=$(du_b "$prefix/srv/pinetboot/images" "$prefix/srv/tftp" "$prefix/srv/nfs")
 per=$(( (all - gen1) / boards ))
-echo "add $boards shared boards:          $(secs "$t" "$t1") s, $(mib $per) per board = $(awk -v a=$per -v b=$gen1 'BEGIN { printf "%.2f", 100 * a / b }') % of one full copy (target <= 2 %)"
+echo "add $boards shared boards:          $(secs "$t" "$t1") s, $(kib $per) per board = $(awk -v a=$per -v b=$gen1 'BEGIN { printf "%.3f", 100 * a / b }') % of one full copy (target <= 2 %)"
 
 t=$(now)
 P image exec img -- sh -c 'while read f; do echo changed >>"$f"; done </etc/bench-changes' >/dev/null
@@ -76,10 +78,11 @@ done
 t1=$(now)
 before=$all
 all=$(du_b "$prefix/srv/pinetboot/images" "$prefix/srv/tftp" "$prefix/srv/nfs")
-echo "add $copy_boards copy boards:            $(secs "$t" "$t1") s, $(mib $(( (all - before - gen2) / copy_boards ))) per board"
-t=$(now); P upgrade --boards "$(for ((i = 1; i <= copy_boards; ++i)); do printf 'cd%06x,' "$i"; done)" >/dev/null; t1=$(now)
-echo "upgrade $copy_boards copy boards:        $(secs "$t" "$t1") s"
-t=$(now); P rollback --boards "$(for ((i = 1; i <= copy_boards; ++i)); do printf 'cd%06x,' "$i"; done)" >/dev/null; t1=$(now)
-echo "rollback $copy_boards copy boards:       $(secs "$t" "$t1") s"
+echo "add $copy_boards copy boards:            $(secs "$t" "$t1") s, $(mib $(( (all - before) / copy_boards ))) per board ($(mib "$(du_b "$prefix/srv/nfs/cd000001")") in the first board's folder)"
+list=$(for ((i = 1; i <= copy_boards; ++i)); do printf 'cd%06x,' "$i"; done)
+t=$(now); P upgrade --boards "$list" --to 1 >/dev/null; t1=$(now)
+echo "move $copy_boards copy boards to @1:     $(secs "$t" "$t1") s"
+t=$(now); P rollback --boards "$list" >/dev/null; t1=$(now)
+echo "rollback $copy_boards copy boards to @2: $(secs "$t" "$t1") s"
 t=$(now); P verify >/dev/null; t1=$(now)
 echo "verify (all boards, every file hashed): $(secs "$t" "$t1") s"
