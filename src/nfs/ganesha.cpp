@@ -5,6 +5,8 @@
 #include <map>
 #include <utility>
 
+#include "text.hpp"
+
 namespace pinetboot::nfs {
 namespace {
 
@@ -33,6 +35,58 @@ std::string ganesha_client(std::string const& host) {
   return host.substr(0, slash + 1) + std::to_string(bits);
 }
 
+bool is_word_char(char c) noexcept {
+  return detail::is_alpha(c) || detail::is_digit(c) || c == '.' || c == '_' || c == '-';
+}
+
+// Ganesha takes a client only unquoted, and its lexer (src/config_parsing/conf_lex.l) must read
+// the spec as the right token: an IPv4 address or CIDR, "*", "@" + [A-Za-z_][A-Za-z0-9_.-]*,
+// a name [A-Za-z_][A-Za-z0-9._-]* that is not a boolean word (yes/no/on/off/true/false), or a
+// glob of name characters with '*', '?' and "[!...]" classes (not starting with '?', which makes
+// it a plain name token, and without '^'). The address forms were checked by classify_host().
+bool is_ganesha_client(std::string_view host) noexcept {
+  auto kind = classify_host(host);
+  if (!kind) return false;
+  switch (*kind) {
+    case host_kind::ipv4_address:
+    case host_kind::ipv4_subnet:
+    case host_kind::anyone:
+      return true;
+    case host_kind::netgroup:
+      return host.size() > 1 && (detail::is_alpha(host[1]) || host[1] == '_');
+    case host_kind::hostname: {
+      if (!detail::is_alpha(host.front()) && host.front() != '_') return false;
+      std::string lower;
+      for (char c : host) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      return lower != "yes" && lower != "no" && lower != "on" && lower != "off" && lower != "true" &&
+             lower != "false";
+    }
+    case host_kind::wildcard: {
+      if (host.front() == '?') return false;
+      bool in_class = false;
+      std::size_t class_len = 0;
+      for (std::size_t i = 0; i < host.size(); ++i) {
+        char c = host[i];
+        if (c == '[') {
+          in_class = true;
+          class_len = 0;
+          if (i + 1 < host.size() && host[i + 1] == '!') ++i;
+        } else if (c == ']') {
+          if (class_len == 0) return false;
+          in_class = false;
+        } else if (in_class) {
+          if (!is_word_char(c)) return false;
+          ++class_len;
+        } else if (!is_word_char(c) && c != '*' && c != '?') {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
 void append_quoted(std::string& out, std::string_view s) {
   out += '"';
   out += s;
@@ -44,7 +98,7 @@ void append_client(std::string& out, export_client const& c) {
   constexpr std::array<std::string_view, 4> sec{"sys", "krb5", "krb5i", "krb5p"};
   auto const& o = c.opts;
   out += "    CLIENT {\n        Clients = ";
-  append_quoted(out, ganesha_client(c.host));
+  out += ganesha_client(c.host);  // Ganesha refuses a quoted client ("Expected a client")
   out += ";\n        Access_Type = ";
   out += o.access == access_mode::rw ? "RW" : "RO";
   out += ";\n        Squash = ";
@@ -104,8 +158,9 @@ result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string cons
 
 std::error_code validate_ganesha(export_entry const& e, export_policy const& policy) {
   if (auto ec = validate(e, policy)) return ec;
-  // Hosts that classify_host() accepts are letters, digits and ".-_/@*?[]!^" only.
   if (std::any_of(e.path.begin(), e.path.end(), is_forbidden_in_value)) return errc::forbidden_character;
+  for (auto const& c : e.clients)
+    if (!is_ganesha_client(c.host)) return errc::invalid_host;
   return {};
 }
 

@@ -90,7 +90,7 @@ gf=$prefix/etc/ganesha/pinetboot-exports.conf
 expect_rc 1 "exports --format bogus is a usage error" P exports --format bogus
 expect_rc 0 "exports --format ganesha prints" P exports --format ganesha
 check "ganesha: root export restricted to the board" \
-  grep -Pzq 'Path = "/srv/nfs/abcd1234";\n    Pseudo = "/srv/nfs/abcd1234";(.|\n)*?Access_Type = None;(.|\n)*?CLIENT \{\n        Clients = "10.0.0.5";\n        Access_Type = RW;\n        Squash = No_Root_Squash;' "$work/out"
+  grep -Pzq 'Path = "/srv/nfs/abcd1234";\n    Pseudo = "/srv/nfs/abcd1234";(.|\n)*?Access_Type = None;(.|\n)*?CLIENT \{\n        Clients = 10.0.0.5;\n        Access_Type = RW;\n        Squash = No_Root_Squash;' "$work/out"
 check "ganesha: print wrote nothing" test ! -e "$gf"
 expect_rc 0 "exports --format ganesha --dry-run --apply" P --dry-run exports --format ganesha --apply
 check "ganesha: dry run wrote nothing" test ! -e "$gf"

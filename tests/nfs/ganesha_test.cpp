@@ -52,7 +52,7 @@ TEST(NfsGanesha, BoardRootGolden) {
                 "    Squash = Root_Squash;\n"
                 "    Attr_Expiration_Time = 0;\n"
                 "    CLIENT {\n"
-                "        Clients = \"10.77.0.50\";\n"
+                "        Clients = 10.77.0.50;\n"
                 "        Access_Type = RW;\n"
                 "        Squash = No_Root_Squash;\n"
                 "    }\n"
@@ -92,12 +92,11 @@ TEST(NfsGanesha, ReadOnlyAndDefaultsMapLikeExports) {
   ASSERT_NE(plain, std::string::npos);
   ASSERT_LT(os, plain);  // sorted by path
   auto os_block = f.substr(os, plain - os);
-  EXPECT_NE(
-      os_block.find("Clients = \"10.0.0.0\";\n        Access_Type = RO;\n        Squash = No_Root_Squash;"),
-      std::string::npos);
-  EXPECT_NE(f.substr(plain).find(
-                "Clients = \"pi1.lab\";\n        Access_Type = RO;\n        Squash = Root_Squash;"),
+  EXPECT_NE(os_block.find("Clients = 10.0.0.0;\n        Access_Type = RO;\n        Squash = No_Root_Squash;"),
             std::string::npos);
+  EXPECT_NE(
+      f.substr(plain).find("Clients = pi1.lab;\n        Access_Type = RO;\n        Squash = Root_Squash;"),
+      std::string::npos);
 }
 
 TEST(NfsGanesha, OptionalClientOptions) {
@@ -112,7 +111,7 @@ TEST(NfsGanesha, OptionalClientOptions) {
   o.fsid = "7";
   auto f = format_ok({{"/srv/x", {{"10.1.0.0/255.255.0.0", o}}}});
   EXPECT_NE(f.find("    CLIENT {\n"
-                   "        Clients = \"10.1.0.0/16\";\n"
+                   "        Clients = 10.1.0.0/16;\n"
                    "        Access_Type = RW;\n"
                    "        Squash = All_Squash;\n"
                    "        Anonymous_Uid = 1000;\n"
@@ -129,8 +128,8 @@ TEST(NfsGanesha, OptionalClientOptions) {
 TEST(NfsGanesha, SamePathMergesClientsIntoOneExport) {
   auto f = format_ok({board("/srv/shared", {10, 0, 0, 5}), board("/srv/shared", {10, 0, 0, 6})});
   EXPECT_EQ(std::count(f.begin(), f.end(), '{'), 3 + 1 /* second CLIENT */);
-  auto a = f.find("Clients = \"10.0.0.5\"");
-  auto b = f.find("Clients = \"10.0.0.6\"");
+  auto a = f.find("Clients = 10.0.0.5;");
+  auto b = f.find("Clients = 10.0.0.6;");
   ASSERT_NE(a, std::string::npos);
   ASSERT_NE(b, std::string::npos);
   EXPECT_LT(a, b);  // entry order within the export
@@ -243,7 +242,7 @@ TEST(NfsGanesha, WorldExportOnlyWithPolicyAndWarns) {
   auto r = nfs::format_ganesha_exports(std::vector<nfs::export_entry>{{"/srv/os", {nfs::world_client()}}},
                                        {.allow_world = true}, &w);
   ASSERT_TRUE(r.has_value());
-  EXPECT_NE(r->find("Clients = \"*\";"), std::string::npos);
+  EXPECT_NE(r->find("Clients = *;"), std::string::npos);
   EXPECT_FALSE(w.empty());
   // `within` is enforced as for exports(5).
   nfs::export_policy lan{.within = nfs::ipv4_network{ipv4_address{10, 77, 0, 0}, 24}};
@@ -268,4 +267,15 @@ TEST(NfsGanesha, BracesAndQuotesBalance) {
   EXPECT_EQ(std::count(f.begin(), f.end(), '{'), 20 * 3);
   EXPECT_EQ(std::count(f.begin(), f.end(), '"') % 2, 0);
   EXPECT_NE(f.find("# 20 exports\n"), std::string::npos);
+}
+
+TEST(NfsGanesha, ClientsAreWrittenUnquotedAsGaneshaLexesThem) {
+  // Ganesha refuses a quoted client, so every client must lex as the right bare token.
+  for (std::string host : {"10.77.0.50", "10.0.0.0/8", "*", "@pis", "@_x.y-z", "pi4.lab", "_srv", "pi-*.lab",
+                           "pi[0-9].lab", "pi[!0-4]*", "10.0.0.*", "p?"}) {
+    auto f = format_ok({{"/srv", {{host, {}}}}}, {.allow_world = true});
+    EXPECT_NE(f.find("        Clients = " + host + ";\n"), std::string::npos) << host;
+  }
+  for (std::string host : {"4pi.lab", "@4pis", "on", "Yes", "false", "?pi", "pi[^0].lab", "pi[].lab"})
+    EXPECT_EQ(format_error({{"/srv", {{host, {}}}}}, {.allow_world = true}), nfs::errc::invalid_host) << host;
 }

@@ -18,7 +18,7 @@
 ///         Squash = Root_Squash;
 ///         Attr_Expiration_Time = 0;
 ///         CLIENT {
-///             Clients = "10.77.0.50";
+///             Clients = 10.77.0.50;
 ///             Access_Type = RW;
 ///             Squash = No_Root_Squash;
 ///         }
@@ -78,15 +78,19 @@ inline constexpr std::uint16_t ganesha_max_export_id = 65000;
 [[nodiscard]] result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string const> paths);
 
 /// Checks an entry for the Ganesha file: everything validate() checks, plus the characters the
-/// config syntax cannot carry inside a quoted value. Errors: those of validate(), and
+/// config syntax cannot carry inside a quoted value. Errors: those of validate(),
 /// errc::forbidden_character for a path with '"', '\\', '{', '}', ';', '#', '%', a control
-/// character (0x00-0x1f, 0x7f) or a non-ASCII byte.
+/// character (0x00-0x1f, 0x7f) or a non-ASCII byte, and errc::invalid_host for a client that
+/// Ganesha's lexer would not read as a client (it takes them only unquoted): a host name or
+/// netgroup not starting with a letter or '_', a host name that is a boolean word (yes, no, on,
+/// off, true, false), a wildcard starting with '?' or using '^' or an empty [] class.
 [[nodiscard]] std::error_code validate_ganesha(export_entry const& e, export_policy const& policy = {});
 
 /// The whole managed file: a header comment (generated, rewritten whole, and the `%include`
 /// line for ganesha.conf), then one EXPORT block per distinct path, sorted by path. Entries with
-/// the same path are merged into one EXPORT (their clients in entry order). Deterministic: the
-/// same set of entries in any order gives the same bytes. An empty `entries` gives just the
+/// the same path are merged into one EXPORT (their clients in entry order: Ganesha uses the
+/// first CLIENT block that matches). Deterministic: entries with distinct paths give the same
+/// bytes in any order. An empty `entries` gives just the
 /// header. Warnings (export_warnings) are appended to `*warnings` if given.
 /// Errors: those of validate_ganesha() for the first bad entry, errc::duplicate_export (the same
 /// path and host twice), errc::too_long (more than 65000 distinct paths).
