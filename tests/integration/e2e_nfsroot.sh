@@ -17,7 +17,7 @@ set -euo pipefail  # before sourcing: a missing helper file must fail the test
 source "$(dirname "$0")/lib/netns.sh"
 source "$(dirname "$0")/e2e/lib.sh"
 pnb_require_netns
-e2e_require_tools
+e2e_require_tools dnsmasq  # dnsmasq only sends IPv6 router advertisements (e2e_start_ra)
 command -v ganesha.nfsd >/dev/null && [[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ]] &&
   command -v rpcbind >/dev/null ||
   { echo "FAIL: missing Debian packages: nfs-ganesha nfs-ganesha-vfs rpcbind"; exit 1; }
@@ -122,6 +122,7 @@ NFS_KRB5 {
 EOT
 mkdir -p "$PNB_WORK/ganesha-recovery"
 e2e_setup_lan
+e2e_start_ra
 t0=$SECONDS
 e2e_start_ganesha "$PNB_WORK/ganesha.conf" "$prefix/srv"
 echo "ganesha: serving $(grep -c '^EXPORT {' "$exports") exports after $((SECONDS - t0)) s"

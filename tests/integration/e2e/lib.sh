@@ -16,6 +16,8 @@
 #                                 kernel command line (root=/dev/nfs nfsroot= ip=), runs its init
 #   e2e_start_ganesha CONF DIR    rpcbind + NFS-Ganesha in $PNB_SRV, in a private mount namespace
 #                                 where DIR is bind-mounted on /srv (the paths provision wrote)
+#   e2e_start_ra                  IPv6 router advertisements on the LAN (dnsmasq, RA only), so
+#                                 iPXE does not wait ~13 s for IPv6 autoconfiguration
 #   e2e_tftp_root DIR [per-client] kernel, initramfs and boot.ipxe for iPXE in DIR (or its MAC dir)
 #   e2e_start_server TOML         pinetboot-server --verbose in $PNB_SRV, log $PNB_WORK/server.log
 #   e2e_boot NAME                 QEMU boots; FAIL unless the marker shows in $E2E_BOOT_TIMEOUT s
@@ -319,6 +321,23 @@ e2e_start_ganesha() {
     sleep 0.1
   done
   fail "NFS-Ganesha did not start"
+}
+
+# Sends IPv6 router advertisements on the LAN from $PNB_SRV: a ULA prefix on its veth0 and
+# dnsmasq with RA only (no DNS, no DHCPv4/v6). Without any RA iPXE waits about 13 s for IPv6
+# autoconfiguration before it fetches its script (spec: nfs-root-testing.md). Log: ra.log.
+e2e_start_ra() {
+  local i
+  ip -n "$PNB_SRV" addr add fd77:0:0:77::1/64 dev veth0 nodad
+  ip netns exec "$PNB_SRV" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --pid-file= \
+    --interface=veth0 --bind-interfaces --enable-ra --dhcp-range=fd77:0:0:77::,ra-only,64 \
+    --ra-param=veth0,10,600 --log-facility=- > "$PNB_WORK/ra.log" 2>&1 &
+  PNB_PIDS+=($!)
+  for i in $(seq 1 50); do
+    grep -q 'router advertisement on fd77' "$PNB_WORK/ra.log" && return 0
+    sleep 0.1
+  done
+  fail "dnsmasq did not start sending router advertisements: $(tail -3 "$PNB_WORK/ra.log")"
 }
 
 # Builds a gzip'd newc initramfs at $1 with busybox's own cpio (no cpio package needed). /init
