@@ -8,8 +8,10 @@
 #   mounts the root named by the generated cmdline.txt (nfsroot=, ip= parsed from
 #   /proc/cmdline) and switch_roots into it.
 # Cases: first boot (marker, host name, root rw, a file written into the root), second boot
-# (the file from the first boot is there), and a second VM with another MAC, hence another
-# address, booting the same files: the exports refuse its mount.
+# (the file from the first boot is there), a second VM with another MAC, hence another
+# address, booting the same files: the exports refuse its mount; then that VM is added as a
+# board of its own (the first board's Export_Id stays), Ganesha and pinetboot-server reload on
+# SIGHUP, and it boots on its own root.
 # Everything runs in namespaces the test creates; one Ganesha instance serves all cases.
 # Environment: PINETBOOT_CACHE (kernel cache), E2E_BOOT_TIMEOUT (seconds per boot, default 120),
 # E2E_CMDLINE_EXTRA (added to the golden cmdline.txt; "pinetboot.debug" traces the initramfs).
@@ -144,6 +146,7 @@ per_client = "mac"
 registry = "$prefix/var/lib/pinetboot/clients.conf"
 EOT
 e2e_start_server "$PNB_WORK/server.toml"
+server_pid=${PNB_PIDS[-1]}
 
 # --- boots ----------------------------------------------------------------------------------
 # boot_vm NAME MAC: boots, waits for the OK or FAIL marker, lets the VM power off, keeps its
@@ -201,6 +204,36 @@ other_ip=$(grep -aoE 'pinetboot-initramfs: ip [0-9.]+' "$PNB_WORK/serial.log" | 
 grep -aq "$fail_re mount $PNB_SRV_IP:/srv/nfs/$folder from $other_ip: .*\(denied\|ermission\)" "$PNB_WORK/serial.log" ||
   fail "the other VM's mount did not fail with access denied: $line"
 [[ $(wc -l < "$root/var/lib/pinetboot-e2e/boots") == 2 ]] || fail "the refused VM changed the board's root"
+
+# --- that VM becomes a board of its own; both servers reload on SIGHUP ------------------------
+export_id() { awk -v p="Path = \"/srv/nfs/$1\";" '/Export_Id =/ { id = $3 } index($0, p) { sub(";", "", id); print id }' "$exports"; }
+id_before=$(export_id "$folder")
+rm -rf "$prefix/srv/tftp/${other_mac//:/-}"
+P add --mac "$other_mac" --scheme mac-dash --hostname nfs-board-2 --ip 10.77.0.51 --server-ip "$PNB_SRV_IP" \
+  --from-tree "$golden/boot" "$golden/root" > "$PNB_WORK/provision.out" 2>&1 ||
+  fail "provision add (second board): $(cat "$PNB_WORK/provision.out")"
+boot2=$prefix/srv/tftp/${other_mac//:/-}
+printf '#!ipxe\nkernel vmlinuz %s\ninitrd initrd.img\nboot\n' "$(cat "$boot2/cmdline.txt")" > "$boot2/boot.ipxe"
+P exports --format ganesha --apply > "$PNB_WORK/provision.out" 2>&1 || fail "exports --apply: $(cat "$PNB_WORK/provision.out")"
+[[ $(grep -c '^EXPORT {' "$exports") == 4 ]] || fail "want 4 exports after the second board"
+[[ -n $id_before && $(export_id "$folder") == "$id_before" ]] ||
+  fail "the first board's Export_Id changed from '$id_before' to '$(export_id "$folder")' when a board was added"
+lines=$(wc -l < "$PNB_WORK/ganesha.log")
+kill -HUP "$E2E_GANESHA_PID"
+kill -HUP "$server_pid"
+ganesha_reloaded() { tail -n +"$((lines + 1))" "$PNB_WORK/ganesha.log" | grep -q 'Reread exports complete'; }
+for _ in $(seq 1 100); do
+  grep -q 'reload: configuration reloaded, 2 host' "$PNB_WORK/server.log" && ganesha_reloaded && break
+  sleep 0.1
+done
+grep -q 'reload: configuration reloaded, 2 host' "$PNB_WORK/server.log" || fail "pinetboot-server did not reload the registry"
+ganesha_reloaded || fail "NFS-Ganesha did not reread its exports on SIGHUP"
+boot_vm second-board "$other_mac"
+[[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "the second board did not reach its NFS root after the reloads: $line"
+[[ $(field kernel-hostname) == nfs-board-2 ]] || fail "second board's host name is $(field kernel-hostname)"
+[[ $(field src) == "$PNB_SRV_IP:/srv/nfs/${other_mac//:/-}" ]] || fail "the second board's / comes from $(field src)"
+[[ $(field earlier) == none ]] || fail "the second board's fresh root has a mark from $(field earlier)"
+grep -aq "pinetboot-initramfs: ip 10.77.0.51 " "$PNB_WORK/serial.log" || fail "the second board did not get 10.77.0.51"
 
 echo "times to marker: ${times[*]}; whole test $((SECONDS - t_start)) s"
 echo "e2e_nfsroot: ok"
