@@ -116,7 +116,8 @@ _e2e_fetch_kernel() {
 # QEMU's NIC, sunrpc ... nfs, nfsv3, nfsv4) and a file `order` with their load order. Debian's
 # kernel has NFS as modules and no CONFIG_ROOT_NFS, and its unpacked tree has no modules.dep, so
 # the order is the dependency closure of each .ko's `depends=` string. The package is downloaded
-# again only when the cache has the kernel but not its modules (7 MB are kept).
+# again only when the cache has the kernel but not its modules (7 MB are kept); if that fails,
+# `apt-get update` runs once and the download is retried.
 e2e_nfs_modules() {
   local kernel ver dir
   kernel=$(e2e_kernel) || return 1
@@ -130,7 +131,11 @@ e2e_nfs_modules() {
     pkg=linux-image-$ver t0=$SECONDS
     chown _apt "$tmp" 2>/dev/null || true
     k=./lib/modules/$ver/kernel
-    if ! (cd "$tmp" && apt-get download -q "$pkg" >&2) ||
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >&2); then
+      echo "modules: apt-get download $pkg failed; apt-get update, then retrying" >&2
+      apt-get update -qq >&2 || true
+    fi
+    if ! (cd "$tmp" && ls "$pkg"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >&2) ||
        ! dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" --wildcards \
            "$k/fs/nfs/*" "$k/fs/nfs_common/*" "$k/fs/lockd/*" "$k/fs/netfs/*" "$k/fs/fscache/*" \
            "$k/net/sunrpc/*" "$k/net/dns_resolver/*" "$k/drivers/net/ethernet/intel/e1000/*"; then
