@@ -7,6 +7,8 @@
 // Clients value, balanced blocks, and no comment outside the header. Reversing entries with
 // distinct paths must give the same bytes. A rejected entry must have a path byte the syntax
 // cannot carry, fail validate(), or have a client Ganesha's lexer would not read unquoted.
+// Ids kept from "a previous file" (random pairs) may never give duplicates; the file's own ids
+// read back (read_ganesha_export_ids) must match its exports and reproduce it byte for byte.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -181,6 +183,13 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     entries.push_back(std::move(e));
   }
   nfs::export_policy policy{.allow_world = (p.byte() & 1) != 0};
+  // Ids "from a previous file": paths of these entries or others, any id (also out of range).
+  std::vector<nfs::ganesha_id> keep;
+  for (int n = p.byte() % 5; n > 0; --n) {
+    auto which = p.byte();
+    std::string path = which < 128 && !entries.empty() ? entries[which % entries.size()].path : p.str(16);
+    keep.push_back({path, static_cast<std::uint16_t>(p.u32() % 65536)});
+  }
 
   bool all_valid = true;
   for (auto const& e : entries) {
@@ -193,7 +202,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         ec != nfs::errc::invalid_host)
       std::abort();
   }
-  auto text = nfs::format_ganesha_exports(entries, policy);
+  auto text = nfs::format_ganesha_exports(entries, policy, nullptr, keep);
   if (!text) {
     if (all_valid && text.error() != nfs::errc::duplicate_export) std::abort();
     return 0;
@@ -207,7 +216,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   if (distinct.size() == entries.size()) {
     auto reversed = entries;
     std::reverse(reversed.begin(), reversed.end());
-    auto again = nfs::format_ganesha_exports(reversed, policy);
+    auto again = nfs::format_ganesha_exports(reversed, policy, nullptr, keep);
     if (!again || *again != *text) std::abort();
   }
 
@@ -219,7 +228,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   if (exports.size() != want.size()) std::abort();
   std::vector<std::string> paths;
   for (auto const& [path, _] : want) paths.push_back(path);
-  auto ids = nfs::ganesha_export_ids(paths);
+  auto ids = nfs::ganesha_export_ids(paths, keep);
   if (!ids) std::abort();
   std::set<std::string> seen_ids;
   std::size_t i = 0;
@@ -239,5 +248,14 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
     ++i;
   }
+  // The file's ids read back, one per export; rewriting with them changes nothing.
+  auto back = nfs::read_ganesha_export_ids(*text);
+  if (back.size() != exports.size()) std::abort();
+  for (std::size_t k = 0; k < back.size(); ++k)
+    if (back[k].path != exports[k].path || std::to_string(back[k].export_id) != exports[k].id) std::abort();
+  auto rewritten = nfs::format_ganesha_exports(entries, policy, nullptr, back);
+  if (!rewritten || *rewritten != *text) std::abort();
+  // Any text is safe to read ids from.
+  (void)nfs::read_ganesha_export_ids(std::string_view{reinterpret_cast<char const*>(data), size});
   return 0;
 }

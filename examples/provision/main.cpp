@@ -758,17 +758,18 @@ int cmd_exports_ganesha(options const& o) {
   auto set = exports_for(o, *reg);
   if (!set) return fail("cannot build exports", set.error());
   for (auto const& n : set->notes) std::cerr << "note: " << n << "\n";
+  auto file = o.cfg.under_prefix(o.ganesha_file);
+  bool existed = false;
+  auto old = read_file(file, &existed);  // its Export_Ids are kept: a board's id never moves
   std::vector<std::string> warnings;
-  auto text = nfs::format_ganesha_exports(set->entries, {}, &warnings);
+  auto text = nfs::format_ganesha_exports(set->entries, {}, &warnings, nfs::read_ganesha_export_ids(old));
   if (!text) return fail("cannot build the NFS-Ganesha exports", text.error());
   for (auto const& w : warnings) std::cerr << "warning: " << w << "\n";
   if (!o.apply) {
     std::cout << *text;
     return exit_ok;
   }
-  auto file = o.cfg.under_prefix(o.ganesha_file);
-  bool existed = false;
-  bool same = read_file(file, &existed) == *text && existed;
+  bool same = old == *text && existed;
   if (!same && !o.dry_run) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);

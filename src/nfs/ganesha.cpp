@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "text.hpp"
@@ -136,14 +137,30 @@ std::uint16_t ganesha_home_export_id(std::string_view path) noexcept {
   return static_cast<std::uint16_t>(ganesha_min_export_id + fnv1a64(path) % id_slots);
 }
 
-result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string const> paths) {
+result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string const> paths,
+                                                      std::span<ganesha_id const> keep) {
   std::vector<std::string_view> sorted(paths.begin(), paths.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   if (sorted.size() > id_slots) return errc::too_long;
   std::vector<bool> taken(id_slots + ganesha_min_export_id, false);
   std::map<std::string_view, std::uint16_t> id_of;
+  // Ids from the previous file first, in path order, so that the result does not depend on the
+  // order of `keep`; a path or id seen twice keeps its first (smallest path) claim.
+  std::vector<ganesha_id const*> kept;
+  for (auto const& k : keep) kept.push_back(&k);
+  std::sort(kept.begin(), kept.end(), [](auto const* a, auto const* b) {
+    return a->path != b->path ? a->path < b->path : a->export_id < b->export_id;
+  });
+  for (auto const* k : kept) {
+    if (k->export_id < ganesha_min_export_id || k->export_id > ganesha_max_export_id || taken[k->export_id])
+      continue;
+    if (!std::binary_search(sorted.begin(), sorted.end(), std::string_view{k->path})) continue;
+    if (!id_of.emplace(k->path, k->export_id).second) continue;  // the path's first claim wins
+    taken[k->export_id] = true;
+  }
   for (auto p : sorted) {
+    if (id_of.contains(p)) continue;
     std::uint16_t id = ganesha_home_export_id(p);
     while (taken[id])
       id = id == ganesha_max_export_id ? ganesha_min_export_id : static_cast<std::uint16_t>(id + 1);
@@ -164,8 +181,31 @@ std::error_code validate_ganesha(export_entry const& e, export_policy const& pol
   return {};
 }
 
+std::vector<ganesha_id> read_ganesha_export_ids(std::string_view file) {
+  std::vector<ganesha_id> out;
+  std::optional<std::uint16_t> id;
+  std::size_t pos = 0;
+  while (pos < file.size()) {
+    auto nl = file.find('\n', pos);
+    auto line = file.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? file.size() : nl + 1;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.starts_with("EXPORT {")) {
+      id.reset();
+    } else if (line.starts_with("Export_Id = ") && line.ends_with(";")) {
+      auto v = detail::parse_decimal(line.substr(12, line.size() - 13), ganesha_max_export_id);
+      if (v && *v >= ganesha_min_export_id) id = static_cast<std::uint16_t>(*v);
+    } else if (id && line.starts_with("Path = \"") && line.ends_with("\";") && line.size() >= 10) {
+      out.push_back({std::string{line.substr(8, line.size() - 10)}, *id});
+      id.reset();
+    }
+  }
+  return out;
+}
+
 result<std::string> format_ganesha_exports(std::span<export_entry const> entries, export_policy const& policy,
-                                           std::vector<std::string>* warnings) {
+                                           std::vector<std::string>* warnings,
+                                           std::span<ganesha_id const> keep) {
   // Merge by path (std::map: sorted by bytes, the order the ids are assigned in).
   std::map<std::string, std::vector<export_client const*>> by_path;
   std::vector<std::string> w;
@@ -183,7 +223,7 @@ result<std::string> format_ganesha_exports(std::span<export_entry const> entries
   std::vector<std::string> paths;
   paths.reserve(by_path.size());
   for (auto const& [p, _] : by_path) paths.push_back(p);
-  auto ids = ganesha_export_ids(paths);
+  auto ids = ganesha_export_ids(paths, keep);
   if (!ids) return ids.error();
 
   std::string out;

@@ -102,6 +102,11 @@ check "ganesha: second --apply is a no-op" grep -q '^unchanged' "$work/out"
 expect_rc 0 "exports --format ganesha --ganesha-file" P exports --format ganesha --apply --ganesha-file /etc/g2.conf
 check "ganesha: --ganesha-file honoured" cmp -s "$gf" "$prefix/etc/g2.conf"
 expect_rc 1 "--ganesha-file must be absolute" P exports --format ganesha --ganesha-file rel.conf
+# An export keeps the id it has in the current file (here moved by hand to 4242).
+awk '/^    Export_Id = / && !done { sub(/= [0-9]+;/, "= 4242;"); done = 1 } { print }' "$gf" > "$work/g" && cat "$work/g" > "$gf"
+expect_rc 0 "exports --format ganesha --apply keeps the file's ids" P exports --format ganesha --apply
+check "ganesha: kept Export_Id 4242" grep -q '^unchanged' "$work/out"
+check "ganesha: 4242 still in the file" grep -q 'Export_Id = 4242;' "$gf"
 rm -f "$gf" "$prefix/etc/g2.conf"
 rmdir "$prefix/etc/ganesha"
 

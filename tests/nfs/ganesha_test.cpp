@@ -279,3 +279,72 @@ TEST(NfsGanesha, ClientsAreWrittenUnquotedAsGaneshaLexesThem) {
   for (std::string host : {"4pi.lab", "@4pis", "on", "Yes", "false", "?pi", "pi[^0].lab", "pi[].lab"})
     EXPECT_EQ(format_error({{"/srv", {{host, {}}}}}, {.allow_world = true}), nfs::errc::invalid_host) << host;
 }
+
+TEST(NfsGanesha, ReadsBackTheIdsOfItsOwnFile) {
+  std::vector<nfs::export_entry> es{board("/srv/nfs/a"), board("/srv/nfs/b"), board("/srv/tftp/a")};
+  auto f = format_ok(es);
+  auto ids = nfs::read_ganesha_export_ids(f);
+  ASSERT_EQ(ids.size(), 3U);
+  std::vector<std::string> paths{"/srv/nfs/a", "/srv/nfs/b", "/srv/tftp/a"};
+  auto want = nfs::ganesha_export_ids(paths);
+  ASSERT_TRUE(want.has_value());
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(ids[i], (nfs::ganesha_id{paths[i], (*want)[i]}));
+  // Rewriting with the file's own ids changes nothing.
+  auto again = nfs::format_ganesha_exports(es, {}, nullptr, ids);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, f);
+  // Text that is not ours yields nothing (and never fails).
+  EXPECT_TRUE(nfs::read_ganesha_export_ids("").empty());
+  EXPECT_TRUE(nfs::read_ganesha_export_ids("Path = \"/x\";\nExport_Id = 5;\n").empty());
+  EXPECT_TRUE(nfs::read_ganesha_export_ids("EXPORT {\nExport_Id = 0;\nPath = \"/x\";\n").empty());
+  EXPECT_TRUE(nfs::read_ganesha_export_ids("EXPORT {\nExport_Id = 65001;\nPath = \"/x\";\n").empty());
+  EXPECT_TRUE(nfs::read_ganesha_export_ids("EXPORT {\nExport_Id = 7;\nEXPORT {\nPath = \"/x\";\n").empty());
+  EXPECT_EQ(nfs::read_ganesha_export_ids("EXPORT {\n\tExport_Id = 7;\n\tPath = \"/x\";\n"),
+            (std::vector<nfs::ganesha_id>{{"/x", 7}}));
+}
+
+TEST(NfsGanesha, KeptIdsNeverMoveEvenOnCollision) {
+  // Two paths with the same home slot; the one that sorts last exists first.
+  std::uint16_t home = nfs::ganesha_home_export_id("/srv/nfs/x0");
+  std::string other;
+  for (int i = 1; other.empty() && i < 5'000'000; ++i) {
+    std::string p = "/srv/nfs/x" + std::to_string(i);
+    if (nfs::ganesha_home_export_id(p) == home) other = p;
+  }
+  ASSERT_FALSE(other.empty());
+  std::string first = std::max<std::string>("/srv/nfs/x0", other),
+              second = std::min<std::string>("/srv/nfs/x0", other);
+  std::vector<std::string> before{first};
+  auto old = nfs::ganesha_export_ids(before);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ((*old)[0], home);
+  std::vector<std::string> after{first, second};
+  // Without the old ids the earlier-sorting newcomer takes the slot and the board moves ...
+  auto moved = nfs::ganesha_export_ids(after);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_NE((*moved)[0], home);
+  // ... with them it keeps its id and the newcomer probes past it.
+  std::vector<nfs::ganesha_id> keep{{first, home}};
+  auto kept = nfs::ganesha_export_ids(after, keep);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ((*kept)[0], home);
+  EXPECT_EQ((*kept)[1], home == nfs::ganesha_max_export_id ? nfs::ganesha_min_export_id : home + 1);
+}
+
+TEST(NfsGanesha, BadKeptIdsAreIgnored) {
+  std::vector<std::string> paths{"/a", "/b", "/c"};
+  std::vector<nfs::ganesha_id> keep{{"/b", 7},     {"/a", 7},     {"/a", 9}, {"/c", 0},
+                                    {"/c", 65001}, {"/gone", 11}, {"/b", 12}};
+  auto ids = nfs::ganesha_export_ids(paths, keep);
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_EQ((*ids)[0], 7);   // "/a" sorts first: its smallest claim wins
+  EXPECT_EQ((*ids)[1], 12);  // 7 is taken; "/b"'s other claim
+  EXPECT_EQ((*ids)[2], nfs::ganesha_home_export_id("/c"));
+  std::set<std::uint16_t> unique(ids->begin(), ids->end());
+  EXPECT_EQ(unique.size(), 3U);
+  // The order of `keep` does not matter.
+  std::reverse(keep.begin(), keep.end());
+  auto again = nfs::ganesha_export_ids(paths, keep);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *ids);
+}

@@ -42,7 +42,9 @@
 /// whose slot is taken moves to the next free one (linear probing, wrapping 65000 -> 1). So the
 /// ids depend only on the set of paths, never on the order of the entries, and a board keeps
 /// its id when others are added or removed unless one of them collides with it (a new path that
-/// sorts before it and hashes to the same slot, odds about n/65000 per added path).
+/// sorts before it and hashes to the same slot, odds about n/65000 per added path). Given the
+/// ids of the file being replaced (`keep`), existing exports keep theirs unconditionally and only
+/// new paths are placed; pinetboot-provision does that.
 ///
 /// Text generation is off the packet path: these functions allocate but report bad input only
 /// as `nfs::errc` values.
@@ -72,10 +74,26 @@ inline constexpr std::uint16_t ganesha_max_export_id = 65000;
 /// The home slot of `path`: 1 + FNV-1a-64(path) % 65000 (before collision handling).
 [[nodiscard]] std::uint16_t ganesha_home_export_id(std::string_view path) noexcept;
 
+/// A path and the Export_Id it had in a file written before.
+struct ganesha_id {
+  std::string path;
+  std::uint16_t export_id = 0;
+  friend bool operator==(ganesha_id const&, ganesha_id const&) = default;
+};
+
 /// One Export_Id per *distinct* path in `paths`, in the order of `paths` (a repeated path gets
-/// the same id each time). See the file comment for the scheme. Errors: errc::too_long (more
-/// than 65000 distinct paths).
-[[nodiscard]] result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string const> paths);
+/// the same id each time). See the file comment for the scheme. With `keep` (the ids of the
+/// previous file, see read_ganesha_export_ids()) every path still present keeps its old id and
+/// only new paths are placed, around them: then no board's id ever moves, even on a hash
+/// collision. Kept ids outside 1..65000, for paths no longer present, or claimed twice are
+/// ignored. Errors: errc::too_long (more than 65000 distinct paths).
+[[nodiscard]] result<std::vector<std::uint16_t>> ganesha_export_ids(std::span<std::string const> paths,
+                                                                    std::span<ganesha_id const> keep = {});
+
+/// The (Path, Export_Id) pairs of a file written by format_ganesha_exports() (an `Export_Id = N;`
+/// line followed by a `Path = "...";` line in one EXPORT block); anything else is skipped, so
+/// any text is safe to pass. Pure.
+[[nodiscard]] std::vector<ganesha_id> read_ganesha_export_ids(std::string_view file);
 
 /// Checks an entry for the Ganesha file: everything validate() checks, plus the characters the
 /// config syntax cannot carry inside a quoted value. Errors: those of validate(),
@@ -94,8 +112,11 @@ inline constexpr std::uint16_t ganesha_max_export_id = 65000;
 /// header. Warnings (export_warnings) are appended to `*warnings` if given.
 /// Errors: those of validate_ganesha() for the first bad entry, errc::duplicate_export (the same
 /// path and host twice), errc::too_long (more than 65000 distinct paths).
+/// `keep`: as for ganesha_export_ids(); pass read_ganesha_export_ids(<the current file>) so that
+/// rewriting the file never moves an existing export's id.
 [[nodiscard]] result<std::string> format_ganesha_exports(std::span<export_entry const> entries,
                                                          export_policy const& policy = {},
-                                                         std::vector<std::string>* warnings = nullptr);
+                                                         std::vector<std::string>* warnings = nullptr,
+                                                         std::span<ganesha_id const> keep = {});
 
 }  // namespace pinetboot::nfs
