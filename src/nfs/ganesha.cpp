@@ -234,8 +234,8 @@ result<std::string> format_ganesha_exports(std::span<export_entry const> entries
       "#   %include \"";
   out += ganesha_default_file;
   out +=
-      "\"\n# Export_Id = 1 + FNV-1a-64(Path) % 65000, the next free one on a collision (paths in\n"
-      "# sorted order). Hosts not listed in an export's CLIENT blocks get Access_Type = None.\n";
+      "\"\n# An export keeps the Export_Id it has here; a new one gets 1 + FNV-1a-64(Path) % 65000,\n"
+      "# or the next free id. Hosts not listed in an export's CLIENT blocks get Access_Type = None.\n";
   out += "# " + std::to_string(paths.size()) + (paths.size() == 1 ? " export\n" : " exports\n");
   std::size_t i = 0;
   for (auto const& [path, clients] : by_path) {

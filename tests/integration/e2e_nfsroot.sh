@@ -11,7 +11,8 @@
 # (the file from the first boot is there), a second VM with another MAC, hence another
 # address, booting the same files: the exports refuse its mount; then that VM is added as a
 # board of its own (the first board's Export_Id stays), Ganesha and pinetboot-server reload on
-# SIGHUP, and it boots on its own root.
+# SIGHUP, and it boots on its own root; last the first board boots once more with
+# pinetboot-server in proxy mode beside a stand-in router (dnsmasq) that leases the addresses.
 # Everything runs in namespaces the test creates; one Ganesha instance serves all cases.
 # Environment: PINETBOOT_CACHE (kernel cache), E2E_BOOT_TIMEOUT (seconds per boot, default 120),
 # E2E_CMDLINE_EXTRA (added to the golden cmdline.txt; "pinetboot.debug" traces the initramfs).
@@ -123,7 +124,7 @@ NFS_KRB5 {
 %include "$exports"
 EOT
 mkdir -p "$PNB_WORK/ganesha-recovery"
-e2e_setup_lan
+e2e_setup_lan router  # $PNB_MID stays idle until the proxy-mode case
 e2e_start_ra
 t0=$SECONDS
 e2e_start_ganesha "$PNB_WORK/ganesha.conf" "$prefix/srv"
@@ -234,6 +235,29 @@ boot_vm second-board "$other_mac"
 [[ $(field src) == "$PNB_SRV_IP:/srv/nfs/${other_mac//:/-}" ]] || fail "the second board's / comes from $(field src)"
 [[ $(field earlier) == none ]] || fail "the second board's fresh root has a mark from $(field earlier)"
 grep -aq "pinetboot-initramfs: ip 10.77.0.51 " "$PNB_WORK/serial.log" || fail "the second board did not get 10.77.0.51"
+
+# --- proxy mode beside the site's router -----------------------------------------------------
+# The router (dnsmasq in $PNB_MID) leases the addresses, with a reservation for the first board
+# as a site would have; pinetboot-server only adds the boot menu/file (proxyDHCP) and TFTP.
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+ip netns exec "$PNB_MID" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --pid-file= \
+  --interface=veth0 --bind-interfaces --dhcp-range=10.77.0.150,10.77.0.199,255.255.255.0,1h \
+  --dhcp-host="$board_mac,$board_ip" --dhcp-option=option:router,10.77.0.254 --leasefile-ro --no-ping \
+  --dhcp-authoritative --log-dhcp --log-facility=- > "$PNB_WORK/dnsmasq.log" 2>&1 &
+PNB_PIDS+=($!)
+sed -i 's/^mode = "full"/mode = "proxy"/; /^lease_file/d; /^\[\[dhcp.subnet\]\]/,/^routers/d' "$PNB_WORK/server.toml"
+e2e_start_server "$PNB_WORK/server.toml"
+for _ in $(seq 1 50); do grep -q 'DHCP, sockets bound' "$PNB_WORK/dnsmasq.log" && break; sleep 0.1; done
+grep -q 'DHCP, sockets bound' "$PNB_WORK/dnsmasq.log" || fail "dnsmasq did not start"
+boot_vm proxy-mode "$board_mac"
+[[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "proxy mode: the board did not reach its NFS root: $line"
+grep -aq "Next server: $PNB_SRV_IP" "$PNB_WORK/serial.log" || fail "proxy mode: iPXE did not take next-server $PNB_SRV_IP"
+grep -q "board $board_mac (ipxe): dhcp DISCOVER -> proxy offer file boot.ipxe" "$PNB_WORK/server.log" || fail "proxy mode: no proxy offer to $board_mac in the server log"
+grep -q "DHCPACK(veth0) $board_ip $board_mac" "$PNB_WORK/dnsmasq.log" || fail "proxy mode: the router did not ack $board_ip"
+grep -aq "pinetboot-initramfs: ip $board_ip " "$PNB_WORK/serial.log" || fail "proxy mode: the board's kernel did not get $board_ip"
+[[ $(field root) == rw && $(field earlier) == "$first_id" ]] || fail "proxy mode: root $(field root), mark $(field earlier)"
+[[ $(wc -l < "$root/var/lib/pinetboot-e2e/boots") == 3 ]] || fail "the root does not record three boots"
 
 echo "times to marker: ${times[*]}; whole test $((SECONDS - t_start)) s"
 echo "e2e_nfsroot: ok"
