@@ -48,8 +48,9 @@ class provider {
 };
 
 std::string pick_host(provider& p) {
-  static char const* const hosts[] = {"10.77.0.50", "10.0.0.0/8", "10.1.0.0/255.255.0.0", "pi4.lab",
-                                      "@pis",       "pi-?[0-9].lab", "*",                    "0.0.0.0/0"};
+  static char const* const hosts[] = {"10.77.0.50", "10.0.0.0/8", "10.1.0.0/255.255.0.0",
+                                      "pi4.lab",    "@pis",       "pi-?[0-9].lab",
+                                      "*",          "0.0.0.0/0"};
   auto i = p.byte();
   if (i < 200) return hosts[i % (sizeof hosts / sizeof hosts[0])];
   return p.str(24);

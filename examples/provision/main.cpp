@@ -276,7 +276,8 @@ options parse_args(int argc, char** argv) {
         throw usage_error{"--format must be exports or ganesha"};
     } else if (a == "--ganesha-file") {
       o.ganesha_file = value();
-      if (!o.ganesha_file.is_absolute()) throw usage_error{o.ganesha_file.string() + ": paths must be absolute"};
+      if (!o.ganesha_file.is_absolute())
+        throw usage_error{o.ganesha_file.string() + ": paths must be absolute"};
     } else if (a == "--registry")
       o.cfg.registry = value();
     else if (a == "--export-subnet")
@@ -774,7 +775,8 @@ int cmd_exports_ganesha(options const& o) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     if (ec) return fail("cannot create " + file.parent_path().string(), ec);
-    if (auto e = nfs::write_file_atomically(file, *text, false)) return fail("cannot write " + file.string(), e);
+    if (auto e = nfs::write_file_atomically(file, *text, false))
+      return fail("cannot write " + file.string(), e);
   }
   std::cout << (same ? "unchanged " : o.dry_run ? "would update " : "updated ") << file.string() << "\n";
   if (!same && o.reload && !o.dry_run)
