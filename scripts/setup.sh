@@ -17,6 +17,8 @@ packages=(
   mtools e2fsprogs dosfstools fdisk xz-utils attr
   # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)
   qemu-system-x86 ipxe-qemu
+  # end-to-end NFS root: a user-space NFS server (NFSv3 needs rpcbind), run in namespaces only
+  nfs-ganesha nfs-ganesha-vfs rpcbind
 )
 
 missing=()

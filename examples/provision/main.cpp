@@ -30,6 +30,7 @@
 #include "pinetboot/nfs/exports.hpp"
 #include "pinetboot/nfs/exports_file.hpp"
 #include "pinetboot/nfs/fstab.hpp"
+#include "pinetboot/nfs/ganesha.hpp"
 
 namespace {
 
@@ -94,6 +95,8 @@ Commands:
                  boards against their generation's manifest
   repair         finish or undo an interrupted run; rebuild what verify reports
   exports        print the managed exports block; --apply writes it, --reload runs exportfs -ra
+      --format F       exports (default: the /etc/exports block) or ganesha (the whole
+                       NFS-Ganesha exports file; --apply writes --ganesha-file)
   eeprom-config  print the bootloader configuration for the scheme (--scheme, --tftp-ip A)
 
 Global options:
@@ -102,6 +105,7 @@ Global options:
   --tftp-root P       default /srv/tftp
   --nfs-root P        default /srv/nfs
   --exports-file P    default /etc/exports
+  --ganesha-file P    default /etc/ganesha/pinetboot-exports.conf (%include it in ganesha.conf)
   --registry P        default /var/lib/pinetboot/clients.conf
   --image-root P      default /srv/pinetboot/images
   --export-subnet A/N export to this subnet for clients without --ip
@@ -118,6 +122,8 @@ Exit codes:
 struct options {
   layout::layout_config cfg;
   fs::path exports_file = "/etc/exports";
+  std::string exports_format = "exports";  // exports --format: exports | ganesha
+  fs::path ganesha_file{std::string{nfs::ganesha_default_file}};
   std::optional<std::string> export_subnet;
   bool dry_run = false;
   bool verbose = false;
@@ -326,7 +332,15 @@ options parse_args(int argc, char** argv) {
       o.cfg.nfs_root = value();
     else if (a == "--exports-file")
       o.exports_file = value();
-    else if (a == "--registry")
+    else if (a == "--format") {
+      o.exports_format = value();
+      if (o.exports_format != "exports" && o.exports_format != "ganesha")
+        throw usage_error{"--format must be exports or ganesha"};
+    } else if (a == "--ganesha-file") {
+      o.ganesha_file = value();
+      if (!o.ganesha_file.is_absolute())
+        throw usage_error{o.ganesha_file.string() + ": paths must be absolute"};
+    } else if (a == "--registry")
       o.cfg.registry = value();
     else if (a == "--export-subnet")
       o.export_subnet = value();
@@ -1502,6 +1516,39 @@ int cmd_exports(options const& o) {
   return exit_ok;
 }
 
+// exports --format ganesha: NFS-Ganesha's EXPORT blocks for the same exports, as a whole file
+// of pinetboot's own (ganesha.conf %includes it), written atomically with --apply.
+int cmd_exports_ganesha(options const& o) {
+  auto reg = layout::read_registry(o.cfg.registry_file());
+  if (!reg) return fail("cannot read the registry", reg.error());
+  auto set = exports_for(o, *reg);
+  if (!set) return fail("cannot build exports", set.error());
+  for (auto const& n : set->notes) std::cerr << "note: " << n << "\n";
+  auto file = o.cfg.under_prefix(o.ganesha_file);
+  bool existed = false;
+  auto old = read_file(file, &existed);  // its Export_Ids are kept: a board's id never moves
+  std::vector<std::string> warnings;
+  auto text = nfs::format_ganesha_exports(set->entries, {}, &warnings, nfs::read_ganesha_export_ids(old));
+  if (!text) return fail("cannot build the NFS-Ganesha exports", text.error());
+  for (auto const& w : warnings) std::cerr << "warning: " << w << "\n";
+  if (!o.apply) {
+    std::cout << *text;
+    return exit_ok;
+  }
+  bool same = old == *text && existed;
+  if (!same && !o.dry_run) {
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    if (ec) return fail("cannot create " + file.parent_path().string(), ec);
+    if (auto e = nfs::write_file_atomically(file, *text, false))
+      return fail("cannot write " + file.string(), e);
+  }
+  std::cout << (same ? "unchanged " : o.dry_run ? "would update " : "updated ") << file.string() << "\n";
+  if (!same && o.reload && !o.dry_run)
+    std::cerr << "note: --reload runs exportfs only; NFS-Ganesha rereads its exports on SIGHUP\n";
+  return exit_ok;
+}
+
 int cmd_eeprom(options const& o) {
   nfs::eeprom_options e;
   e.tftp_ip = o.tftp_ip;
@@ -1569,7 +1616,7 @@ int main(int argc, char** argv) {
   if (o.command == "list") return cmd_list(o);
   if (o.command == "verify") return cmd_verify(o);
   if (o.command == "repair") return cmd_repair(o);
-  if (o.command == "exports") return cmd_exports(o);
+  if (o.command == "exports") return o.exports_format == "ganesha" ? cmd_exports_ganesha(o) : cmd_exports(o);
   if (o.command == "eeprom-config") return cmd_eeprom(o);
   if (o.command == "image") return cmd_image(o);
   if (o.command == "upgrade" || o.command == "rollback") return cmd_upgrade(o);

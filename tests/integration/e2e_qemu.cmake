@@ -4,3 +4,7 @@
 # ${PINETBOOT_CACHE:-/var/cache/pinetboot-test}.
 pinetboot_add_script_test(e2e_qemu_full e2e_qemu_full.sh TIMEOUT 480)
 pinetboot_add_script_test(e2e_qemu_proxy e2e_qemu_proxy.sh TIMEOUT 480)
+# The NFS root end to end: provision, NFS-Ganesha with the generated exports, five QEMU boots
+# (20-35 s each here, 125-140 s in all, plus a one-time download of the kernel's modules into
+# the cache). Budget: 4 minutes.
+pinetboot_add_script_test(e2e_nfsroot e2e_nfsroot.sh TIMEOUT 420)

@@ -85,6 +85,31 @@ expect_rc 0 "exports --apply again" P exports --apply
 check "second exports --apply is a no-op" grep -q '^unchanged' "$work/out"
 check "add twice + exports twice changed nothing" test "$before" = "$(fingerprint)"
 
+# --- NFS-Ganesha exports --------------------------------------------------------------------
+gf=$prefix/etc/ganesha/pinetboot-exports.conf
+expect_rc 1 "exports --format bogus is a usage error" P exports --format bogus
+expect_rc 0 "exports --format ganesha prints" P exports --format ganesha
+check "ganesha: root export restricted to the board" \
+  grep -Pzq 'Path = "/srv/nfs/abcd1234";\n    Pseudo = "/srv/nfs/abcd1234";(.|\n)*?Access_Type = None;(.|\n)*?CLIENT \{\n        Clients = 10.0.0.5;\n        Access_Type = RW;\n        Squash = No_Root_Squash;' "$work/out"
+check "ganesha: print wrote nothing" test ! -e "$gf"
+expect_rc 0 "exports --format ganesha --dry-run --apply" P --dry-run exports --format ganesha --apply
+check "ganesha: dry run wrote nothing" test ! -e "$gf"
+expect_rc 0 "exports --format ganesha --apply" P exports --format ganesha --apply
+check "ganesha: file under --prefix" grep -q '^EXPORT {' "$gf"
+check "ganesha: file is what was printed" bash -c "P() { \"$tool\" --prefix \"$prefix\" \"\$@\"; }; diff <(P exports --format ganesha) '$gf'"
+expect_rc 0 "exports --format ganesha --apply again" P exports --format ganesha --apply
+check "ganesha: second --apply is a no-op" grep -q '^unchanged' "$work/out"
+expect_rc 0 "exports --format ganesha --ganesha-file" P exports --format ganesha --apply --ganesha-file /etc/g2.conf
+check "ganesha: --ganesha-file honoured" cmp -s "$gf" "$prefix/etc/g2.conf"
+expect_rc 1 "--ganesha-file must be absolute" P exports --format ganesha --ganesha-file rel.conf
+# An export keeps the id it has in the current file (here moved by hand to 4242).
+awk '/^    Export_Id = / && !done { sub(/= [0-9]+;/, "= 4242;"); done = 1 } { print }' "$gf" > "$work/g" && cat "$work/g" > "$gf"
+expect_rc 0 "exports --format ganesha --apply keeps the file's ids" P exports --format ganesha --apply
+check "ganesha: kept Export_Id 4242" grep -q '^unchanged' "$work/out"
+check "ganesha: 4242 still in the file" grep -q 'Export_Id = 4242;' "$gf"
+rm -f "$gf" "$prefix/etc/g2.conf"
+rmdir "$prefix/etc/ganesha"
+
 # --- conflicts ------------------------------------------------------------------------------
 mkdir -p "$prefix/srv/tftp/00000042"
 echo mine >"$prefix/srv/tftp/00000042/keep"

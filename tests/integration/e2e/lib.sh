@@ -6,8 +6,18 @@
 #   e2e_initramfs OUT             builds a busybox initramfs whose /init prints the marker
 #   e2e_setup_lan [router]        namespaces: $PNB_CLI holds bridge br0 + tap0 (QEMU runs there),
 #                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
-#   e2e_start_qemu LOG            boots QEMU in $PNB_CLI, serial console to LOG
+#   e2e_start_qemu LOG [MAC]      boots QEMU in $PNB_CLI, serial console to LOG (MAC: $E2E_MAC)
 #   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
+#   e2e_wait_line LOG SECONDS RE  the same for any extended regex RE
+#   e2e_stop_qemu [SECONDS]       waits that long for QEMU to power off by itself, then kills it
+#   e2e_nfs_modules               prints a folder with the kernel's NFS client + e1000 modules
+#                                 and their load order (file `order`), cached beside the kernel
+#   e2e_nfs_initramfs OUT MODDIR  a busybox initramfs that mounts the NFS root named by the
+#                                 kernel command line (root=/dev/nfs nfsroot= ip=), runs its init
+#   e2e_start_ganesha CONF DIR    rpcbind + NFS-Ganesha in $PNB_SRV, in a private mount namespace
+#                                 where DIR is bind-mounted on /srv (the paths provision wrote)
+#   e2e_start_ra                  IPv6 router advertisements on the LAN (dnsmasq, RA only), so
+#                                 iPXE does not wait ~13 s for IPv6 autoconfiguration
 #   e2e_tftp_root DIR [per-client] kernel, initramfs and boot.ipxe for iPXE in DIR (or its MAC dir)
 #   e2e_start_server TOML         pinetboot-server --verbose in $PNB_SRV, log $PNB_WORK/server.log
 #   e2e_boot NAME                 QEMU boots; FAIL unless the marker shows in $E2E_BOOT_TIMEOUT s
@@ -102,6 +112,239 @@ _e2e_fetch_kernel() {
   echo "$E2E_CACHE/vmlinuz-$ver"
 }
 
+# Prints a folder holding the modules an NFS root needs with e2e_kernel's kernel (e1000 for
+# QEMU's NIC, sunrpc ... nfs, nfsv3, nfsv4) and a file `order` with their load order. Debian's
+# kernel has NFS as modules and no CONFIG_ROOT_NFS, and its unpacked tree has no modules.dep, so
+# the order is the dependency closure of each .ko's `depends=` string. The package is downloaded
+# again only when the cache has the kernel but not its modules (7 MB are kept); if that fails,
+# `apt-get update` runs once and the download is retried.
+e2e_nfs_modules() {
+  local kernel ver dir
+  kernel=$(e2e_kernel) || return 1
+  ver=${kernel##*/vmlinuz-}
+  dir=$E2E_CACHE/nfs-modules-$ver
+  [[ -s $dir/order ]] && { echo "$dir"; return 0; }
+  (
+    flock -w 600 9 || { echo "FAIL: cannot lock $E2E_CACHE/.lock" >&2; exit 1; }
+    [[ -s $dir/order ]] && { echo "$dir"; exit 0; }
+    tmp=$(mktemp -d "$E2E_CACHE/.dl.XXXXXX")
+    pkg=linux-image-$ver t0=$SECONDS
+    chown _apt "$tmp" 2>/dev/null || true
+    k=./lib/modules/$ver/kernel
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >&2); then
+      echo "modules: apt-get download $pkg failed; apt-get update, then retrying" >&2
+      apt-get update -qq >&2 || true
+    fi
+    if ! (cd "$tmp" && ls "$pkg"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >&2) ||
+       ! dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" --wildcards \
+           "$k/fs/nfs/*" "$k/fs/nfs_common/*" "$k/fs/lockd/*" "$k/fs/netfs/*" "$k/fs/fscache/*" \
+           "$k/net/sunrpc/*" "$k/net/dns_resolver/*" "$k/drivers/net/ethernet/intel/e1000/*"; then
+      echo "FAIL: cannot get the modules of $pkg" >&2
+      rm -rf "$tmp"
+      exit 1
+    fi
+    mkdir -p "$tmp/out"
+    declare -A file_of=() seen=()
+    order=()
+    while IFS= read -r f; do file_of[$(basename "$f" .ko)]=$f; done < <(find "$tmp/lib" -name '*.ko')
+    visit() {
+      local m=$1 d deps
+      [[ -n ${seen[$m]:-} ]] && return 0
+      seen[$m]=1
+      [[ -n ${file_of[$m]:-} ]] || { echo "FAIL: module $m (a dependency) was not extracted" >&2; return 1; }
+      deps=$(grep -a -o 'depends=[A-Za-z0-9_,-]*' "${file_of[$m]}" | head -1)
+      deps=${deps#depends=}
+      for d in ${deps//,/ }; do visit "$d" || return 1; done
+      cp "${file_of[$m]}" "$tmp/out/$m.ko"
+      order+=("$m")
+    }
+    for f in e1000 nfs nfsv3 nfsv4; do visit "$f" || { rm -rf "$tmp"; exit 1; }; done
+    printf '%s\n' "${order[@]}" > "$tmp/out/order"
+    rm -rf "$dir"
+    mv "$tmp/out" "$dir"
+    echo "modules: ${#order[@]} NFS modules of $pkg cached in $((SECONDS - t0)) s" >&2
+    rm -rf "$tmp"
+    echo "$dir"
+  ) 9>"$E2E_CACHE/.lock"
+}
+
+# Builds a gzip'd newc initramfs at $1 that does what a kernel with CONFIG_ROOT_NFS and
+# CONFIG_IP_PNP does with root=/dev/nfs: loads the modules from folder $2 (in its `order`),
+# configures the network from ip= and mounts nfsroot= from /proc/cmdline, parsed as
+# Documentation/admin-guide/nfs/nfsroot.rst says (the test does not tell it the values):
+#   ip=<client>:<server>:<gw>:<netmask>:<hostname>:<device>:<autoconf>:...  or ip=<autoconf>;
+#      autoconf dhcp|on|any|both|bootp -> DHCP (udhcpc; the lease's host name becomes the
+#      kernel's, as ipconfig does), off|none or empty with a client address -> static.
+#   nfsroot=[<server>:]<path>[,<options>]; no server -> ip='s <server>, else the DHCP siaddr
+#      (next-server) or server id; "%s" in the path -> the client address; the kernel's nolock
+#      default; ro/rw from the command line (ro if neither, as the kernel does).
+# Then it moves /dev into the new root and switch_roots to its /sbin/init. Every failure prints
+# "PINETBOOT-NFSROOT-FAIL <why>" and powers off, so QEMU always ends by itself.
+e2e_nfs_initramfs() {
+  local out=$1 mods=$2 dir
+  dir=$(mktemp -d "$PNB_WORK/initramfs.XXXXXX")
+  mkdir -p "$dir"/{bin,dev,proc,sys,newroot,lib/modules,tmp}
+  cp /bin/busybox "$dir/bin/busybox"
+  ln -s busybox "$dir/bin/sh"
+  cp "$mods"/*.ko "$mods/order" "$dir/lib/modules/"
+  cat > "$dir/bin/udhcpc.script" <<'EOT'
+#!/bin/sh
+# udhcpc hook: configure the interface like the kernel's ipconfig, remember the lease.
+case $1 in
+  deconfig) ifconfig "$interface" 0.0.0.0 up ;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    [ -n "$router" ] && route add default gw "${router%% *}" dev "$interface"
+    { echo "dhcp_ip=$ip"; echo "dhcp_siaddr=$siaddr"; echo "dhcp_serverid=$serverid"
+      echo "dhcp_hostname=$hostname"; } > /tmp/lease
+    ;;
+esac
+exit 0
+EOT
+  chmod 755 "$dir/bin/udhcpc.script"
+  cat > "$dir/init" <<'EOT'
+#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t devtmpfs dev /dev
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+exec >/dev/console 2>&1
+die() { echo "PINETBOOT-NFSROOT-FAIL $*"; sync; poweroff -f; sleep 30; }
+grep -q pinetboot.debug /proc/cmdline && set -x
+for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" || die "insmod $m"; done
+root= nfsroot= ip= mode=ro
+for a in $(cat /proc/cmdline); do
+  case $a in
+    root=*) root=${a#root=} ;;
+    nfsroot=*) nfsroot=${a#nfsroot=} ;;
+    ip=*) ip=${a#ip=} ;;
+    ro) mode=ro ;;
+    rw) mode=rw ;;
+  esac
+done
+[ "$root" = /dev/nfs ] || die "root=$root, not /dev/nfs"
+[ -n "$nfsroot" ] || die "no nfsroot="
+c_ip= c_srv= c_gw= c_mask= c_host= c_dev= c_auto=
+case $ip in
+  *:*)
+    IFS=: read -r c_ip c_srv c_gw c_mask c_host c_dev c_auto _rest <<EOF
+$ip
+EOF
+    ;;
+  *) c_auto=$ip ;;
+esac
+dev=${c_dev:-eth0}
+i=0
+while ! ip link show "$dev" >/dev/null 2>&1; do
+  i=$((i + 1))
+  [ $i -gt 50 ] && die "no network device $dev"
+  sleep 0.1
+done
+case $c_auto in
+  dhcp|on|any|both|bootp)
+    # udhcpc neither raises the link nor gives up on a down one ("Network is down" forever).
+    ip link set "$dev" up
+    timeout 30 udhcpc -i "$dev" -n -q -t 5 -T 2 -s /bin/udhcpc.script >/tmp/udhcpc.log 2>&1 ||
+      die "no DHCP lease on $dev: $(tail -3 /tmp/udhcpc.log)"
+    . /tmp/lease
+    c_ip=$dhcp_ip
+    [ -n "$c_srv" ] || c_srv=$dhcp_siaddr
+    [ "$c_srv" = 0.0.0.0 ] && c_srv=
+    [ -n "$c_srv" ] || c_srv=$dhcp_serverid
+    [ -n "$c_host" ] || c_host=$dhcp_hostname
+    ;;
+  off|none|"")
+    [ -n "$c_ip" ] || die "ip=$ip: no address and no autoconfiguration"
+    ifconfig "$dev" "$c_ip" netmask "${c_mask:-255.255.255.0}" up || die "cannot configure $dev"
+    [ -n "$c_gw" ] && route add default gw "$c_gw" dev "$dev"
+    ;;
+  *) die "ip=$ip: autoconfiguration '$c_auto' is not supported here" ;;
+esac
+[ -n "$c_host" ] && hostname "$c_host"
+spec=${nfsroot%%,*}
+opts=
+[ "$spec" != "$nfsroot" ] && opts=${nfsroot#*,}
+case $spec in
+  /*) server=$c_srv path=$spec ;;
+  *:*) server=${spec%%:*} path=${spec#*:} ;;
+  *) die "nfsroot=$nfsroot is not [server:]path" ;;
+esac
+[ -n "$server" ] || die "nfsroot=$nfsroot: no server"
+path=$(echo "$path" | sed "s/%s/$c_ip/g")
+# busybox mount passes the text to the kernel, which needs addr= (it resolves nothing) and, for
+# v3, mountproto=tcp (the server has no UDP); nolock as the kernel's nfsroot does.
+o="nolock,addr=$server,$mode"
+fstype=nfs
+case ,$opts, in
+  *,vers=4*|*,nfsvers=4*) fstype=nfs4 ;;
+  *) o="$o,mountproto=tcp" ;;
+esac
+[ -n "$opts" ] && o="$o,$opts"
+echo "pinetboot-initramfs: ip $c_ip host ${c_host:-?} mounting $server:$path ($fstype $o) at $(cut -d' ' -f1 /proc/uptime) s"
+mount -t "$fstype" -o "$o" "$server:$path" /newroot 2>/tmp/mount.err ||
+  die "mount $server:$path from $c_ip: $(cat /tmp/mount.err)"
+[ -x /newroot/sbin/init ] || die "no /sbin/init in $server:$path"
+mount --move /dev /newroot/dev 2>/dev/null || mount -t devtmpfs dev /newroot/dev
+umount /sys /proc
+exec switch_root /newroot /sbin/init
+EOT
+  chmod 755 "$dir/init"
+  (cd "$dir" && find . -mindepth 1 | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out"
+  rm -rf "$dir"
+}
+
+# Starts rpcbind and NFS-Ganesha (config $1) in $PNB_SRV. Both run in a private mount namespace
+# with a tmpfs on /run (rpcbind's socket and ganesha's files must not land on the host's /run)
+# and folder $2 bind-mounted on /srv, so the paths pinetboot-provision --prefix wrote into the
+# exports (/srv/nfs/<folder>) are real there. Log: $PNB_WORK/ganesha.log. Returns once Ganesha
+# logs NFS SERVER INITIALIZED (within 15 s); FAILs if it exits first.
+e2e_start_ganesha() {
+  local conf=$1 srv=$2 log=$PNB_WORK/ganesha.log i
+  command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null ||
+    fail "missing Debian packages: nfs-ganesha nfs-ganesha-vfs rpcbind"
+  [[ -d /srv ]] || fail "no /srv to bind-mount $srv on (inside a private mount namespace)"
+  : > "$log"
+  ip netns exec "$PNB_SRV" unshare -m --propagation private sh -c '
+    set -e
+    mount -t tmpfs tmpfs /run
+    mount --bind "$1" /srv
+    rpcbind -f -w & echo $! > "$3/rpcbind.pid"
+    i=0
+    while [ ! -S /run/rpcbind.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    exec ganesha.nfsd -F -L "$2" -f "$4" -p /run/ganesha.pid' sh "$srv" "$log" "$PNB_WORK" "$conf" \
+    > "$PNB_WORK/ganesha.out" 2>&1 &
+  E2E_GANESHA_PID=$!
+  PNB_PIDS+=("$E2E_GANESHA_PID")
+  for i in $(seq 1 150); do
+    if [[ -z ${E2E_RPCBIND_PID:-} && -s $PNB_WORK/rpcbind.pid ]]; then
+      E2E_RPCBIND_PID=$(cat "$PNB_WORK/rpcbind.pid")
+      PNB_PIDS+=("$E2E_RPCBIND_PID")
+    fi
+    grep -q 'NFS SERVER INITIALIZED' "$log" 2>/dev/null && return 0
+    kill -0 "$E2E_GANESHA_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "NFS-Ganesha did not start"
+}
+
+# Sends IPv6 router advertisements on the LAN from $PNB_SRV: a ULA prefix on its veth0 and
+# dnsmasq with RA only (no DNS, no DHCPv4/v6). Without any RA iPXE waits about 13 s for IPv6
+# autoconfiguration before it fetches its script (spec: nfs-root-testing.md). Log: ra.log.
+e2e_start_ra() {
+  local i
+  ip -n "$PNB_SRV" addr add fd77:0:0:77::1/64 dev veth0 nodad
+  ip netns exec "$PNB_SRV" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --pid-file= \
+    --interface=veth0 --bind-interfaces --enable-ra --dhcp-range=fd77:0:0:77::,ra-only,64 \
+    --ra-param=veth0,10,600 --log-facility=- > "$PNB_WORK/ra.log" 2>&1 &
+  PNB_PIDS+=($!)
+  for i in $(seq 1 50); do
+    grep -q 'router advertisement on fd77' "$PNB_WORK/ra.log" && return 0
+    sleep 0.1
+  done
+  fail "dnsmasq did not start sending router advertisements: $(tail -3 "$PNB_WORK/ra.log")"
+}
+
 # Builds a gzip'd newc initramfs at $1 with busybox's own cpio (no cpio package needed). /init
 # mounts devtmpfs for a console, prints the marker with the running kernel's release (so the
 # marker cannot come from anything but a running userland), and powers the VM off.
@@ -148,12 +391,12 @@ e2e_setup_lan() {
 # Starts QEMU (TCG, no KVM) in $PNB_CLI booting from the network only; the serial console goes
 # to $1. -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
 e2e_start_qemu() {
-  local log=$1
+  local log=$1 mac=${2:-$E2E_MAC}
   : > "$log"
   ip netns exec "$PNB_CLI" qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -boot n \
     -monitor none -serial "file:$log" \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-    -device "e1000,netdev=n0,mac=$E2E_MAC,romfile=$E2E_ROM" \
+    -device "e1000,netdev=n0,mac=$mac,romfile=$E2E_ROM" \
     > "$PNB_WORK/qemu.out" 2>&1 < /dev/null &
   E2E_QEMU_PID=$!
   PNB_PIDS+=("$E2E_QEMU_PID")
@@ -161,24 +404,38 @@ e2e_start_qemu() {
 
 # Waits up to $2 seconds for the marker on serial log $1. Returns 0 when seen, 1 on timeout,
 # 2 when QEMU exited without printing it, 3 when the firmware gave up on booting.
-e2e_wait_marker() {
-  local log=$1 end=$((SECONDS + $2))
+e2e_wait_marker() { e2e_wait_line "$1" "$2" "$E2E_MARKER kernel="; }
+
+# Waits up to $2 seconds for a line matching extended regex $3 on serial log $1; returns as
+# e2e_wait_marker.
+e2e_wait_line() {
+  local log=$1 end=$((SECONDS + $2)) re=$3
   while ((SECONDS < end)); do
-    grep -aq "$E2E_MARKER kernel=" "$log" 2>/dev/null && return 0
+    grep -aEq "$re" "$log" 2>/dev/null && return 0
     if ! kill -0 "$E2E_QEMU_PID" 2>/dev/null; then
-      grep -aq "$E2E_MARKER kernel=" "$log" 2>/dev/null && return 0
+      grep -aEq "$re" "$log" 2>/dev/null && return 0
       return 2
     fi
     grep -aq 'No more network devices\|No bootable device' "$log" 2>/dev/null && return 3
-    sleep 0.5
+    sleep 0.2
   done
   return 1
+}
+
+# Gives the guest up to $1 seconds (default 20) to power off, then kills QEMU; reaps it either way.
+e2e_stop_qemu() {
+  local end=$((SECONDS + ${1:-20}))
+  [[ -n $E2E_QEMU_PID ]] || return 0
+  while kill -0 "$E2E_QEMU_PID" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
+  kill "$E2E_QEMU_PID" 2>/dev/null || true
+  wait "$E2E_QEMU_PID" 2>/dev/null || true
+  E2E_QEMU_PID=
 }
 
 fail() {
   echo "FAIL: $*"
   local f
-  for f in server.log dnsmasq.log serial.log qemu.out; do
+  for f in server.log dnsmasq.log ganesha.log ganesha.out serial.log qemu.out; do
     [[ -s $PNB_WORK/$f ]] || continue
     echo "--- $f (tail)"
     tail -40 "$PNB_WORK/$f" | tr -d '\033' || true
