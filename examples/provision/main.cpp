@@ -869,7 +869,14 @@ int housekeeping(options const& o) {
     if (s.kind == layout::step_kind::finish_publish || s.kind == layout::step_kind::remove_stale ||
         (s.kind == layout::step_kind::remove && s.client.folder.empty()))
       keep.push_back(s);
-  if (keep.empty() || o.dry_run) return exit_ok;
+  if (o.dry_run) return exit_ok;
+  if (auto images = layout::list_images(o.cfg))
+    for (auto const& name : *images) {
+      auto n = layout::remove_stale_drafts(o.cfg, name);
+      if (!n) return fail("cannot clean " + layout::image_path(o.cfg, name).string(), n.error());
+      if (*n > 0 && o.verbose) std::cout << "removed " << *n << " unfinished generation(s) of " << name << "\n";
+    }
+  if (keep.empty()) return exit_ok;
   layout::apply_options ao;
   ao.on_step = [&](layout::step const& s) {
     if (o.verbose) std::cout << layout::describe(s, o.cfg) << "\n";

@@ -315,13 +315,11 @@ std::error_code write_image_settings(layout_config const& c, std::string_view im
   return write_file_atomic(image_path(c, image) / "image.conf", format_image_settings(s));
 }
 
-result<generation_draft> begin_generation(layout_config const& c, std::string_view image) {
+result<std::size_t> remove_stale_drafts(layout_config const& c, std::string_view image) {
   if (auto ec = check_image_name(image)) return ec;
-  std::error_code ec;
-  std::filesystem::create_directories(image_path(c, image) / staging_name, ec);
-  if (ec) return ec;
   auto staging = image_path(c, image) / staging_name;
-  if (::chmod(staging.c_str(), 0700) != 0) return last_errno();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(staging, ec))) return std::size_t{0};
   // Writers hold the registry lock: what is here belongs to a run that died.
   std::vector<std::filesystem::path> dead;
   for (std::filesystem::directory_iterator it{staging, ec}, end; !ec && it != end; it.increment(ec))
@@ -329,6 +327,17 @@ result<generation_draft> begin_generation(layout_config const& c, std::string_vi
   if (ec) return ec;
   for (auto const& d : dead)
     if (auto e = remove_tree(d)) return e;
+  return dead.size();
+}
+
+result<generation_draft> begin_generation(layout_config const& c, std::string_view image) {
+  if (auto ec = check_image_name(image)) return ec;
+  std::error_code ec;
+  std::filesystem::create_directories(image_path(c, image) / staging_name, ec);
+  if (ec) return ec;
+  auto staging = image_path(c, image) / staging_name;
+  if (::chmod(staging.c_str(), 0700) != 0) return last_errno();
+  if (auto r = remove_stale_drafts(c, image); !r) return r.error();
   auto gens = list_generations(c, image);
   if (!gens) return gens.error();
   generation_draft d;

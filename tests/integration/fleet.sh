@@ -224,6 +224,9 @@ sleep 0.5
 check "the command in the image died with the tool" sh -c "! pgrep -f '^sleep 37$' >/dev/null"
 check "no mount of the image left behind" sh -c "! grep -q '$images' /proc/self/mountinfo"
 check "no generation from the killed exec" test "$(ls "$images/fleet" | grep -c '^[0-9]')" = "$before"
+check "the killed exec left its draft" test "$(ls "$images/fleet/.staging" | wc -l)" -ge 1
+expect_rc 0 "repair removes an unfinished generation" P repair
+check "repair removed the draft" test "$(ls "$images/fleet/.staging" | wc -l)" = 0
 expect_rc 0 "the next exec works" P image exec fleet -- sh -c true
 check "the next generation is whole" test -s "$images/fleet/$(ls "$images/fleet" | grep '^[0-9]' | sort -n | tail -1)/info"
 check "the killed exec's staging was removed" test "$(ls "$images/fleet/.staging" | wc -l)" = 0

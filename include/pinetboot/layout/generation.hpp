@@ -92,6 +92,10 @@ struct generation_draft {
 /// makes an empty staging folder for generation latest+1. Errors: errc::bad_image_name, errno.
 [[nodiscard]] result<generation_draft> begin_generation(layout_config const& c, std::string_view image);
 
+/// Removes what runs that died left in the image's staging folder (the caller holds the
+/// registry lock) and returns how many entries. Errors: errc::bad_image_name, errno codes.
+[[nodiscard]] result<std::size_t> remove_stale_drafts(layout_config const& c, std::string_view image);
+
 /// Fills `draft.dir/boot` and `draft.dir/root` with copies of the parent generation (reflinks
 /// where the file system has them; draft.parent is set). Returns whether data was reflinked.
 [[nodiscard]] result<bool> copy_parent_generation(layout_config const& c, generation_draft& draft,
