@@ -73,7 +73,9 @@ Images (immutable generations; boards run one and can move between them):
 
 Commands:
   add            create a client (or update its IP/host name; nothing to do if unchanged)
-      --image NAME     build it from the latest generation of image NAME (nothing extracted)
+      --image NAME     build it from the latest generation of image NAME (nothing extracted);
+                       with --from-tree/--from-image, that source becomes NAME's next
+                       generation first (unless NAME's latest was made from it)
       --root-model M   copy (a writable root of its own, default) or shared (the generation
                        read-only plus a per-board state tree); changeable by a later add
       --serial S       board serial: 8 hex digits or the 16-digit /proc/cpuinfo form
@@ -962,6 +964,54 @@ int add_image_board(options const& o, layout::snapshot const& snap, layout::clie
   return finish_with_exports(o, o.reload);
 }
 
+int cmd_image(options const& o);
+
+// `add --image NAME --from-tree|--from-image`: the source becomes NAME's next generation,
+// unless NAME's latest generation was made from it (nothing is extracted twice).
+int import_unless_current(options const& o) {
+  std::string source = o.from_image ? "import image " + fs::absolute(*o.from_image).string()
+                                    : "import tree " + fs::absolute(*o.from_boot).string() + " " +
+                                          fs::absolute(*o.from_root).string();
+  if (auto latest = layout::latest_generation(o.cfg, o.image)) {
+    auto info = layout::read_generation_info(o.cfg, o.image, *latest);
+    bool same = info && info->source == source;
+    if (same && o.from_image) {
+      // The same file, not written since the generation was made.
+      struct stat st {};
+      char when[32] = "";
+      if (::stat(o.from_image->c_str(), &st) == 0) {
+        std::tm tm{};
+        ::gmtime_r(&st.st_mtime, &tm);
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      }
+      same = std::string_view{when} < info->created;
+    } else if (same) {
+      // The same trees, with the same content (pinetboot's own files in the generation aside).
+      auto manifest = layout::read_generation_manifest(o.cfg, o.image, *latest);
+      auto boot = layout::scan_manifest(*o.from_boot, "boot");
+      auto root = layout::scan_manifest(*o.from_root, "root");
+      same = manifest && boot && root;
+      if (same) {
+        boot->insert(boot->end(), root->begin(), root->end());
+        auto changes = layout::compare_manifests(*manifest, *boot, [](std::string_view p) {
+          return p == "root/etc/fstab" || p == "root/etc/machine-id" || p == "root/etc/hostname" ||
+                 p == "root/etc/hosts" || p == "root/usr/lib/pinetboot" || p.starts_with("root/etc/ssh/ssh_host_") ||
+                 p == "root/proc" || p == "root/sys" || p == "root/dev" || p == "root/run" || p == "root/tmp";
+        });
+        same = changes.empty();
+      }
+    }
+    if (same) {
+      std::cout << o.image << "@" << *latest << " was made from " << source.substr(7) << ": nothing to import\n";
+      return exit_ok;
+    }
+  }
+  options io = o;
+  io.command = "image";
+  io.positional = {"import", o.image};
+  return cmd_image(io);
+}
+
 // Which registered image boards a command names (--all, --boards, --canary).
 std::vector<layout::client_record> select_boards(options const& o, std::vector<layout::client_record> const& reg,
                                                  std::string& error) {
@@ -1262,11 +1312,15 @@ int cmd_add(options const& o) {
     return exit_usage;
   }
   if (!o.image.empty() || !want.image.empty()) {
-    if (o.from_boot || o.from_image) {
-      std::cerr << "pinetboot-provision: give either --image or --from-tree/--from-image\n";
-      return exit_usage;
-    }
     if (int rc = housekeeping(o); rc != exit_ok) return rc;
+    if ((o.from_boot || o.from_image) && !o.dry_run) {
+      if (o.image.empty()) {
+        std::cerr << "pinetboot-provision: " << want.folder << " runs image " << want.image
+                  << "; add --image " << want.image << " to import the tree as its next generation\n";
+        return exit_usage;
+      }
+      if (int rc = import_unless_current(o); rc != exit_ok) return rc;
+    }
     auto fresh = load(o);
     if (!fresh) return fail("cannot read the current layout", fresh.error());
     options io = o;

@@ -107,6 +107,20 @@ grep -q "10.77.1.2(ro" "$prefix/etc/exports" && grep -q "^/srv/pinetboot/images 
 check "the image store is exported read-only to the shared boards" test $? = 0
 check "a copy board is not given the image store" sh -c "! grep '^/srv/pinetboot/images ' '$prefix/etc/exports' | grep -q '10.77.1.1('"
 
+# --- add --image with --from-tree: an implicit import, only when the tree is new ------------
+expect_rc 0 "add --image --from-tree of the imported tree" P add --serial bb0000aa --ip 10.77.2.1 --server-ip 10.77.0.1 --image fleet --from-tree "$g/boot" "$g/root"
+check "it said nothing to import" grep -q "nothing to import" "$work/out"
+check "still one generation" test "$(ls "$images/fleet" | grep -c '^[0-9]')" = 1
+g2=$work/golden2
+cp -a "$g" "$g2"
+echo "release 1b" >"$g2/root/etc/os-release"
+expect_rc 0 "add --image --from-tree of a changed tree" P add --serial bb0000ab --ip 10.77.2.2 --server-ip 10.77.0.1 --image side --from-tree "$g2/boot" "$g2/root"
+check "it imported a generation" test -s "$images/side/1/manifest"
+expect_rc 0 "the same again for another board" P add --serial bb0000ac --ip 10.77.2.3 --server-ip 10.77.0.1 --image side --from-tree "$g2/boot" "$g2/root"
+check "no second import" test ! -d "$images/side/2"
+for f in bb0000aa bb0000ab bb0000ac; do P remove --folder $f >/dev/null 2>&1 || fail "remove $f"; done
+check "removed boards are gone" sh -c "! ls '$tftp' | grep -q bb0000a"
+
 # --- change the image -----------------------------------------------------------------------
 expect_rc 4 "a failing exec makes no generation" P image exec fleet -- sh -c 'echo half >/etc/os-release; exit 3'
 check "still one generation" test "$(ls "$images/fleet" | grep -c '^[0-9]')" = 1
