@@ -15,6 +15,7 @@
 #include "pinetboot/core/file.hpp"
 #include "pinetboot/layout/apply.hpp"
 #include "pinetboot/layout/copy.hpp"
+#include "key_value.hpp"
 
 namespace pinetboot::layout {
 namespace {
@@ -149,21 +150,14 @@ bool generated_boot_path(std::string_view rel) {
 result<board_marker> parse_board_marker(std::string_view text) {
   board_marker m;
   bool has_image = false, has_gen = false, has_tree = false;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) return errc::bad_registry;
-    auto k = line.substr(0, eq), v = line.substr(eq + 1);
+  auto ec = detail::for_each_pair(text, errc::bad_registry, [&](std::string_view k, std::string_view v) -> std::error_code {
     if (k == "image") {
       if (check_image_name(v)) return errc::bad_registry;
       m.image = std::string{v};
       has_image = true;
     } else if (k == "gen") {
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), m.generation);
-      if (ec != std::errc{} || p != v.data() + v.size() || m.generation == 0) return errc::bad_registry;
+      auto [p, e] = std::from_chars(v.data(), v.data() + v.size(), m.generation);
+      if (e != std::errc{} || p != v.data() + v.size() || m.generation == 0) return errc::bad_registry;
       has_gen = true;
     } else if (k == "model") {
       auto r = parse_root_model(v);
@@ -176,7 +170,9 @@ result<board_marker> parse_board_marker(std::string_view text) {
     } else {
       return errc::bad_registry;
     }
-  }
+    return {};
+  });
+  if (ec) return ec;
   if (!has_image || !has_gen || !has_tree) return errc::bad_registry;
   return m;
 }

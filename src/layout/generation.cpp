@@ -17,6 +17,7 @@
 
 #include "pinetboot/core/file.hpp"
 #include "pinetboot/layout/copy.hpp"
+#include "key_value.hpp"
 
 namespace pinetboot::layout {
 namespace {
@@ -37,21 +38,6 @@ bool parse_unsigned(std::string_view s, unsigned& out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && p == s.data() + s.size();
-}
-
-// Lines of `key=value`; calls f(key, value) and stops at its first error.
-template <class F>
-std::error_code for_each_pair(std::string_view text, std::error_code bad, F f) {
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) return bad;
-    if (auto ec = f(line.substr(0, eq), line.substr(eq + 1))) return ec;
-  }
-  return {};
 }
 
 std::string utc_now() {
@@ -170,7 +156,7 @@ std::error_code check_state_path(std::string_view p) noexcept {
 
 result<image_settings> parse_image_settings(std::string_view text) {
   image_settings s;
-  auto ec = for_each_pair(text, errc::bad_manifest, [&](std::string_view k, std::string_view v) -> std::error_code {
+  auto ec = detail::for_each_pair(text, errc::bad_manifest, [&](std::string_view k, std::string_view v) -> std::error_code {
     std::vector<std::string>* list = nullptr;
     if (k == "persist")
       list = &s.persist;
@@ -204,7 +190,7 @@ std::string format_image_settings(image_settings const& s) {
 
 result<generation_info> parse_generation_info(std::string_view text) {
   generation_info g;
-  auto ec = for_each_pair(text, errc::bad_manifest, [&](std::string_view k, std::string_view v) -> std::error_code {
+  auto ec = detail::for_each_pair(text, errc::bad_manifest, [&](std::string_view k, std::string_view v) -> std::error_code {
     for (char c : v)
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return errc::bad_manifest;  // one line each
     if (k == "generation") {

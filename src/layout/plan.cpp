@@ -1,5 +1,7 @@
 #include "pinetboot/layout/plan.hpp"
 
+#include "key_value.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -56,14 +58,7 @@ std::string_view to_string(step_kind k) noexcept {
 result<publish_journal> parse_journal(std::string_view text) {
   publish_journal j;
   bool has_folder = false;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    if (line.empty()) continue;
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) return errc::bad_registry;
-    auto key = line.substr(0, eq), value = line.substr(eq + 1);
+  auto ec = detail::for_each_pair(text, errc::bad_registry, [&](std::string_view key, std::string_view value) -> std::error_code {
     if (key == "folder") {
       if (check_folder(value)) return errc::unsafe_path;
       j.folder = std::string{value};
@@ -77,7 +72,9 @@ result<publish_journal> parse_journal(std::string_view text) {
     } else {
       return errc::bad_registry;
     }
-  }
+    return {};
+  });
+  if (ec) return ec;
   if (!has_folder || !j.boot_staging.is_absolute() || !j.root_staging.is_absolute())
     return errc::bad_registry;
   return j;

@@ -12,11 +12,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@"; then echo "ok: $what"; else fail "$what"; fi; }
-expect_rc() { local want=$1 what=$2; shift 2; "$@" >"$work/out" 2>&1; local rc=$?
-  if [[ $rc == "$want" ]]; then echo "ok: $what (exit $rc)"; else fail "$what: exit $rc, want $want"; cat "$work/out"; fi; }
+source "$(dirname "$0")/lib/checks.sh"
 
 prefix=$work/p
 P() { "$tool" --prefix "$prefix" "$@"; }
