@@ -23,7 +23,7 @@ P() { "$tool" --prefix "$prefix" "$@"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # Bytes on disk of the paths together (one du: an inode linked from two of them counts once).
-du_b() { du -scB1 "$@" 2>/dev/null | awk 'END { printf "%d\n", $1 }'; }
+du_b() { du -scB1 "$@" 2>/dev/null | awk 'END { printf "%.0f\n", $1 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
