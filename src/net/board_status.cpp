@@ -204,8 +204,13 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
   r->last_seen = now;
   if (!address.is_unspecified()) r->address = address;
   if (!model.empty()) r->model = model;
-  bool restart = phase != dhcp_phase::bootcode &&
-                 (r->state != board_state::dhcp || now - r->last_progress >= cfg_.new_boot_after);
+  // bootcode.bin's DHCP belongs to the boot its ROM started (Pi 3), unless that boot is over:
+  // a Pi 3B+ ROM looks like bootcode.bin (serial GUID) from its first DISCOVER.
+  bool over = r->state == board_state::kernel || r->state == board_state::up || r->state == board_state::failed ||
+              r->state == board_state::stuck;
+  bool restart = phase == dhcp_phase::bootcode
+                     ? over
+                     : r->state != board_state::dhcp || now - r->last_progress >= cfg_.new_boot_after;
   if (!r->started || restart) {
     start_boot(*r, now);
     eff.new_boot = true;

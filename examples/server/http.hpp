@@ -1,0 +1,69 @@
+// pinetboot-server's HTTP listener: cpp-httplib (Debian: libcpp-httplib-dev) on a thread of its
+// own, serving /metrics, /status and the live page / from a snapshot that the Asio thread
+// refreshes (so the HTTP side never touches the server's state). Read and write timeouts, a
+// cap on the connections being served or queued, a small request size limit: a slow or
+// hostile client cannot hold the listener, and HTTP load never reaches the Asio thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+namespace httplib {
+class Server;
+}
+
+namespace pinetboot::server {
+
+struct http_options {
+  std::size_t threads = 4;                    ///< connections served at once
+  std::size_t queued = 16;                    ///< accepted connections waiting for a thread; more wait in the kernel
+  std::chrono::seconds read_timeout{5}, write_timeout{5};
+  std::chrono::milliseconds refresh{500};     ///< snapshot age at most
+};
+
+/// The documents served, rendered on the Asio thread.
+struct http_documents {
+  std::string metrics, status;
+};
+
+class http_endpoint {
+ public:
+  using render_function = std::function<http_documents()>;
+  /// `render` runs on the Asio thread of `io` every `refresh` (and once in start()).
+  http_endpoint(asio::io_context& io, render_function render, http_options opts = {});
+  ~http_endpoint();
+  http_endpoint(http_endpoint const&) = delete;
+  http_endpoint& operator=(http_endpoint const&) = delete;
+
+  /// Binds "ADDR:PORT" and starts the thread. Errors: bad address, bind failures.
+  [[nodiscard]] std::error_code start(std::string const& listen);
+  /// Stops the listener (joins its thread) and the refresh timer.
+  void stop();
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  void refresh();
+  void schedule();
+
+  asio::io_context& io_;
+  render_function render_;
+  http_options opts_;
+  asio::steady_timer timer_;
+  std::unique_ptr<httplib::Server> srv_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::shared_ptr<http_documents const> docs_;  ///< guarded by mu_
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace pinetboot::server
