@@ -22,6 +22,7 @@
 #include "http.hpp"
 #include "metrics.hpp"
 #include "status.hpp"
+#include "status_cli.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
 #include "pinetboot/net/privileges.hpp"
@@ -210,6 +211,7 @@ class boot_tracker {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view{argv[1]} == "status") return server::status_command(argc - 1, argv + 1);
   examples::args a{"pinetboot-server",
                    "Boots a fleet of Raspberry Pi boards and PXE clients: DHCP (proxy beside the site's router,\n"
                    "or full) and TFTP in one process, configured by one TOML file."};

@@ -80,7 +80,11 @@ void status_feed::read_marker(core::mac_address mac) {
 void status_feed::on_dhcp(net::dhcp_log_event const& ev) {
   auto const& r = *ev.reply;
   if (!r.mac || !r.request_type) return;
-  if (*r.request_type != dhcp::message_type::discover && *r.request_type != dhcp::message_type::request) return;
+  // DISCOVERs say which client is talking: a REQUEST may be classified from the lease (the OS's
+  // REQUEST after its DISCOVER showed as the Pi's EEPROM), so only an OS's REQUEST counts.
+  bool discover = *r.request_type == dhcp::message_type::discover;
+  if (!discover && (*r.request_type != dhcp::message_type::request || r.client.kind != dhcp::client_class::not_pxe))
+    return;
   net::dhcp_phase phase = net::dhcp_phase::rom;
   std::string_view model = dhcp::to_string(r.client.kind);
   switch (r.client.kind) {

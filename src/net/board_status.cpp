@@ -170,6 +170,11 @@ bool board_status::is_kernel(std::string_view base) const noexcept {
 }
 
 namespace {
+void touch(board_record& r, status_time now) noexcept {
+  if (r.first_seen == status_time{}) r.first_seen = now;  // provisioned records exist before
+  r.last_seen = now;
+}
+
 void start_boot(board_record& r, status_time now) noexcept {
   r.started = true;
   ++r.boots;
@@ -189,7 +194,7 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
     auto* r = lookup(mac);
     if (r == nullptr || (!r->provisioned && !r->started)) return eff;
     eff.board = r;
-    r->last_seen = now;
+    touch(*r, now);
     if (!address.is_unspecified()) r->address = address;
     if (r->state == board_state::up) return eff;  // renewals, the OS's own client after ip=dhcp
     if (r->started && !r->to_os) r->to_os = since(r->boot_started, now);
@@ -201,7 +206,7 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
   auto* r = lookup_or_add(mac, now);
   if (r == nullptr) return eff;
   eff.board = r;
-  r->last_seen = now;
+  touch(*r, now);
   if (!address.is_unspecified()) r->address = address;
   if (!model.empty()) r->model = model;
   // bootcode.bin's DHCP belongs to the boot its ROM started (Pi 3), unless that boot is over:
@@ -224,7 +229,7 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
 board_record const* board_status::on_file(core::mac_address mac, file_event const& ev, status_time now) noexcept {
   auto* r = lookup_or_add(mac, now);
   if (r == nullptr) return nullptr;
-  r->last_seen = now;
+  touch(*r, now);
   if (!r->started) start_boot(*r, now);  // its DHCP was not seen (served by another server)
   ++r->files;
   r->bytes += ev.bytes;
@@ -417,7 +422,7 @@ std::string render_status_json(board_status const& s, status_time now, std::int6
     else field_null(o, "booted_generation");
     field_bool(o, "stale", r.stale());
     field(o, "stale_reason", r.stale() ? "stale: reboot to run generation " + std::to_string(r.generation) : std::string{});
-    bool seen = r.last_seen != status_time{};
+    bool seen = r.first_seen != status_time{};
     if (seen) field_num(o, "first_seen_ms", wall(r.first_seen));
     else field_null(o, "first_seen_ms");
     if (seen) field_num(o, "last_seen_ms", wall(r.last_seen));
