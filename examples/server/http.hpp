@@ -24,9 +24,9 @@ class Server;
 namespace pinetboot::server {
 
 struct http_options {
-  std::size_t threads = 4;                    ///< connections served at once
-  std::size_t queued = 16;                    ///< accepted connections waiting for a thread; more wait in the kernel
-  std::chrono::seconds read_timeout{5}, write_timeout{5};
+  std::size_t threads = 8;                    ///< connections served at once
+  std::size_t queued = 8;                     ///< accepted connections waiting for a thread; more wait in the kernel
+  std::chrono::seconds read_timeout{2}, write_timeout{5};  ///< read: a request must arrive this fast
   std::chrono::milliseconds refresh{500};     ///< snapshot age at most
 };
 

@@ -222,6 +222,27 @@ grep -Eq '^pinetboot_board_last_boot_duration_seconds\{board="pi-b",mac="b8:27:e
 grep -q '^pinetboot_boot_seconds_count{class="raspberry_pi/pi4"} 1$' "$W/metrics.txt" || fail "histogram: $(grep boot_seconds_count "$W/metrics.txt")"
 grep -q '^pinetboot_boot_seconds_count{class="raspberry_pi/pi5"} 1$' "$W/metrics.txt" || fail "histogram: $(grep boot_seconds_count "$W/metrics.txt")"
 
+# Slow clients cannot hold the listener: 40 connections that send nothing (more than the 8
+# workers and 8 queued); /status still answers: the 2 s read timeout frees them.
+pnb_in_srv timeout 30 python3 - <<'PY' || fail "the listener is held by idle connections"
+import socket, subprocess, time
+idle = []
+for _ in range(40):
+    c = socket.socket()
+    c.settimeout(2)
+    try:
+        c.connect(("127.0.0.1", 9110))
+    except OSError:
+        pass
+    idle.append(c)
+t = time.monotonic()
+out = subprocess.run(["curl", "-sS", "-m", "20", "http://127.0.0.1:9110/status"], capture_output=True, text=True)
+took = time.monotonic() - t
+assert out.returncode == 0 and '"schema":1' in out.stdout, out
+assert took < 10, f"/status took {took:.1f} s behind idle connections"
+print(f"/status answered in {took:.1f} s behind 40 idle connections")
+PY
+
 # The page: served as HTML, and in a real browser it polls /status and shows each board.
 pnb_in_srv curl -sS -m 5 -D "$W/page.headers" http://127.0.0.1:9110/ >"$W/page.html" || fail "no page"
 grep -qi '^content-type: text/html' "$W/page.headers" || fail "page type: $(cat "$W/page.headers")"
