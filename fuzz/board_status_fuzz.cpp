@@ -55,7 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   names.reserve(nreg);
   for (std::size_t i = 0; i < nreg; ++i) names.emplace_back(in.text(80));
   for (std::size_t i = 0; i < nreg; ++i)
-    reg.push_back({.mac = mac_of(static_cast<std::uint8_t>(i)), .name = names[i], .image = "os", .generation = in.byte() % 4u});
+    reg.push_back({.mac = mac_of(static_cast<std::uint8_t>(i)),
+                   .name = names[i],
+                   .image = "os",
+                   .generation = in.byte() % 4u});
   s.set_provisioned(reg);
   status_time now{std::chrono::hours(1)};
   for (int step = 0; step < 200 && !in.empty(); ++step) {
@@ -64,19 +67,28 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     now += std::chrono::milliseconds{in.byte() * 50};
     switch (op % 6) {
       case 0:
-        (void)s.on_dhcp(m, static_cast<dhcp_phase>(in.byte() % 4), in.text(20), core::ipv4_address{in.byte()}, now);
+        (void)s.on_dhcp(m, static_cast<dhcp_phase>(in.byte() % 4), in.text(20), core::ipv4_address{in.byte()},
+                        now);
         break;
       case 1:
       case 2: {
         auto file = in.text(200);
         auto why = in.text(200);
-        (void)s.on_file(m, file_event{.file = file, .outcome = static_cast<file_outcome>(in.byte() % 4), .why = why,
-                                      .bytes = in.byte(), .retransmits = in.byte()},
+        (void)s.on_file(m,
+                        file_event{.file = file,
+                                   .outcome = static_cast<file_outcome>(in.byte() % 4),
+                                   .why = why,
+                                   .bytes = in.byte(),
+                                   .retransmits = in.byte()},
                         now);
         break;
       }
-      case 3: s.set_tree_generation(m, in.byte() % 4u); break;
-      case 4: (void)s.on_timer(now); break;
+      case 3:
+        s.set_tree_generation(m, in.byte() % 4u);
+        break;
+      case 4:
+        (void)s.on_timer(now);
+        break;
       case 5:
         if (in.byte() % 8 == 0) s.set_provisioned(reg);  // a reload
         break;
@@ -87,7 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
       if (r == nullptr || !r->provisioned) fail();
     }
     for (auto const& r : s.records()) {
-      if (r.name.view().size() > decltype(r.name)::capacity || r.failure.view().size() > decltype(r.failure)::capacity)
+      if (r.name.view().size() > decltype(r.name)::capacity ||
+          r.failure.view().size() > decltype(r.failure)::capacity)
         fail();
       if (r.state == board_state::failed && r.failure.empty()) fail();
       if (r.stale() && (r.booted_generation == 0 || r.booted_generation == r.generation)) fail();
@@ -100,14 +113,20 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f) fail();
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') --depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      ++depth;
+    else if (c == '}' || c == ']')
+      --depth;
     if (depth < 0) fail();
   }
   if (depth != 0 || in_string) fail();

@@ -24,10 +24,10 @@ class Server;
 namespace pinetboot::server {
 
 struct http_options {
-  std::size_t threads = 8;                    ///< connections served at once
-  std::size_t queued = 8;                     ///< accepted connections waiting for a thread; more wait in the kernel
+  std::size_t threads = 8;  ///< connections served at once
+  std::size_t queued = 8;   ///< accepted connections waiting for a thread; more wait in the kernel
   std::chrono::seconds read_timeout{2}, write_timeout{5};  ///< read: a request must arrive this fast
-  std::chrono::milliseconds refresh{500};     ///< snapshot age at most
+  std::chrono::milliseconds refresh{500};                  ///< snapshot age at most
 };
 
 /// The documents served, rendered on the Asio thread.

@@ -14,7 +14,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,11 +56,12 @@ void status_feed::load(std::filesystem::path const& registry, std::filesystem::p
   std::size_t i = 0;
   for (auto const& r : records_) {
     if (!r.id.mac) continue;
-    ids.push_back({.mac = *r.id.mac,
-                   .name = r.id.hostname.empty() ? std::string_view{r.folder} : std::string_view{r.id.hostname},
-                   .serial = serials[i++],
-                   .image = r.image,
-                   .generation = r.generation});
+    ids.push_back(
+        {.mac = *r.id.mac,
+         .name = r.id.hostname.empty() ? std::string_view{r.folder} : std::string_view{r.id.hostname},
+         .serial = serials[i++],
+         .image = r.image,
+         .generation = r.generation});
   }
   status_.set_provisioned(ids);
 }
@@ -83,7 +85,8 @@ void status_feed::on_dhcp(net::dhcp_log_event const& ev) {
   // DISCOVERs say which client is talking: a REQUEST may be classified from the lease (the OS's
   // REQUEST after its DISCOVER showed as the Pi's EEPROM), so only an OS's REQUEST counts.
   bool discover = *r.request_type == dhcp::message_type::discover;
-  if (!discover && (*r.request_type != dhcp::message_type::request || r.client.kind != dhcp::client_class::not_pxe))
+  if (!discover &&
+      (*r.request_type != dhcp::message_type::request || r.client.kind != dhcp::client_class::not_pxe))
     return;
   net::dhcp_phase phase = net::dhcp_phase::rom;
   std::string_view model = dhcp::to_string(r.client.kind);
@@ -94,7 +97,9 @@ void status_feed::on_dhcp(net::dhcp_log_event const& ev) {
       break;
     case dhcp::client_class::raspberry_pi:
       switch (r.client.pi) {
-        case dhcp::pi_generation::pi3_rom: model = "pi3"; break;
+        case dhcp::pi_generation::pi3_rom:
+          model = "pi3";
+          break;
         case dhcp::pi_generation::pi3_bootcode:
           model = "pi3";
           phase = net::dhcp_phase::bootcode;
@@ -107,10 +112,13 @@ void status_feed::on_dhcp(net::dhcp_log_event const& ev) {
           model = "pi5";
           phase = net::dhcp_phase::eeprom;
           break;
-        case dhcp::pi_generation::unknown: model = "pi"; break;
+        case dhcp::pi_generation::unknown:
+          model = "pi";
+          break;
       }
       break;
-    default: break;
+    default:
+      break;
   }
   auto address = !r.address.is_unspecified() ? r.address : r.client_address;
   auto eff = status_.on_dhcp(*r.mac, phase, model, address, steady::now());
@@ -135,25 +143,30 @@ void status_feed::on_tftp(net::tftp_transfer_record const& r, std::optional<core
   status_.on_file(*mac, ev, steady::now());
 }
 
-std::string status_feed::render_json() const { return net::render_status_json(status_, steady::now(), unix_ms()); }
+std::string status_feed::render_json() const {
+  return net::render_status_json(status_, steady::now(), unix_ms());
+}
 
 std::string status_feed::render_metrics() const {
   std::array<std::size_t, 7> by_state{};  // the six states, then "unseen"
   for (auto const& r : status_.records())
     ++by_state[!r.started && r.state == net::board_state::dhcp ? 6 : static_cast<std::size_t>(r.state)];
   std::ostringstream o;
-  o << "# HELP pinetboot_boards Boards the server tracks, by boot state (unseen: provisioned, not seen yet).\n"
+  o << "# HELP pinetboot_boards Boards the server tracks, by boot state (unseen: provisioned, not seen "
+       "yet).\n"
        "# TYPE pinetboot_boards gauge\n";
   for (std::size_t i = 0; i < by_state.size(); ++i)
     o << "pinetboot_boards{state=\"" << (i == 6 ? "unseen" : net::to_string(static_cast<net::board_state>(i)))
       << "\"} " << by_state[i] << "\n";
-  o << "# HELP pinetboot_boards_evicted_total Unknown boards dropped from the status table to keep it bounded.\n"
+  o << "# HELP pinetboot_boards_evicted_total Unknown boards dropped from the status table to keep it "
+       "bounded.\n"
        "# TYPE pinetboot_boards_evicted_total counter\npinetboot_boards_evicted_total "
     << status_.evicted() << "\n";
   // Per provisioned board only: the registry bounds the cardinality.
   auto now = steady::now();
   auto wall_ms = unix_ms();
-  o << "# HELP pinetboot_board_last_boot_timestamp_seconds When the board's last boot had its kernel served.\n"
+  o << "# HELP pinetboot_board_last_boot_timestamp_seconds When the board's last boot had its kernel "
+       "served.\n"
        "# TYPE pinetboot_board_last_boot_timestamp_seconds gauge\n";
   for (auto const& r : status_.records().first(status_.provisioned_count())) {
     if (!r.booted_once) continue;
@@ -163,7 +176,8 @@ std::string status_feed::render_metrics() const {
     o << "pinetboot_board_last_boot_timestamp_seconds{board=\"" << label(r.name.view()) << "\",mac=\""
       << r.mac.to_string() << "\"} " << v << "\n";
   }
-  o << "# HELP pinetboot_board_last_boot_duration_seconds The board's last boot: first DHCPDISCOVER to its kernel.\n"
+  o << "# HELP pinetboot_board_last_boot_duration_seconds The board's last boot: first DHCPDISCOVER to its "
+       "kernel.\n"
        "# TYPE pinetboot_board_last_boot_duration_seconds gauge\n";
   for (auto const& r : status_.records().first(status_.provisioned_count())) {
     if (!r.booted_once) continue;

@@ -44,7 +44,8 @@ std::string table(nlohmann::json const& doc) {
   std::vector<std::vector<std::string>> rows{
       {"NAME", "MAC", "SERIAL", "MODEL", "STATE", "GENERATION", "LAST BOOT", "DURATION", "DETAIL"}};
   for (auto const& b : doc.at("records")) {
-    std::string gen = b.value("booted_generation", nlohmann::json{}).is_null() ? "-" : text(b, "booted_generation");
+    std::string gen =
+        b.value("booted_generation", nlohmann::json{}).is_null() ? "-" : text(b, "booted_generation");
     if (!text(b, "image").empty()) gen = text(b, "image") + " " + gen;
     if (b.value("stale", false)) gen += " (" + text(b, "stale_reason") + ")";
     std::string state = text(b, "state");
@@ -52,8 +53,9 @@ std::string table(nlohmann::json const& doc) {
     if (state != "failed" && !detail.empty()) detail = "last failure: " + detail;
     if (state == "stuck") detail = text(b, "detail");
     rows.push_back({text(b, "name").empty() ? "(unknown)" : text(b, "name"), text(b, "mac"),
-                    text(b, "serial").empty() ? "-" : text(b, "serial"), text(b, "model").empty() ? "-" : text(b, "model"),
-                    state, gen, when(b.value("last_boot_ms", nlohmann::json{})),
+                    text(b, "serial").empty() ? "-" : text(b, "serial"),
+                    text(b, "model").empty() ? "-" : text(b, "model"), state, gen,
+                    when(b.value("last_boot_ms", nlohmann::json{})),
                     secs(b.value("last_boot_duration_ms", nlohmann::json{})), detail});
   }
   std::vector<std::size_t> width(rows.front().size(), 0);
@@ -71,7 +73,8 @@ std::string table(nlohmann::json const& doc) {
   }
   std::string summary;
   for (auto const& [k, v] : doc.at("by_state").items())
-    if (v.is_number() && v.get<std::int64_t>() > 0) summary += (summary.empty() ? "" : ", ") + v.dump() + " " + k;
+    if (v.is_number() && v.get<std::int64_t>() > 0)
+      summary += (summary.empty() ? "" : ", ") + v.dump() + " " + k;
   o += std::to_string(doc.at("records").size()) + " boards" + (summary.empty() ? "" : ": " + summary) + "\n";
   return o;
 }
@@ -79,9 +82,10 @@ std::string table(nlohmann::json const& doc) {
 }  // namespace
 
 int status_command(int argc, char** argv) {
-  examples::args a{"pinetboot-server status",
-                   "Prints the fleet's boards (name, MAC, serial, model, state, generation, last boot, failure)\n"
-                   "from a running pinetboot-server's /status."};
+  examples::args a{
+      "pinetboot-server status",
+      "Prints the fleet's boards (name, MAC, serial, model, state, generation, last boot, failure)\n"
+      "from a running pinetboot-server's /status."};
   a.option("url", "URL", "the server's HTTP listener ([server] metrics)", "http://127.0.0.1:9110")
       .flag("json", "print the /status document as it came");
   std::string url;
@@ -102,7 +106,8 @@ int status_command(int argc, char** argv) {
   cli.set_read_timeout(std::chrono::seconds(10));
   auto res = cli.Get("/status");
   if (!res) {
-    std::fprintf(stderr, "pinetboot-server status: %s/status: %s\n", url.c_str(), httplib::to_string(res.error()).c_str());
+    std::fprintf(stderr, "pinetboot-server status: %s/status: %s\n", url.c_str(),
+                 httplib::to_string(res.error()).c_str());
     return 1;
   }
   if (res->status != 200) {
@@ -117,7 +122,8 @@ int status_command(int argc, char** argv) {
     auto doc = nlohmann::json::parse(res->body);
     std::fputs(table(doc).c_str(), stdout);
   } catch (nlohmann::json::exception const& e) {
-    std::fprintf(stderr, "pinetboot-server status: %s/status is not a status document: %s\n", url.c_str(), e.what());
+    std::fprintf(stderr, "pinetboot-server status: %s/status is not a status document: %s\n", url.c_str(),
+                 e.what());
     return 1;
   }
   return 0;

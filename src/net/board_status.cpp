@@ -26,7 +26,8 @@ std::chrono::milliseconds since(status_time from, status_time now) noexcept {
 
 /// "asked for X: not in its boot tree" without allocating.
 template <std::size_t N>
-void set_text(bounded_string<N>& out, std::string_view a, std::string_view b = {}, std::string_view c = {}) noexcept {
+void set_text(bounded_string<N>& out, std::string_view a, std::string_view b = {},
+              std::string_view c = {}) noexcept {
   std::array<char, N> buf{};
   std::size_t n = 0;
   for (auto part : {a, b, c})
@@ -39,32 +40,46 @@ void set_text(bounded_string<N>& out, std::string_view a, std::string_view b = {
 
 std::string_view to_string(board_state s) noexcept {
   switch (s) {
-    case board_state::dhcp: return "dhcp";
-    case board_state::firmware: return "firmware";
-    case board_state::kernel: return "kernel";
-    case board_state::up: return "up";
-    case board_state::stuck: return "stuck";
-    case board_state::failed: return "failed";
+    case board_state::dhcp:
+      return "dhcp";
+    case board_state::firmware:
+      return "firmware";
+    case board_state::kernel:
+      return "kernel";
+    case board_state::up:
+      return "up";
+    case board_state::stuck:
+      return "stuck";
+    case board_state::failed:
+      return "failed";
   }
   return "unknown";
 }
 
 std::string_view to_string(dhcp_phase p) noexcept {
   switch (p) {
-    case dhcp_phase::rom: return "rom";
-    case dhcp_phase::eeprom: return "eeprom";
-    case dhcp_phase::bootcode: return "bootcode.bin";
-    case dhcp_phase::os: return "os";
+    case dhcp_phase::rom:
+      return "rom";
+    case dhcp_phase::eeprom:
+      return "eeprom";
+    case dhcp_phase::bootcode:
+      return "bootcode.bin";
+    case dhcp_phase::os:
+      return "os";
   }
   return "unknown";
 }
 
 std::string_view to_string(file_outcome o) noexcept {
   switch (o) {
-    case file_outcome::sent: return "sent";
-    case file_outcome::not_found: return "not_found";
-    case file_outcome::ended_by_client: return "ended_by_client";
-    case file_outcome::failed: return "failed";
+    case file_outcome::sent:
+      return "sent";
+    case file_outcome::not_found:
+      return "not_found";
+    case file_outcome::ended_by_client:
+      return "ended_by_client";
+    case file_outcome::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -77,7 +92,8 @@ std::string_view file_base(std::string_view file) noexcept {
 bool missing_is_fatal(std::string_view file) noexcept {
   auto base = file_base(file);
   // overlays/overlay_map.dtb and *.dtbo are optional; a board's own device tree is not.
-  if (ends_with(base, ".dtb")) return file.find("overlays/") == std::string_view::npos && base != "overlay_map.dtb";
+  if (ends_with(base, ".dtb"))
+    return file.find("overlays/") == std::string_view::npos && base != "overlay_map.dtb";
   return base == "cmdline.txt" || (starts_with(base, "fixup") && ends_with(base, ".dat"));
 }
 
@@ -95,8 +111,10 @@ void board_status::set_provisioned(std::span<board_identity const> boards) {
     auto k = key_of(b.mac);
     if (std::find(next_keys.begin(), next_keys.end(), k) != next_keys.end()) continue;  // first entry wins
     board_record r;
-    if (auto const* old = find(b.mac)) r = *old;
-    else r.mac = b.mac;
+    if (auto const* old = find(b.mac))
+      r = *old;
+    else
+      r.mac = b.mac;
     r.provisioned = true;
     r.name = b.name;
     r.serial = b.serial;
@@ -109,7 +127,8 @@ void board_status::set_provisioned(std::span<board_identity const> boards) {
   // The others, newest first, as unknown boards.
   std::vector<board_record const*> rest;
   for (std::size_t i = 0; i < records_.size(); ++i)
-    if (std::find(next_keys.begin(), next_keys.end(), keys_[i]) == next_keys.end()) rest.push_back(&records_[i]);
+    if (std::find(next_keys.begin(), next_keys.end(), keys_[i]) == next_keys.end())
+      rest.push_back(&records_[i]);
   std::sort(rest.begin(), rest.end(), [](auto* a, auto* b) { return a->last_seen > b->last_seen; });
   if (rest.size() > cfg_.max_unknown) {
     evicted_ += rest.size() - cfg_.max_unknown;
@@ -166,7 +185,8 @@ board_record* board_status::lookup_or_add(core::mac_address mac, status_time now
 }
 
 bool board_status::is_kernel(std::string_view base) const noexcept {
-  return std::any_of(cfg_.kernel_files.begin(), cfg_.kernel_files.end(), [&](auto const& k) { return k == base; });
+  return std::any_of(cfg_.kernel_files.begin(), cfg_.kernel_files.end(),
+                     [&](auto const& k) { return k == base; });
 }
 
 namespace {
@@ -211,8 +231,8 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
   if (!model.empty()) r->model = model;
   // bootcode.bin's DHCP belongs to the boot its ROM started (Pi 3), unless that boot is over:
   // a Pi 3B+ ROM looks like bootcode.bin (serial GUID) from its first DISCOVER.
-  bool over = r->state == board_state::kernel || r->state == board_state::up || r->state == board_state::failed ||
-              r->state == board_state::stuck;
+  bool over = r->state == board_state::kernel || r->state == board_state::up ||
+              r->state == board_state::failed || r->state == board_state::stuck;
   bool restart = phase == dhcp_phase::bootcode
                      ? over
                      : r->state != board_state::dhcp || now - r->last_progress >= cfg_.new_boot_after;
@@ -222,11 +242,13 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
   }
   r->last_progress = now;
   set_text(r->at, "dhcp (", to_string(phase), ")");
-  if (r->state == board_state::stuck) r->state = phase == dhcp_phase::bootcode ? board_state::firmware : board_state::dhcp;
+  if (r->state == board_state::stuck)
+    r->state = phase == dhcp_phase::bootcode ? board_state::firmware : board_state::dhcp;
   return eff;
 }
 
-board_record const* board_status::on_file(core::mac_address mac, file_event const& ev, status_time now) noexcept {
+board_record const* board_status::on_file(core::mac_address mac, file_event const& ev,
+                                          status_time now) noexcept {
   auto* r = lookup_or_add(mac, now);
   if (r == nullptr) return nullptr;
   touch(*r, now);
@@ -235,7 +257,8 @@ board_record const* board_status::on_file(core::mac_address mac, file_event cons
   r->bytes += ev.bytes;
   r->retransmits += ev.retransmits;
   auto base = file_base(ev.file);
-  bool booting = r->state == board_state::dhcp || r->state == board_state::firmware || r->state == board_state::stuck;
+  bool booting =
+      r->state == board_state::dhcp || r->state == board_state::firmware || r->state == board_state::stuck;
   switch (ev.outcome) {
     case file_outcome::sent:
       // The file whose failure stopped the boot, fetched after all (a retry): back on track.
@@ -359,14 +382,22 @@ void field_null(std::string& o, std::string_view name) {
 }
 
 std::string detail(board_record const& r, status_time now) {
-  auto secs = [&](status_time t) { return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - t).count()); };
+  auto secs = [&](status_time t) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
+  };
   switch (r.state) {
-    case board_state::dhcp: return "asking for an address";
-    case board_state::firmware: return "firmware fetching its files; last: " + std::string{r.at.view()};
-    case board_state::kernel: return std::string{r.at.view()} + " served; waiting for the OS to ask for its lease";
-    case board_state::up: return "the OS asked for its lease";
-    case board_state::stuck: return "no progress for " + secs(r.last_progress) + " s after " + std::string{r.at.view()};
-    case board_state::failed: return std::string{r.failure.view()};
+    case board_state::dhcp:
+      return "asking for an address";
+    case board_state::firmware:
+      return "firmware fetching its files; last: " + std::string{r.at.view()};
+    case board_state::kernel:
+      return std::string{r.at.view()} + " served; waiting for the OS to ask for its lease";
+    case board_state::up:
+      return "the OS asked for its lease";
+    case board_state::stuck:
+      return "no progress for " + secs(r.last_progress) + " s after " + std::string{r.at.view()};
+    case board_state::failed:
+      return std::string{r.failure.view()};
   }
   return {};
 }
@@ -380,8 +411,10 @@ std::string render_status_json(board_status const& s, status_time now, std::int6
   std::array<std::size_t, 6> by_state{};
   std::size_t unseen = 0;
   for (auto const& r : s.records()) {
-    if (!r.started && r.state == board_state::dhcp) ++unseen;
-    else ++by_state[static_cast<std::size_t>(r.state)];
+    if (!r.started && r.state == board_state::dhcp)
+      ++unseen;
+    else
+      ++by_state[static_cast<std::size_t>(r.state)];
   }
   std::string o;
   o.reserve(256 + s.records().size() * 700);
@@ -395,7 +428,8 @@ std::string render_status_json(board_status const& s, status_time now, std::int6
   field_num(o, "stuck_after_ms", s.config().stuck_after.count());
   field(o, "by_state");
   o += '{';
-  for (std::size_t i = 0; i < by_state.size(); ++i) field_u(o, to_string(static_cast<board_state>(i)), by_state[i]);
+  for (std::size_t i = 0; i < by_state.size(); ++i)
+    field_u(o, to_string(static_cast<board_state>(i)), by_state[i]);
   field_u(o, "unseen", unseen);
   o += '}';
   field(o, "records");
@@ -410,29 +444,47 @@ std::string render_status_json(board_status const& s, status_time now, std::int6
     field(o, "serial", r.serial.view());
     field(o, "model", r.model.view());
     field_bool(o, "provisioned", r.provisioned);
-    field(o, "state", r.started || r.state != board_state::dhcp ? to_string(r.state) : std::string_view{"unseen"});
-    field(o, "detail", r.started || r.state != board_state::dhcp ? detail(r, now) : std::string{"not seen since the server started"});
+    field(o, "state",
+          r.started || r.state != board_state::dhcp ? to_string(r.state) : std::string_view{"unseen"});
+    field(o, "detail",
+          r.started || r.state != board_state::dhcp ? detail(r, now)
+                                                    : std::string{"not seen since the server started"});
     field(o, "at", r.at.view());
     field(o, "failure", r.failure.view());
     field(o, "address", r.address.is_unspecified() ? std::string{} : r.address.to_string());
     field(o, "image", r.image.view());
-    if (r.generation != 0) field_u(o, "assigned_generation", r.generation);
-    else field_null(o, "assigned_generation");
-    if (r.booted_generation != 0) field_u(o, "booted_generation", r.booted_generation);
-    else field_null(o, "booted_generation");
+    if (r.generation != 0)
+      field_u(o, "assigned_generation", r.generation);
+    else
+      field_null(o, "assigned_generation");
+    if (r.booted_generation != 0)
+      field_u(o, "booted_generation", r.booted_generation);
+    else
+      field_null(o, "booted_generation");
     field_bool(o, "stale", r.stale());
-    field(o, "stale_reason", r.stale() ? "stale: reboot to run generation " + std::to_string(r.generation) : std::string{});
+    field(o, "stale_reason",
+          r.stale() ? "stale: reboot to run generation " + std::to_string(r.generation) : std::string{});
     bool seen = r.first_seen != status_time{};
-    if (seen) field_num(o, "first_seen_ms", wall(r.first_seen));
-    else field_null(o, "first_seen_ms");
-    if (seen) field_num(o, "last_seen_ms", wall(r.last_seen));
-    else field_null(o, "last_seen_ms");
-    if (r.started) field_num(o, "boot_started_ms", wall(r.boot_started));
-    else field_null(o, "boot_started_ms");
-    if (r.to_kernel) field_num(o, "to_kernel_ms", r.to_kernel->count());
-    else field_null(o, "to_kernel_ms");
-    if (r.to_os) field_num(o, "to_os_ms", r.to_os->count());
-    else field_null(o, "to_os_ms");
+    if (seen)
+      field_num(o, "first_seen_ms", wall(r.first_seen));
+    else
+      field_null(o, "first_seen_ms");
+    if (seen)
+      field_num(o, "last_seen_ms", wall(r.last_seen));
+    else
+      field_null(o, "last_seen_ms");
+    if (r.started)
+      field_num(o, "boot_started_ms", wall(r.boot_started));
+    else
+      field_null(o, "boot_started_ms");
+    if (r.to_kernel)
+      field_num(o, "to_kernel_ms", r.to_kernel->count());
+    else
+      field_null(o, "to_kernel_ms");
+    if (r.to_os)
+      field_num(o, "to_os_ms", r.to_os->count());
+    else
+      field_null(o, "to_os_ms");
     if (r.booted_once) {
       field_num(o, "last_boot_ms", wall(r.last_boot_at));
       field_num(o, "last_boot_duration_ms", r.last_boot_duration.count());

@@ -10,7 +10,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-core::mac_address mac(std::uint8_t a, std::uint8_t b = 0) { return core::mac_address{{0xdc, 0xa6, 0x32, 0, a, b}}; }
+core::mac_address mac(std::uint8_t a, std::uint8_t b = 0) {
+  return core::mac_address{{0xdc, 0xa6, 0x32, 0, a, b}};
+}
 
 struct clock_sim {
   status_time t{std::chrono::hours(1000)};
@@ -30,11 +32,11 @@ void pi4_until(board_status& s, core::mac_address m, clock_sim& c, std::string_v
     std::string_view f;
     file_outcome o;
   };
-  for (auto [f, o] : {step{"start4.elf", file_outcome::ended_by_client}, step{"pieeprom.sig", file_outcome::not_found},
-                      step{"config.txt", file_outcome::sent}, step{"recover4.elf", file_outcome::not_found},
-                      step{"start4.elf", file_outcome::sent}, step{"fixup4.dat", file_outcome::sent},
-                      step{"bcm2711-rpi-4-b.dtb", file_outcome::sent}, step{"cmdline.txt", file_outcome::sent},
-                      step{"kernel8.img", file_outcome::sent}}) {
+  for (auto [f, o] : {step{"start4.elf", file_outcome::ended_by_client},
+                      step{"pieeprom.sig", file_outcome::not_found}, step{"config.txt", file_outcome::sent},
+                      step{"recover4.elf", file_outcome::not_found}, step{"start4.elf", file_outcome::sent},
+                      step{"fixup4.dat", file_outcome::sent}, step{"bcm2711-rpi-4-b.dtb", file_outcome::sent},
+                      step{"cmdline.txt", file_outcome::sent}, step{"kernel8.img", file_outcome::sent}}) {
     file(s, m, f, o, c.step());
     if (f == last && o == file_outcome::sent) return;
   }
@@ -101,7 +103,9 @@ TEST(NetBoardStatus, BoardThatNeverGetsPastStart4ElfBecomesStuckWithThatFileName
   EXPECT_EQ(s.find(m)->state, board_state::stuck);
   EXPECT_EQ(s.find(m)->at.view(), "start4.elf");
   auto json = render_status_json(s, c.t, 1'700'000'000'000);
-  EXPECT_NE(json.find(R"("state":"stuck","detail":"no progress for 31 s after start4.elf")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("state":"stuck","detail":"no progress for 31 s after start4.elf")"),
+            std::string::npos)
+      << json;
   // Progress again (its watchdog rebooted it): a new boot.
   EXPECT_TRUE(s.on_dhcp(m, dhcp_phase::eeprom, "pi4", {}, c.step()).new_boot);
   EXPECT_EQ(s.find(m)->state, board_state::dhcp);
@@ -128,8 +132,10 @@ TEST(NetBoardStatus, MissingDeviceTreeFailsWithTheReason) {
   EXPECT_EQ(r->state, board_state::failed);
   EXPECT_EQ(s.on_timer(c.step(1h)), 0U);  // failed is not stuck
   auto json = render_status_json(s, c.t, 1'700'000'000'000);
-  EXPECT_NE(json.find(R"("state":"failed","detail":"asked for 10000001/bcm2710-rpi-3-b.dtb: not in its boot tree")"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(
+          R"("state":"failed","detail":"asked for 10000001/bcm2710-rpi-3-b.dtb: not in its boot tree")"),
+      std::string::npos)
       << json;
 }
 
@@ -151,13 +157,15 @@ TEST(NetBoardStatus, UnprovisionedFloodDoesNotEvictProvisionedBoards) {
   board_status_config cfg;
   cfg.max_unknown = 8;
   board_status s{cfg};
-  std::vector<board_identity> reg{{.mac = mac(10), .name = "pi-a", .serial = "10000000", .image = "os", .generation = 7},
-                                  {.mac = mac(11), .name = "pi-b"}};
+  std::vector<board_identity> reg{
+      {.mac = mac(10), .name = "pi-a", .serial = "10000000", .image = "os", .generation = 7},
+      {.mac = mac(11), .name = "pi-b"}};
   s.set_provisioned(reg);
   clock_sim c;
   for (unsigned i = 0; i < 1000; ++i)
-    s.on_dhcp(core::mac_address{{0x02, 0, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}},
-              dhcp_phase::rom, "x86_bios", {}, c.step(1ms));
+    s.on_dhcp(
+        core::mac_address{{0x02, 0, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}},
+        dhcp_phase::rom, "x86_bios", {}, c.step(1ms));
   EXPECT_EQ(s.records().size(), 2U + 8U);
   EXPECT_EQ(s.provisioned_count(), 2U);
   EXPECT_EQ(s.evicted(), 1000U - 8U);
@@ -196,7 +204,9 @@ TEST(NetBoardStatus, StaleGenerationAfterUpgrade) {
   EXPECT_EQ(r->booted_generation, 6U);
   EXPECT_TRUE(r->stale());
   auto json = render_status_json(s, c.t, 0);
-  EXPECT_NE(json.find(R"("stale":true,"stale_reason":"stale: reboot to run generation 7")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("stale":true,"stale_reason":"stale: reboot to run generation 7")"),
+            std::string::npos)
+      << json;
   // It reboots into its new tree.
   s.on_dhcp(mac(30), dhcp_phase::eeprom, "pi4", {}, c.step(1min));
   s.set_tree_generation(mac(30), 7);
@@ -226,8 +236,9 @@ TEST(NetBoardStatus, JsonEscapesWhatComesFromTheNetwork) {
   file(s, mac(50), "a\"b\\c\n\x01\xff.dtb", file_outcome::not_found, c.step());
   auto json = render_status_json(s, c.t, 0);
   EXPECT_NE(json.find(R"(asked for a\"b\\c\u000a\u0001\u00ff.dtb)"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("by_state":{"dhcp":0,"firmware":0,"kernel":0,"up":0,"stuck":0,"failed":1,"unseen":0})"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(R"("by_state":{"dhcp":0,"firmware":0,"kernel":0,"up":0,"stuck":0,"failed":1,"unseen":0})"),
+      std::string::npos)
       << json;
 }
 

@@ -92,9 +92,9 @@ struct board_identity {
 
 /// One TFTP read as the server finished it.
 struct file_event {
-  std::string_view file;     ///< as requested (may carry a serial prefix)
+  std::string_view file;  ///< as requested (may carry a serial prefix)
   file_outcome outcome = file_outcome::sent;
-  std::string_view why;      ///< for failed: the reason (e.g. "retransmissions exhausted")
+  std::string_view why;  ///< for failed: the reason (e.g. "retransmissions exhausted")
   std::uint64_t bytes = 0;
   std::uint64_t retransmits = 0;
 };
@@ -103,25 +103,25 @@ struct board_record {
   core::mac_address mac;
   bool provisioned = false;
   board_state state = board_state::dhcp;
-  bool started = false;                ///< a boot was seen (a first-stage DHCP)
-  bool booted_once = false;            ///< last_boot_* hold a finished boot
+  bool started = false;      ///< a boot was seen (a first-stage DHCP)
+  bool booted_once = false;  ///< last_boot_* hold a finished boot
   bounded_string<64> name;
   bounded_string<12> serial;
-  bounded_string<16> model;            ///< "pi3", "pi4", "pi5", "x86_bios", "uefi_x64", ...
+  bounded_string<16> model;  ///< "pi3", "pi4", "pi5", "x86_bios", "uefi_x64", ...
   bounded_string<40> image;
-  std::uint32_t generation = 0;        ///< assigned (registry)
-  std::uint32_t tree_generation = 0;   ///< what its boot tree held when this boot started (marker)
-  std::uint32_t booted_generation = 0; ///< what the last boot that reached its kernel booted (0: unknown)
-  bounded_string<96> at;               ///< the last file or phase it reached
-  bounded_string<160> failure;         ///< the last failure (kept after a later good boot)
-  core::ipv4_address address;          ///< the address the server last saw it with
+  std::uint32_t generation = 0;         ///< assigned (registry)
+  std::uint32_t tree_generation = 0;    ///< what its boot tree held when this boot started (marker)
+  std::uint32_t booted_generation = 0;  ///< what the last boot that reached its kernel booted (0: unknown)
+  bounded_string<96> at;                ///< the last file or phase it reached
+  bounded_string<160> failure;          ///< the last failure (kept after a later good boot)
+  core::ipv4_address address;           ///< the address the server last saw it with
   status_time first_seen{}, last_seen{};
-  status_time boot_started{};          ///< first DISCOVER of the current boot
-  status_time last_progress{};         ///< last event that moved the boot forward
+  status_time boot_started{};                          ///< first DISCOVER of the current boot
+  status_time last_progress{};                         ///< last event that moved the boot forward
   std::optional<std::chrono::milliseconds> to_kernel;  ///< current boot: first DISCOVER to its kernel
   std::optional<std::chrono::milliseconds> to_os;      ///< current boot: first DISCOVER to the OS's DHCP
-  status_time last_boot_at{};          ///< when the last finished boot's kernel was served
-  std::chrono::milliseconds last_boot_duration{};  ///< its first DISCOVER to its kernel
+  status_time last_boot_at{};                          ///< when the last finished boot's kernel was served
+  std::chrono::milliseconds last_boot_duration{};      ///< its first DISCOVER to its kernel
   std::uint32_t boots = 0, files = 0, files_failed = 0;
   std::uint64_t bytes = 0, retransmits = 0;
 
@@ -133,13 +133,13 @@ struct board_record {
 static_assert(sizeof(board_record) <= 1024, "a board record must cost at most 1 KiB");
 
 struct board_status_config {
-  std::size_t max_unknown = 256;                    ///< boards not in the registry, at most
-  std::chrono::milliseconds stuck_after{60000};     ///< no progress this long in dhcp/firmware: stuck
+  std::size_t max_unknown = 256;                 ///< boards not in the registry, at most
+  std::chrono::milliseconds stuck_after{60000};  ///< no progress this long in dhcp/firmware: stuck
   /// A boot restarting: a first-stage DHCP this long after the last progress starts a new boot
   /// even while the record is still in `dhcp` (ROM retries within a boot do not).
   std::chrono::milliseconds new_boot_after{120000};
-  std::vector<std::string> kernel_files{"kernel8.img", "kernel7l.img", "kernel7.img", "kernel.img",
-                                        "kernel_2712.img", "vmlinuz", "linux"};
+  std::vector<std::string> kernel_files{"kernel8.img",     "kernel7l.img", "kernel7.img", "kernel.img",
+                                        "kernel_2712.img", "vmlinuz",      "linux"};
 };
 
 /// What on_dhcp() did.
@@ -160,8 +160,8 @@ class board_status {
 
   /// A DHCP message from `mac`, classified by the server; `model` names the hardware
   /// ("pi4"; empty keeps the last); `address` the one it asked for or got (0: none).
-  dhcp_effect on_dhcp(core::mac_address mac, dhcp_phase phase, std::string_view model, core::ipv4_address address,
-                      status_time now) noexcept;
+  dhcp_effect on_dhcp(core::mac_address mac, dhcp_phase phase, std::string_view model,
+                      core::ipv4_address address, status_time now) noexcept;
   /// A finished TFTP read of board `mac`.
   board_record const* on_file(core::mac_address mac, file_event const& ev, status_time now) noexcept;
   /// The generation the board's boot tree holds now (its marker), read by the caller when a
@@ -198,6 +198,7 @@ class board_status {
 
 /// Renders the records as the /status JSON document (docs/status.md). `now`/`unix_now_ms`
 /// translate steady times into wall-clock milliseconds. Allocates (off the packet path).
-[[nodiscard]] std::string render_status_json(board_status const& s, status_time now, std::int64_t unix_now_ms);
+[[nodiscard]] std::string render_status_json(board_status const& s, status_time now,
+                                             std::int64_t unix_now_ms);
 
 }  // namespace pinetboot::net
