@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <asio/post.hpp>
 
 #include "status.hpp"
 
@@ -97,10 +98,7 @@ std::error_code http_endpoint::start(std::string const& listen) {
   s.set_keep_alive_max_count(8);
   s.set_keep_alive_timeout(2);
   s.set_payload_max_length(4096);
-  auto snapshot = [this] {
-    std::lock_guard lk{mu_};
-    return docs_;
-  };
+  auto snapshot = [this] { return fresh(); };
   s.Get("/metrics", [snapshot](httplib::Request const&, httplib::Response& res) {
     auto d = snapshot();
     res.set_content(d ? d->metrics : std::string{}, "text/plain; version=0.0.4");
@@ -117,6 +115,10 @@ std::error_code http_endpoint::start(std::string const& listen) {
   if (!s.bind_to_port(host, port)) return std::make_error_code(std::errc::address_in_use);
   port_ = static_cast<std::uint16_t>(port);
   running_ = true;
+  {
+    std::lock_guard lk{mu_};
+    serving_ = true;
+  }
   thread_ = std::thread{[this] { srv_->listen_after_bind(); }};
   schedule();
   return {};
@@ -125,6 +127,11 @@ std::error_code http_endpoint::start(std::string const& listen) {
 void http_endpoint::stop() {
   if (!running_) return;
   running_ = false;
+  {
+    std::lock_guard lk{mu_};
+    serving_ = false;  // waiting requests take the last snapshot
+  }
+  rendered_.notify_all();
   timer_.cancel();
   srv_->stop();
   if (thread_.joinable()) thread_.join();
@@ -133,8 +140,28 @@ void http_endpoint::stop() {
 
 void http_endpoint::refresh() {
   auto d = std::make_shared<http_documents const>(render_());
-  std::lock_guard lk{mu_};
-  docs_ = std::move(d);
+  {
+    std::lock_guard lk{mu_};
+    docs_ = std::move(d);
+    ++generation_;
+    posted_ = false;
+  }
+  rendered_.notify_all();
+}
+
+std::shared_ptr<http_documents const> http_endpoint::fresh() {
+  std::unique_lock lk{mu_};
+  // The next render to finish will do: renders and the events they show both run on the Asio
+  // thread, so one in progress now already includes everything handled before this request.
+  auto want = generation_ + 1;
+  if (!posted_ && serving_) {
+    posted_ = true;
+    asio::post(io_, [this] {
+      if (running_) refresh();
+    });
+  }
+  rendered_.wait_for(lk, opts_.fresh_wait, [&] { return generation_ >= want || !serving_; });
+  return docs_;
 }
 
 void http_endpoint::schedule() {

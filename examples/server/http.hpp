@@ -1,11 +1,14 @@
 // pinetboot-server's HTTP listener: cpp-httplib (Debian: libcpp-httplib-dev) on a thread of its
-// own, serving /metrics, /status and the live page / from a snapshot that the Asio thread
-// refreshes (so the HTTP side never touches the server's state). Read and write timeouts, a
-// cap on the connections being served or queued, a small request size limit: a slow or
-// hostile client cannot hold the listener, and HTTP load never reaches the Asio thread.
+// own, serving /metrics, /status and the live page / from snapshots that only the Asio thread
+// renders, so the HTTP side never touches the server's state: a request asks the Asio thread
+// for a fresh one (requests arriving together share one render) and waits for it up to
+// `fresh_wait`, else it serves the last one; a timer renders one every `refresh` anyway. Read
+// and write timeouts, a cap on the connections being served or queued, a small request size
+// limit: a slow or hostile client cannot hold the listener.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,7 +30,8 @@ struct http_options {
   std::size_t threads = 8;  ///< connections served at once
   std::size_t queued = 8;   ///< accepted connections waiting for a thread; more wait in the kernel
   std::chrono::seconds read_timeout{2}, write_timeout{5};  ///< read: a request must arrive this fast
-  std::chrono::milliseconds refresh{500};                  ///< snapshot age at most
+  std::chrono::milliseconds refresh{1000};                 ///< a snapshot rendered this often anyway
+  std::chrono::milliseconds fresh_wait{1000};              ///< how long a request waits for a fresh one
 };
 
 /// The documents served, rendered on the Asio thread.
@@ -53,6 +57,8 @@ class http_endpoint {
  private:
   void refresh();
   void schedule();
+  /// HTTP thread: a snapshot rendered after this call, or the last one after fresh_wait.
+  [[nodiscard]] std::shared_ptr<http_documents const> fresh();
 
   asio::io_context& io_;
   render_function render_;
@@ -61,7 +67,11 @@ class http_endpoint {
   std::unique_ptr<httplib::Server> srv_;
   std::thread thread_;
   std::mutex mu_;
+  std::condition_variable rendered_;
   std::shared_ptr<http_documents const> docs_;  ///< guarded by mu_
+  std::uint64_t generation_ = 0;                ///< renders so far; guarded by mu_
+  bool posted_ = false;                         ///< a render is posted to the Asio thread; guarded by mu_
+  bool serving_ = false;                        ///< guarded by mu_
   std::uint16_t port_ = 0;
   bool running_ = false;
 };
