@@ -83,6 +83,10 @@ done
 ip -n "$router" addr add 10.77.0.254/24 dev eth0 && ip -n "$router" link set eth0 up
 ip -n "$server" addr add 10.77.0.1/24 dev eth0 && ip -n "$server" link set eth0 up
 ip -n "$boards" addr add 10.77.0.50/24 dev eth0 && ip -n "$boards" link set eth0 up
+# The router's pool is local to the boards' namespace: each simulated board sends its TFTP from
+# the address the router gave it (--tftp-from-lease), so the server can tell the boards apart.
+ip -n "$boards" route add local 10.77.0.96/27 dev lo
+ip -n "$boards" route add local 10.77.0.128/27 dev lo
 
 step "starting the site's router (dnsmasq) and pinetboot-server in proxy mode beside it"
 ip netns exec "$router" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --leasefile-ro --no-ping \
@@ -110,16 +114,22 @@ grep -q 'pinetboot-server started' "$work/server.log" || { cat "$work/server.log
 
 # ---- boot ----------------------------------------------------------------------------------
 step "booting a simulated Raspberry Pi 4 (serial 1a2b3c4d) and Pi 3 (serial 12abcdef)"
-sim() { ip netns exec "$boards" "$bin/simulate/pinetboot-simulate" --interface eth0 --count 1 --timeout 90 -v "$@"; }
+sim() {  # sim MAC ARGS...: one board; the boards' interface takes its MAC (what ARP tells the server)
+  ip -n "$boards" link set eth0 address "$1"
+  ip netns exec "$boards" "$bin/simulate/pinetboot-simulate" --interface eth0 --count 1 --timeout 90 -v \
+    --tftp-from-lease --mac-base "$1" "${@:2}"
+}
 status=0
-sim --generation pi4 --mac-base dc:a6:32:00:00:01 --serial-base 1a2b3c4d || status=1
-sim --generation pi3 --mac-base b8:27:eb:ab:cd:ef --serial-base 12abcdef || status=1
+sim dc:a6:32:00:00:01 --generation pi4 --serial-base 1a2b3c4d || status=1
+sim b8:27:eb:ab:cd:ef --generation pi3 --serial-base 12abcdef || status=1
 
 step "what pinetboot-server logged (one line per boot phase per board)"
-# The simulated boards share one interface, so TFTP lines name that interface's MAC.
 grep -E ' board ' "$work/server.log" | cut -c12- || true
 step "its metrics (excerpt)"
-ip netns exec "$server" curl -s http://127.0.0.1:9110/metrics | grep -E '^pinetboot_(dhcp_replies|tftp_transfers|boot_seconds_count)' || true
+sleep 1  # the HTTP snapshot (metrics and status) is refreshed every 0.5 s
+ip netns exec "$server" curl -s http://127.0.0.1:9110/metrics | grep -E '^pinetboot_(dhcp_replies|tftp_transfers|boot_seconds_count|boards)' || true
+step "the fleet (pinetboot-server status; the same as http://127.0.0.1:9110/ in a browser)"
+ip netns exec "$server" "$bin/server/pinetboot-server" status --url http://127.0.0.1:9110 || true
 
 if ((status == 0)); then
   step "demo: both boards booted; cleaning up"

@@ -11,8 +11,10 @@ packages=(
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
   util-linux iputils-ping
-  # pinetboot-server configuration (TOML)
-  libtomlplusplus-dev
+  # pinetboot-server configuration (TOML), its HTTP listener and `pinetboot-server status`
+  libtomlplusplus-dev libcpp-httplib-dev nlohmann-json3-dev
+  # the status page loaded in a real browser (integration.server_status)
+  chromium
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
   # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)

@@ -19,7 +19,10 @@
 #include "../common/args.hpp"
 #include "../common/log.hpp"
 #include "config.hpp"
+#include "http.hpp"
 #include "metrics.hpp"
+#include "status.hpp"
+#include "status_cli.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
 #include "pinetboot/net/privileges.hpp"
@@ -208,6 +211,7 @@ class boot_tracker {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view{argv[1]} == "status") return server::status_command(argc - 1, argv + 1);
   examples::args a{"pinetboot-server",
                    "Boots a fleet of Raspberry Pi boards and PXE clients: DHCP (proxy beside the site's router,\n"
                    "or full) and TFTP in one process, configured by one TOML file."};
@@ -261,11 +265,16 @@ int main(int argc, char** argv) {
   shared_mac_lookup macs{*leases};
   boot_tracker boots{log, m, macs};
   boots.set_complete_files(cfg.boot_complete_files);
+  server::status_feed fleet;  // the per-board view: /status, the page, per-board metrics
+  fleet.load(cfg.registry, cfg.tftp.root, cfg.boot_complete_files);
 
   dhcp::server_engine engine{cfg.engine, *leases};
   std::optional<net::dhcp_server> dhcp_srv;
   if (cfg.dhcp != server::dhcp_mode::off) {
-    dhcp_srv.emplace(io, engine, *leases, cfg.dhcp_net, [&](auto const& ev) { boots.on_dhcp(ev, verbose); });
+    dhcp_srv.emplace(io, engine, *leases, cfg.dhcp_net, [&](auto const& ev) {
+      boots.on_dhcp(ev, verbose);
+      fleet.on_dhcp(ev);
+    });
     if (auto ec = dhcp_srv->start()) {
       std::fprintf(stderr, "pinetboot-server: cannot listen for DHCP on port %u: %s\n", cfg.dhcp_net.port,
                    ec.message().c_str());
@@ -275,7 +284,10 @@ int main(int argc, char** argv) {
   std::optional<net::tftp_server> tftp_srv;
   if (cfg.tftp_enabled) {
     cfg.tftp.roots.lookup = &macs;
-    tftp_srv.emplace(io, cfg.tftp, [&](auto const& r) { boots.on_tftp(r); });
+    tftp_srv.emplace(io, cfg.tftp, [&](auto const& r) {
+      boots.on_tftp(r);
+      fleet.on_tftp(r, macs.find(net::from_asio(r.client.address().to_v4())));
+    });
     if (auto ec = tftp_srv->start()) {
       std::fprintf(stderr, "pinetboot-server: cannot serve TFTP from %s on port %u: %s\n", cfg.tftp.root.c_str(),
                    cfg.tftp.port, ec.message().c_str());
@@ -283,7 +295,10 @@ int main(int argc, char** argv) {
     }
     m.tftp_active = [&] { return tftp_srv->active_transfers(); };
   }
-  server::metrics_endpoint metrics_http{io, m};
+  server::http_endpoint metrics_http{io, [&] {
+    fleet.on_timer();
+    return server::http_documents{m.render() + fleet.render_metrics(), fleet.render_json()};
+  }};
   if (!cfg.metrics_listen.empty()) {
     if (auto ec = metrics_http.start(cfg.metrics_listen)) {
       std::fprintf(stderr, "pinetboot-server: cannot serve metrics on %s: %s\n", cfg.metrics_listen.c_str(),
@@ -321,6 +336,7 @@ int main(int argc, char** argv) {
           if (auto e2 = tftp_srv->reconfigure(next.tftp)) throw server::config_error("tftp.root: " + e2.message(), 0);
         }
         boots.set_complete_files(next.boot_complete_files);
+        fleet.load(next.registry, next.tftp.root, next.boot_complete_files);
         log.set_json(next.json_logs || a.has("json"));
         log.line("reload", {{"hosts", std::to_string(next.engine.hosts.size())}},
                  "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +

@@ -3,10 +3,6 @@
 #include <cstdio>
 #include <sstream>
 
-#include <asio/read_until.hpp>
-#include <asio/streambuf.hpp>
-#include <asio/write.hpp>
-
 namespace pinetboot::server {
 
 std::string metrics::render() const {
@@ -45,65 +41,6 @@ std::string metrics::render() const {
        "# TYPE pinetboot_reloads_total counter\npinetboot_reloads_total "
     << reloads << "\npinetboot_reload_failures_total " << reload_failures << "\n";
   return o.str();
-}
-
-metrics_endpoint::metrics_endpoint(asio::io_context& io, metrics const& m) : m_{m}, acceptor_{io} {}
-
-std::error_code metrics_endpoint::start(std::string const& listen) {
-  auto colon = listen.rfind(':');
-  std::error_code ec;
-  auto addr = asio::ip::make_address_v4(listen.substr(0, colon), ec);
-  if (ec) return ec;
-  asio::ip::tcp::endpoint ep{addr, static_cast<std::uint16_t>(std::atoi(listen.substr(colon + 1).c_str()))};
-  acceptor_.open(ep.protocol(), ec);
-  if (ec) return ec;
-  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  acceptor_.bind(ep, ec);
-  if (ec) return ec;
-  acceptor_.listen(16, ec);
-  if (ec) return ec;
-  accept();
-  return {};
-}
-
-void metrics_endpoint::stop() {
-  std::error_code ec;
-  acceptor_.close(ec);
-}
-
-std::uint16_t metrics_endpoint::port() const {
-  std::error_code ec;
-  auto ep = acceptor_.local_endpoint(ec);
-  return ec ? 0 : ep.port();
-}
-
-void metrics_endpoint::accept() {
-  acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket s) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      auto sock = std::make_shared<asio::ip::tcp::socket>(std::move(s));
-      auto buf = std::make_shared<asio::streambuf>(8192);
-      asio::async_read_until(*sock, *buf, "\r\n\r\n", [this, sock, buf](std::error_code rec, std::size_t) {
-        if (rec) return;
-        std::istream in{buf.get()};
-        std::string method, path;
-        in >> method >> path;
-        auto body = std::make_shared<std::string>();
-        if (method == "GET" && (path == "/metrics" || path == "/")) {
-          auto text = m_.render();
-          *body = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                  std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text;
-        } else {
-          *body = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        }
-        asio::async_write(*sock, asio::buffer(*body), [sock, body](std::error_code, std::size_t) {
-          std::error_code e;
-          sock->shutdown(asio::ip::tcp::socket::shutdown_both, e);
-        });
-      });
-    }
-    accept();
-  });
 }
 
 }  // namespace pinetboot::server

@@ -1,4 +1,4 @@
-// Prometheus metrics for pinetboot-server, served over a minimal HTTP/1.0 endpoint (Asio).
+// Prometheus metrics for pinetboot-server (served by http_endpoint, http.hpp).
 #pragma once
 
 #include <array>
@@ -8,9 +8,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
 
 namespace pinetboot::server {
 
@@ -39,21 +36,6 @@ struct metrics {
   std::uint64_t reloads = 0, reload_failures = 0;
 
   [[nodiscard]] std::string render() const;
-};
-
-/// Serves `GET /metrics` (anything else: 404) from `m`, one short connection at a time.
-class metrics_endpoint {
- public:
-  metrics_endpoint(asio::io_context& io, metrics const& m);
-  /// Binds "ADDR:PORT". Errors: bind failures.
-  [[nodiscard]] std::error_code start(std::string const& listen);
-  void stop();
-  [[nodiscard]] std::uint16_t port() const;
-
- private:
-  void accept();
-  metrics const& m_;
-  asio::ip::tcp::acceptor acceptor_;
 };
 
 }  // namespace pinetboot::server

@@ -44,6 +44,7 @@ int run(int argc, char** argv) {
       .option("seed", "N", "seed of the Pi 4/5 DHCP xids", "1")
       .flag("broadcast-flag", "set the BOOTP broadcast flag (default on)")
       .flag("no-broadcast-flag", "leave the broadcast flag clear (replies must reach the shared MAC)")
+      .flag("tftp-from-lease", "send each board's TFTP from its DHCP address (it must be local: see README)")
       .flag("json", "print the report as JSON")
       .flag("verbose", "one line per board")
       .alias('v', "verbose");
@@ -83,6 +84,7 @@ int run(int argc, char** argv) {
     if (a.has("broadcast-flag") && a.has("no-broadcast-flag"))
       throw usage_error("--broadcast-flag and --no-broadcast-flag contradict each other; give one");
     cfg.broadcast_flag = !a.has("no-broadcast-flag");
+    cfg.tftp_from_lease = a.has("tftp-from-lease");
     cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
   } catch (std::invalid_argument const& e) {
     std::fprintf(stderr, "pinetboot-simulate: %s\n", e.what());

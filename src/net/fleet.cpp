@@ -261,7 +261,7 @@ class fleet_runner {
     std::error_code ignored;
     b.socket.close(ignored);
     udp_bind_options o;
-    o.address = local_;
+    o.address = cfg_.tftp_from_lease && !b.report.address.is_unspecified() ? b.report.address : local_;
     o.device = cfg_.interface;
     if (auto ec = open_udp(b.socket, o)) {
       record_file(b, pi_file_result::failed, ec);

@@ -1,3 +1,6 @@
 pinetboot_add_script_test(server_basic server_basic.sh TIMEOUT 240)
 pinetboot_add_script_test(server_load server_load.sh TIMEOUT 400)
 pinetboot_add_script_test(server_proxy server_proxy.sh TIMEOUT 120)
+# The fleet view (issue 17): /status, the page (headless Chromium when installed), the CLI.
+pinetboot_add_script_test(server_status server_status.sh TIMEOUT 240)
+set_tests_properties(integration.server_status PROPERTIES RUN_SERIAL TRUE)

@@ -60,6 +60,11 @@ struct fleet_config {
   bool broadcast_flag = true;                 ///< set the BOOTP broadcast flag (see the file comment)
   /// Local address for the TFTP sockets; nullopt = the interface's first IPv4 address.
   std::optional<core::ipv4_address> local_address;
+  /// Each board sends its TFTP requests from the address DHCP gave it (falling back to the
+  /// local address before it has one), as a real board does, so a server can tie each board's
+  /// transfers to its MAC. The addresses must be usable locally: on Linux, e.g. a local route
+  /// for the DHCP pool (`ip route add local 10.77.0.128/25 dev lo`, tests/integration).
+  bool tftp_from_lease = false;
   std::uint16_t dhcp_client_port = 68;
   std::uint16_t dhcp_server_port = 67;
   core::ipv4_address dhcp_destination{0xffffffffU};
