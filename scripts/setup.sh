@@ -8,6 +8,8 @@ packages=(
   # build
   cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config
   libasio-dev libmsgsl-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # SHA-256 of every file of an image generation (libcrypto)
+  libssl-dev
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
   util-linux iputils-ping
@@ -17,6 +19,8 @@ packages=(
   chromium
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
+  # per-board ssh host keys (ssh-keygen)
+  openssh-client
   # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)
   qemu-system-x86 ipxe-qemu
   # end-to-end NFS root: a user-space NFS server (NFSv3 needs rpcbind), run in namespaces only
