@@ -178,7 +178,9 @@ e2e_nfs_modules() {
 #   nfsroot=[<server>:]<path>[,<options>]; no server -> ip='s <server>, else the DHCP siaddr
 #      (next-server) or server id; "%s" in the path -> the client address; the kernel's nolock
 #      default; ro/rw from the command line (ro if neither, as the kernel does).
-# Then it moves /dev into the new root and switch_roots to its /sbin/init. Every failure prints
+#   init=<path>: the program switch_root runs in the new root (default /sbin/init), as the
+#      kernel runs it after mounting an NFS root itself.
+# Then it moves /dev into the new root and switch_roots to init. Every failure prints
 # "PINETBOOT-NFSROOT-FAIL <why>" and powers off, so QEMU always ends by itself.
 e2e_nfs_initramfs() {
   local out=$1 mods=$2 dir
@@ -213,10 +215,11 @@ exec >/dev/console 2>&1
 die() { echo "PINETBOOT-NFSROOT-FAIL $*"; sync; poweroff -f; sleep 30; }
 grep -q pinetboot.debug /proc/cmdline && set -x
 for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" || die "insmod $m"; done
-root= nfsroot= ip= mode=ro
+root= nfsroot= ip= mode=ro init=/sbin/init
 for a in $(cat /proc/cmdline); do
   case $a in
     root=*) root=${a#root=} ;;
+    init=*) init=${a#init=} ;;
     nfsroot=*) nfsroot=${a#nfsroot=} ;;
     ip=*) ip=${a#ip=} ;;
     ro) mode=ro ;;
@@ -284,10 +287,10 @@ esac
 echo "pinetboot-initramfs: ip $c_ip host ${c_host:-?} mounting $server:$path ($fstype $o) at $(cut -d' ' -f1 /proc/uptime) s"
 mount -t "$fstype" -o "$o" "$server:$path" /newroot 2>/tmp/mount.err ||
   die "mount $server:$path from $c_ip: $(cat /tmp/mount.err)"
-[ -x /newroot/sbin/init ] || die "no /sbin/init in $server:$path"
+[ -x "/newroot$init" ] || die "no $init in $server:$path"
 mount --move /dev /newroot/dev 2>/dev/null || mount -t devtmpfs dev /newroot/dev
 umount /sys /proc
-exec switch_root /newroot /sbin/init
+exec switch_root /newroot "$init"
 EOT
   chmod 755 "$dir/init"
   (cd "$dir" && find . -mindepth 1 | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out"
