@@ -10,15 +10,17 @@
 #   ro/rw, init= parsed from /proc/cmdline) and switch_roots into it.
 # The marker: /etc/hostname, the generation label the image carries, whether / is ro (from
 # /proc/mounts, and a write probe), whether /home is writable and what a previous boot left there.
-# Cases: copy board first boot (rw, host name, a file written into /home); a second VM with
-# another MAC, hence another address, booting the same files: the exports refuse its mount;
-# that VM is then added as a shared board (the first board's Export_Id stays, the image store
-# is exported ro to it), Ganesha and pinetboot-server reload on SIGHUP; shared first and second
-# boots (/ ro, /home and /var/log writable from the state tree, the first boot's file there);
-# image exec (generation 2) -> upgrade --boards both -> shared and copy boots show g2 with /home
-# kept (for the copy board that is its second boot: the first boot's file survived); rollback
-# -> shared boot shows g1; last the copy board boots g1 with pinetboot-server in proxy mode
-# beside a stand-in router (dnsmasq) that leases the addresses.
+# Cases (a pair in brackets boots side by side, one VM on tap0, one on tap1):
+#   [copy-first: rw root, host name, a file written into /home | other-mac: a second VM with
+#   another MAC, hence another address, booting the same files: the exports refuse its mount];
+#   that VM is then added as a shared board (the first board's Export_Id stays, the image store
+#   is exported ro to it only), Ganesha and pinetboot-server reload on SIGHUP;
+#   shared-first, shared-second: / ro, /home and /var/log writable from the state tree, /tmp a
+#   tmpfs, identity bound from the state tree, the first boot's file there on the second;
+#   image exec (generation 2) -> upgrade --boards both -> [shared-upgraded | copy-upgraded]:
+#   both on g2 with /home kept (the copy board's second boot: its first boot's file survived);
+#   rollback -> pinetboot-server in proxy mode beside a stand-in router (dnsmasq) that leases
+#   the addresses -> [shared-rolled-back-proxy | copy-rolled-back-proxy]: both on g1 again.
 # Everything runs in namespaces the test creates; one Ganesha instance serves all cases.
 # Environment: PINETBOOT_CACHE (kernel cache), E2E_BOOT_TIMEOUT (seconds per boot, default 120),
 # E2E_CMDLINE_EXTRA (added to the golden cmdline.txt; "pinetboot.debug" traces the initramfs).
@@ -162,6 +164,7 @@ MDCACHE {
 EOT
 mkdir -p "$PNB_WORK/ganesha-recovery"
 e2e_setup_lan router  # $PNB_MID stays idle until the proxy-mode case
+e2e_add_tap tap1      # the two boards boot side by side where their cases allow
 e2e_start_ra
 t0=$SECONDS
 e2e_start_ganesha "$PNB_WORK/ganesha.conf" "$prefix/srv"
@@ -187,35 +190,61 @@ e2e_start_server "$PNB_WORK/server.toml"
 server_pid=${PNB_PIDS[-1]}
 
 # --- boots ----------------------------------------------------------------------------------
-# boot_vm NAME MAC: boots, waits for the OK or FAIL marker, lets the VM power off, keeps its
-# console as serial-NAME.log; sets $line (the marker line) and $secs (QEMU start to marker).
+# boot_vms NAME MAC [NAME2 MAC2]: boots one VM, or two side by side (the second on tap1), waits
+# for each one's OK or FAIL marker, lets them power off, keeps the consoles as serial-NAME.log;
+# records the time from QEMU's start to each marker. `use NAME` then sets $line (the marker
+# line) and $serial (the console log) for the checks.
 times=()
-boot_vm() {
-  local name=$1 mac=$2 t0=$SECONDS rc=0
-  e2e_start_qemu "$PNB_WORK/serial.log" "$mac"
-  e2e_wait_line "$PNB_WORK/serial.log" "$timeout" "$ok_re|$fail_re" || rc=$?
-  secs=$((SECONDS - t0))
-  case $rc in
-    0) ;;
-    1) fail "$name: no marker on the serial console within $timeout s" ;;
-    3) fail "$name: the firmware gave up booting" ;;
-    *) fail "$name: QEMU exited without a marker" ;;
-  esac
-  e2e_stop_qemu 20
-  line=$(grep -aoE "($ok_re|$fail_re).*" "$PNB_WORK/serial.log" | head -1 | tr -d '\r')
-  cp "$PNB_WORK/serial.log" "$PNB_WORK/serial-$name.log"
-  times+=("$name=${secs}s")
-  echo "$name: marker after $secs s: $line"
+declare -A line_of=()
+boot_vms() {
+  local t0=$SECONDS names=() pids=() logs=() secs=() i lg pending
+  while (($#)); do
+    lg=$PNB_WORK/serial.log
+    ((${#names[@]})) && lg=$PNB_WORK/serial2.log
+    e2e_start_qemu "$lg" "$2" "tap${#names[@]}"
+    names+=("$1") pids+=("$E2E_QEMU_PID") logs+=("$lg") secs+=("")
+    shift 2
+  done
+  while ((SECONDS - t0 < timeout)); do
+    pending=0
+    for i in "${!names[@]}"; do
+      [[ -n ${secs[i]} ]] && continue
+      if grep -aEq "$ok_re|$fail_re" "${logs[i]}" 2>/dev/null || ! kill -0 "${pids[i]}" 2>/dev/null; then
+        secs[i]=$((SECONDS - t0))
+      else
+        pending=1
+      fi
+    done
+    ((pending)) || break
+    sleep 0.2
+  done
+  for i in "${!names[@]}"; do
+    E2E_QEMU_PID=${pids[i]}
+    e2e_stop_qemu 20
+    cp "${logs[i]}" "$PNB_WORK/serial-${names[i]}.log"
+    line_of[${names[i]}]=$(grep -aoE "($ok_re|$fail_re).*" "${logs[i]}" | head -1 | tr -d '\r')
+  done
+  for i in "${!names[@]}"; do
+    if [[ -z ${line_of[${names[i]}]} ]]; then
+      grep -aq 'No more network devices\|No bootable device' "${logs[i]}" && fail "${names[i]}: the firmware gave up booting"
+      [[ -n ${secs[i]} ]] && fail "${names[i]}: QEMU exited without a marker"
+      fail "${names[i]}: no marker on the serial console within $timeout s"
+    fi
+    times+=("${names[i]}=${secs[i]}s")
+    echo "${names[i]}: marker after ${secs[i]} s: ${line_of[${names[i]}]}"
+  done
 }
+use() { line=${line_of[$1]} serial=$PNB_WORK/serial-$1.log; }
 field() { grep -oE "(^| )$1=[^ ]*" <<< "$line" | head -1 | sed "s/^ *$1=//"; }
 # want FIELD VALUE WHAT: FAIL unless the marker's FIELD is VALUE.
 want() { [[ $(field "$1") == "$2" ]] || fail "$3: $1=$(field "$1"), want $2 (marker: $line)"; }
 marks() { wc -l < "$1/home/pinetboot-e2e/boots" 2>/dev/null || echo 0; }
 
-# The copy board, generation 1: its own rw root.
-boot_vm copy-first "$board_mac"
+# The copy board, generation 1: its own rw root; beside it the other VM, refused by the exports.
+boot_vms copy-first "$board_mac" other-mac "$other_mac"
+use copy-first
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "copy board: first boot did not reach the NFS root: $line"
-grep -aq "pinetboot-initramfs: ip $board_ip " "$PNB_WORK/serial.log" || fail "the board did not get $board_ip"
+grep -aq "pinetboot-initramfs: ip $board_ip " "$serial" || fail "the board did not get $board_ip"
 want kernel-hostname "$board_host" "copy board, first boot"
 want hostname "$board_host" "copy board: /etc/hostname"
 want root rw "copy board: its root is mounted"
@@ -231,11 +260,11 @@ first_id=$(field boot)
   fail "the file the board wrote is not in its tree on the server"
 grep -q "board $board_mac.*tftp boot.ipxe sent" "$PNB_WORK/server.log" || fail "no 'tftp boot.ipxe sent' to $board_mac"
 
-boot_vm other-mac "$other_mac"
+use other-mac
 [[ $line == PINETBOOT-NFSROOT-FAIL* ]] || fail "a VM with another MAC mounted the board's root: $line"
-other_ip=$(grep -aoE 'pinetboot-initramfs: ip [0-9.]+' "$PNB_WORK/serial.log" | awk '{print $3}')
+other_ip=$(grep -aoE 'pinetboot-initramfs: ip [0-9.]+' "$serial" | awk '{print $3}')
 [[ -n $other_ip && $other_ip != "$board_ip" ]] || fail "the other VM got address '$other_ip'"
-grep -aq "$fail_re mount $PNB_SRV_IP:$copy_path from $other_ip: .*\(denied\|ermission\)" "$PNB_WORK/serial.log" ||
+grep -aq "$fail_re mount $PNB_SRV_IP:$copy_path from $other_ip: .*\(denied\|ermission\)" "$serial" ||
   fail "the other VM's mount did not fail with access denied: $line"
 [[ $(marks "$root") == 1 ]] || fail "the refused VM changed the board's root"
 
@@ -279,8 +308,8 @@ ganesha_reloaded || fail "NFS-Ganesha did not reread its exports on SIGHUP"
 # check_shared NAME GEN: the shared board's marker: generation GEN read-only, state writable.
 check_shared() {
   [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "$1: the shared board did not reach its NFS root: $line"
-  grep -aq "pinetboot-initramfs: ip $board2_ip " "$PNB_WORK/serial.log" || fail "$1: the shared board did not get $board2_ip"
-  ! grep -aq 'pinetboot board-init: cannot mount' "$PNB_WORK/serial.log" || fail "$1: board-init could not mount the state tree"
+  grep -aq "pinetboot-initramfs: ip $board2_ip " "$serial" || fail "$1: the shared board did not get $board2_ip"
+  ! grep -aq 'pinetboot board-init: cannot mount' "$serial" || fail "$1: board-init could not mount the state tree"
   want src "$PNB_SRV_IP:/srv/pinetboot/images/fleet/$2/root" "$1: / comes from"
   want root ro "$1: the shared root is mounted"
   want rootwrite no "$1: writing into the shared /"
@@ -293,7 +322,8 @@ check_shared() {
   want machine-id "$(cat "$state2/etc/machine-id")" "$1: /etc/machine-id (bound from the state tree)"
   want generation "g$2" "$1"
 }
-boot_vm shared-first "$other_mac"
+boot_vms shared-first "$other_mac"
+use shared-first
 check_shared shared-first 1
 want earlier none "shared board: a fresh state tree already had a mark"
 shared_id=$(field boot)
@@ -301,7 +331,8 @@ shared_id=$(field boot)
   fail "the file the shared board wrote into /home is not in its state tree on the server"
 [[ ! -e $images/fleet/1/root/home/pinetboot-e2e ]] || fail "the shared board wrote into the generation"
 
-boot_vm shared-second "$other_mac"
+boot_vms shared-second "$other_mac"
+use shared-second
 check_shared shared-second 1
 want earlier "$shared_id" "shared board, second boot: the first boot's file"
 [[ $(field boot) != "$shared_id" ]] || fail "second boot has the first boot's id: not a new boot"
@@ -321,12 +352,13 @@ root=$(own_tree "$folder")
 grep -q "nfsroot=$PNB_SRV_IP:/srv/nfs/$folder/root.g2[, ]" "$tftp/$folder/cmdline.txt" ||
   fail "after the upgrade the copy board's cmdline.txt does not mount root.g2: $(cat "$tftp/$folder/cmdline.txt")"
 
-boot_vm shared-upgraded "$other_mac"
+boot_vms shared-upgraded "$other_mac" copy-upgraded "$board_mac"
+use shared-upgraded
 check_shared shared-upgraded 2
 want earlier "$shared_id" "shared board after the upgrade: its /home"
 
 # The copy board's second boot, on the root the upgrade built: /home came along.
-boot_vm copy-upgraded "$board_mac"
+use copy-upgraded
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "copy board after the upgrade did not reach its NFS root: $line"
 want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g2" "copy board after the upgrade: / comes from"
 want root rw "copy board after the upgrade: its root"
@@ -338,37 +370,43 @@ want earlier "$first_id" "copy board, second boot (after the upgrade): the first
 P rollback --boards "$folder,$folder2"
 ipxe_for "$folder"
 ipxe_for "$folder2"
-boot_vm shared-rolled-back "$other_mac"
-check_shared shared-rolled-back 1
-want earlier "$shared_id" "shared board after the rollback: its /home"
-[[ $(marks "$state2") == 4 ]] || fail "the state tree does not record four boots"
+root=$(own_tree "$folder")
+[[ $root == */root.g1 && -x $root/sbin/init && $(cat "$root/etc/pinetboot-test-generation") == g1 ]] ||
+  fail "after the rollback the copy board's tree $root is not generation 1's"
 
-# --- proxy mode beside the site's router: the copy board after its rollback ------------------
-# The router (dnsmasq in $PNB_MID) leases the addresses, with a reservation for the first board
-# as a site would have; pinetboot-server only adds the boot menu/file (proxyDHCP) and TFTP.
+# --- after the rollback, in proxy mode beside the site's router ------------------------------
+# The router (dnsmasq in $PNB_MID) leases the addresses, with reservations for the boards as a
+# site would have; pinetboot-server only adds the boot menu/file (proxyDHCP) and TFTP.
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 ip netns exec "$PNB_MID" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --pid-file= \
   --interface=veth0 --bind-interfaces --dhcp-range=10.77.0.150,10.77.0.199,255.255.255.0,1h \
-  --dhcp-host="$board_mac,$board_ip" --dhcp-option=option:router,10.77.0.254 --leasefile-ro --no-ping \
+  --dhcp-host="$board_mac,$board_ip" --dhcp-host="$other_mac,$board2_ip" \
+  --dhcp-option=option:router,10.77.0.254 --leasefile-ro --no-ping \
   --dhcp-authoritative --log-dhcp --log-facility=- > "$PNB_WORK/dnsmasq.log" 2>&1 &
 PNB_PIDS+=($!)
 sed -i 's/^mode = "full"/mode = "proxy"/; /^lease_file/d; /^\[\[dhcp.subnet\]\]/,/^routers/d' "$PNB_WORK/server.toml"
 e2e_start_server "$PNB_WORK/server.toml"
 for _ in $(seq 1 50); do grep -q 'DHCP, sockets bound' "$PNB_WORK/dnsmasq.log" && break; sleep 0.1; done
 grep -q 'DHCP, sockets bound' "$PNB_WORK/dnsmasq.log" || fail "dnsmasq did not start"
-root=$(own_tree "$folder")
-[[ $root == */root.g1 && -x $root/sbin/init && $(cat "$root/etc/pinetboot-test-generation") == g1 ]] ||
-  fail "after the rollback the copy board's tree $root is not generation 1's"
-boot_vm copy-rolled-back-proxy "$board_mac"
+boot_vms shared-rolled-back-proxy "$other_mac" copy-rolled-back-proxy "$board_mac"
+use shared-rolled-back-proxy
+# No host name from the router: the kernel's comes from board-init (/etc/hostname).
+check_shared shared-rolled-back-proxy 1
+want earlier "$shared_id" "shared board after the rollback: its /home"
+[[ $(marks "$state2") == 4 ]] || fail "the state tree does not record four boots"
+use copy-rolled-back-proxy
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "proxy mode: the board did not reach its NFS root: $line"
-grep -aq "Next server: $PNB_SRV_IP" "$PNB_WORK/serial.log" || fail "proxy mode: iPXE did not take next-server $PNB_SRV_IP"
-grep -q "board $board_mac (ipxe): dhcp DISCOVER -> proxy offer file boot.ipxe" "$PNB_WORK/server.log" || fail "proxy mode: no proxy offer to $board_mac in the server log"
+for m in "$board_mac" "$other_mac"; do
+  grep -q "board $m (ipxe): dhcp DISCOVER -> proxy offer file boot.ipxe" "$PNB_WORK/server.log" || fail "proxy mode: no proxy offer to $m in the server log"
+done
+grep -aq "Next server: $PNB_SRV_IP" "$serial" || fail "proxy mode: iPXE did not take next-server $PNB_SRV_IP"
 grep -q "DHCPACK(veth0) $board_ip $board_mac" "$PNB_WORK/dnsmasq.log" || fail "proxy mode: the router did not ack $board_ip"
-grep -aq "pinetboot-initramfs: ip $board_ip " "$PNB_WORK/serial.log" || fail "proxy mode: the board's kernel did not get $board_ip"
-want src "$PNB_SRV_IP:/srv/nfs/$folder/$(basename "$root")" "copy board after the rollback: / comes from"
+grep -aq "pinetboot-initramfs: ip $board_ip " "$serial" || fail "proxy mode: the board's kernel did not get $board_ip"
+want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g1" "copy board after the rollback: / comes from"
 want root rw "copy board after the rollback: its root"
 want generation g1 "copy board after the rollback"
+want hostname "$board_host" "copy board after the rollback: /etc/hostname"
 want earlier "$first_id" "copy board after the rollback: the first boot's file in /home"
 [[ $(marks "$root") == 3 ]] || fail "the copy board's root does not record three boots"
 

@@ -6,7 +6,9 @@
 #   e2e_initramfs OUT             builds a busybox initramfs whose /init prints the marker
 #   e2e_setup_lan [router]        namespaces: $PNB_CLI holds bridge br0 + tap0 (QEMU runs there),
 #                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
-#   e2e_start_qemu LOG [MAC]      boots QEMU in $PNB_CLI, serial console to LOG (MAC: $E2E_MAC)
+#   e2e_start_qemu LOG [MAC] [TAP] boots QEMU in $PNB_CLI, serial console to LOG (MAC: $E2E_MAC,
+#                                 TAP: tap0); E2E_QEMU_PID is its PID
+#   e2e_add_tap TAP               one more tap on br0 (for a second VM at the same time)
 #   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
 #   e2e_wait_line LOG SECONDS RE  the same for any extended regex RE
 #   e2e_stop_qemu [SECONDS]       waits that long for QEMU to power off by itself, then kills it
@@ -392,17 +394,25 @@ e2e_setup_lan() {
 }
 
 # Starts QEMU (TCG, no KVM) in $PNB_CLI booting from the network only; the serial console goes
-# to $1. -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
+# to $1; its NIC is on tap $3 (default tap0; another one the caller creates with e2e_add_tap).
+# -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
 e2e_start_qemu() {
-  local log=$1 mac=${2:-$E2E_MAC}
+  local log=$1 mac=${2:-$E2E_MAC} tap=${3:-tap0} out=$PNB_WORK/qemu.out
+  [[ $tap == tap0 ]] || out=$PNB_WORK/qemu-$tap.out
   : > "$log"
   ip netns exec "$PNB_CLI" qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -boot n \
     -monitor none -serial "file:$log" \
-    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+    -netdev tap,id=n0,ifname="$tap",script=no,downscript=no \
     -device "e1000,netdev=n0,mac=$mac,romfile=$E2E_ROM" \
-    > "$PNB_WORK/qemu.out" 2>&1 < /dev/null &
+    > "$out" 2>&1 < /dev/null &
   E2E_QEMU_PID=$!
   PNB_PIDS+=("$E2E_QEMU_PID")
+}
+
+# Another tap on the LAN's bridge, for a second QEMU running at the same time.
+e2e_add_tap() {
+  ip -n "$PNB_CLI" tuntap add dev "$1" mode tap
+  ip -n "$PNB_CLI" link set "$1" master br0 up
 }
 
 # Waits up to $2 seconds for the marker on serial log $1. Returns 0 when seen, 1 on timeout,
@@ -438,7 +448,7 @@ e2e_stop_qemu() {
 fail() {
   echo "FAIL: $*"
   local f
-  for f in server.log dnsmasq.log ganesha.log ganesha.out serial.log qemu.out; do
+  for f in server.log dnsmasq.log ganesha.log ganesha.out serial.log qemu.out serial2.log qemu-tap1.out; do
     [[ -s $PNB_WORK/$f ]] || continue
     echo "--- $f (tail)"
     tail -40 "$PNB_WORK/$f" | tr -d '\033' || true
