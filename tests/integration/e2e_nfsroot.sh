@@ -39,7 +39,7 @@ t_start=$SECONDS
 board_mac=$E2E_MAC
 other_mac=52:54:00:e2:e0:02
 board_ip=10.77.0.50
-board_host=nfs-board-1
+board_host="nfs-board-1"
 folder=${board_mac//:/-}
 timeout=${E2E_BOOT_TIMEOUT:-120}
 ok_re='PINETBOOT-NFSROOT-OK'
@@ -126,7 +126,7 @@ cmdline=$(cat "$boot/cmdline.txt")
 echo "generated cmdline.txt (copy): $cmdline"
 copy_path=/srv/nfs/$folder/root.g1
 grep -q 'root=/dev/nfs' <<< "$cmdline" || fail "generated cmdline.txt has no root=/dev/nfs"
-grep -q "nfsroot=$PNB_SRV_IP:$copy_path[, ]" <<< "$cmdline" || fail "the copy board's cmdline.txt does not mount $copy_path"
+grep -q "nfsroot=$PNB_SRV_IP:${copy_path}[, ]" <<< "$cmdline" || fail "the copy board's cmdline.txt does not mount $copy_path"
 # The other VM gets the same boot files (a board moved to another NIC, or a stranger that
 # copied them): only the exports stand between it and the board's root.
 cp -a "$boot" "$tftp/${other_mac//:/-}"
@@ -272,7 +272,7 @@ grep -aq "$fail_re mount $PNB_SRV_IP:$copy_path from $other_ip: .*\(denied\|ermi
 export_id() { awk -v p="Path = \"$1\";" '/Export_Id =/ { id = $3 } index($0, p) { sub(";", "", id); print id }' "$exports"; }
 id_before=$(export_id "/srv/nfs/$folder")
 folder2=${other_mac//:/-} board2_ip=10.77.0.51 board2_host=nfs-board-2
-rm -rf "$tftp/$folder2"
+rm -rf "${tftp:?}/$folder2"
 P add --mac "$other_mac" --scheme mac-dash --hostname "$board2_host" --ip "$board2_ip" --server-ip "$PNB_SRV_IP" \
   --image fleet --root-model shared
 ipxe_for "$folder2"
