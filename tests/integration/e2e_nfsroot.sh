@@ -15,10 +15,10 @@
 #   another MAC, hence another address, booting the same files: the exports refuse its mount];
 #   that VM is then added as a shared board (the first board's Export_Id stays, the image store
 #   is exported ro to it only), Ganesha and pinetboot-server reload on SIGHUP;
-#   shared-first, shared-second: / ro, /home and /var/log writable from the state tree, /tmp a
-#   tmpfs, identity bound from the state tree, the first boot's file there on the second;
+#   [shared-first: / ro, /home and /var/log writable from the state tree, /tmp a tmpfs, identity
+#   bound from the state tree | copy-second: the first boot's file is there];
 #   image exec (generation 2) -> upgrade --boards both -> [shared-upgraded | copy-upgraded]:
-#   both on g2 with /home kept (the copy board's second boot: its first boot's file survived);
+#   both on g2 with /home kept (the shared board's second boot: its first boot's file is there);
 #   rollback -> pinetboot-server in proxy mode beside a stand-in router (dnsmasq) that leases
 #   the addresses -> [shared-rolled-back-proxy | copy-rolled-back-proxy]: both on g1 again.
 # Everything runs in namespaces the test creates; one Ganesha instance serves all cases.
@@ -322,7 +322,8 @@ check_shared() {
   want machine-id "$(cat "$state2/etc/machine-id")" "$1: /etc/machine-id (bound from the state tree)"
   want generation "g$2" "$1"
 }
-boot_vms shared-first "$other_mac"
+# The shared board's first boot, beside the copy board's second (the same root, its mark there).
+boot_vms shared-first "$other_mac" copy-second "$board_mac"
 use shared-first
 check_shared shared-first 1
 want earlier none "shared board: a fresh state tree already had a mark"
@@ -330,13 +331,14 @@ shared_id=$(field boot)
 [[ $(cat "$state2/home/pinetboot-e2e/first-boot" 2>/dev/null) == "$shared_id" ]] ||
   fail "the file the shared board wrote into /home is not in its state tree on the server"
 [[ ! -e $images/fleet/1/root/home/pinetboot-e2e ]] || fail "the shared board wrote into the generation"
-
-boot_vms shared-second "$other_mac"
-use shared-second
-check_shared shared-second 1
-want earlier "$shared_id" "shared board, second boot: the first boot's file"
-[[ $(field boot) != "$shared_id" ]] || fail "second boot has the first boot's id: not a new boot"
-[[ $(marks "$state2") == 2 ]] || fail "the state tree does not record two boots"
+use copy-second
+[[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "copy board: second boot did not reach the NFS root: $line"
+want src "$PNB_SRV_IP:$copy_path" "copy board, second boot: / comes from"
+want root rw "copy board, second boot: its root"
+want generation g1 "copy board, second boot"
+want earlier "$first_id" "copy board, second boot: the first boot's file in /home"
+[[ $(field boot) != "$first_id" ]] || fail "copy board: second boot has the first boot's id: not a new boot"
+[[ $(marks "$root") == 2 ]] || fail "the copy board's root does not record two boots"
 
 # --- lifecycle: image exec -> upgrade -> reboot; rollback -> reboot ----------------------------
 P image exec fleet -- sh -c 'echo g2 > /etc/pinetboot-test-generation'
@@ -354,18 +356,21 @@ grep -q "nfsroot=$PNB_SRV_IP:/srv/nfs/$folder/root.g2[, ]" "$tftp/$folder/cmdlin
 
 boot_vms shared-upgraded "$other_mac" copy-upgraded "$board_mac"
 use shared-upgraded
+# The shared board's second boot: the upgrade changed its read-only root, not its state tree.
 check_shared shared-upgraded 2
-want earlier "$shared_id" "shared board after the upgrade: its /home"
+want earlier "$shared_id" "shared board, second boot (after the upgrade): the first boot's file in /home"
+[[ $(field boot) != "$shared_id" ]] || fail "shared board: second boot has the first boot's id: not a new boot"
+[[ $(marks "$state2") == 2 ]] || fail "the state tree does not record two boots"
 
-# The copy board's second boot, on the root the upgrade built: /home came along.
+# The copy board on the root the upgrade built: /home came along.
 use copy-upgraded
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "copy board after the upgrade did not reach its NFS root: $line"
 want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g2" "copy board after the upgrade: / comes from"
 want root rw "copy board after the upgrade: its root"
 want generation g2 "copy board after the upgrade"
 want hostname "$board_host" "copy board after the upgrade: /etc/hostname"
-want earlier "$first_id" "copy board, second boot (after the upgrade): the first boot's file in /home"
-[[ $(marks "$root") == 2 ]] || fail "the copy board's root does not record two boots"
+want earlier "$first_id" "copy board after the upgrade: the first boot's file in /home"
+[[ $(marks "$root") == 3 ]] || fail "the copy board's root.g2 does not record three boots"
 
 P rollback --boards "$folder,$folder2"
 ipxe_for "$folder"
@@ -394,7 +399,7 @@ use shared-rolled-back-proxy
 # No host name from the router: the kernel's comes from board-init (/etc/hostname).
 check_shared shared-rolled-back-proxy 1
 want earlier "$shared_id" "shared board after the rollback: its /home"
-[[ $(marks "$state2") == 4 ]] || fail "the state tree does not record four boots"
+[[ $(marks "$state2") == 3 ]] || fail "the state tree does not record three boots"
 use copy-rolled-back-proxy
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "proxy mode: the board did not reach its NFS root: $line"
 for m in "$board_mac" "$other_mac"; do
@@ -408,7 +413,7 @@ want root rw "copy board after the rollback: its root"
 want generation g1 "copy board after the rollback"
 want hostname "$board_host" "copy board after the rollback: /etc/hostname"
 want earlier "$first_id" "copy board after the rollback: the first boot's file in /home"
-[[ $(marks "$root") == 3 ]] || fail "the copy board's root does not record three boots"
+[[ $(marks "$root") == 4 ]] || fail "the copy board's root.g1 does not record four boots"
 
 echo "times to marker: ${times[*]}; whole test $((SECONDS - t_start)) s"
 echo "e2e_nfsroot: ok"

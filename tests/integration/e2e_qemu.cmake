@@ -5,7 +5,7 @@
 pinetboot_add_script_test(e2e_qemu_full e2e_qemu_full.sh TIMEOUT 480)
 pinetboot_add_script_test(e2e_qemu_proxy e2e_qemu_proxy.sh TIMEOUT 480)
 # The NFS root end to end: an image, a copy and a shared board, NFS-Ganesha with the generated
-# exports, eight QEMU boots (first boots, a refused MAC, a second boot, upgrade, rollback, proxy
-# mode; 20-35 s each here, more on a loaded machine), plus a one-time download of the kernel's
-# modules into the cache. Budget: 4 minutes.
+# exports, eight QEMU boots in four pairs side by side (first boots and a refused MAC, second
+# boots, upgrade, rollback in proxy mode; a pair takes 30-60 s here, depending on the load), plus
+# a one-time download of the kernel's modules into the cache. Budget: 4 minutes.
 pinetboot_add_script_test(e2e_nfsroot e2e_nfsroot.sh TIMEOUT 420)
