@@ -256,6 +256,7 @@ want earlier none "copy board: a fresh root already had a mark"
 want generation g1 "copy board, first boot"
 want machine-id "$(cat "$root/etc/machine-id")" "copy board: its own machine-id"
 first_id=$(field boot)
+copy_mid=$(field machine-id)
 [[ $(cat "$root/home/pinetboot-e2e/first-boot" 2>/dev/null) == "$first_id" ]] ||
   fail "the file the board wrote is not in its tree on the server"
 grep -q "board $board_mac.*tftp boot.ipxe sent" "$PNB_WORK/server.log" || fail "no 'tftp boot.ipxe sent' to $board_mac"
@@ -369,6 +370,7 @@ want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g2" "copy board after the upgrade: /
 want root rw "copy board after the upgrade: its root"
 want generation g2 "copy board after the upgrade"
 want hostname "$board_host" "copy board after the upgrade: /etc/hostname"
+want machine-id "$copy_mid" "copy board after the upgrade: its machine-id"
 want earlier "$first_id" "copy board after the upgrade: the first boot's file in /home"
 [[ $(marks "$root") == 3 ]] || fail "the copy board's root.g2 does not record three boots"
 
@@ -412,8 +414,13 @@ want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g1" "copy board after the rollback: 
 want root rw "copy board after the rollback: its root"
 want generation g1 "copy board after the rollback"
 want hostname "$board_host" "copy board after the rollback: /etc/hostname"
+want machine-id "$copy_mid" "copy board after the rollback: its machine-id"
 want earlier "$first_id" "copy board after the rollback: the first boot's file in /home"
 [[ $(marks "$root") == 4 ]] || fail "the copy board's root.g1 does not record four boots"
+# The boards wrote into their persistent paths only: pinetboot-provision finds no drift (once
+# the test's own boot.ipxe files, which it would report, are gone).
+rm -f "$tftp/$folder/boot.ipxe" "$tftp/$folder2/boot.ipxe"
+P verify
 
 echo "times to marker: ${times[*]}; whole test $((SECONDS - t_start)) s"
 echo "e2e_nfsroot: ok"
