@@ -441,7 +441,11 @@ for a in $(cat /proc/cmdline); do
   esac
 done
 say() { echo "pinetboot board-init: $*" >/dev/console 2>/dev/null || echo "pinetboot board-init: $*"; }
-mountpoint -q /run 2>/dev/null || mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+# /run may be a mount point already (an initramfs moves its /run into the root). Read from
+# /proc/mounts by the shell itself: busybox builds (Debian's among them) have no mountpoint.
+run_mounted=
+while read -r _dev _dir _rest; do [ "$_dir" = /run ] && run_mounted=1; done </proc/mounts
+[ -n "$run_mounted" ] || mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 s=/run/pinetboot/state
 mkdir -p $s
 if [ -n "$state" ] && mount -t nfs -o "$nfsopts,addr=${state%%:*}" "$state" $s; then

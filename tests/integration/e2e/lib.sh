@@ -6,7 +6,9 @@
 #   e2e_initramfs OUT             builds a busybox initramfs whose /init prints the marker
 #   e2e_setup_lan [router]        namespaces: $PNB_CLI holds bridge br0 + tap0 (QEMU runs there),
 #                                 $PNB_SRV (10.77.0.1) the server, $PNB_MID (10.77.0.254) a router
-#   e2e_start_qemu LOG [MAC]      boots QEMU in $PNB_CLI, serial console to LOG (MAC: $E2E_MAC)
+#   e2e_start_qemu LOG [MAC] [TAP] boots QEMU in $PNB_CLI, serial console to LOG (MAC: $E2E_MAC,
+#                                 TAP: tap0); E2E_QEMU_PID is its PID
+#   e2e_add_tap TAP               one more tap on br0 (for a second VM at the same time)
 #   e2e_wait_marker LOG SECONDS   waits for the marker on the serial console (or QEMU's exit)
 #   e2e_wait_line LOG SECONDS RE  the same for any extended regex RE
 #   e2e_stop_qemu [SECONDS]       waits that long for QEMU to power off by itself, then kills it
@@ -178,7 +180,9 @@ e2e_nfs_modules() {
 #   nfsroot=[<server>:]<path>[,<options>]; no server -> ip='s <server>, else the DHCP siaddr
 #      (next-server) or server id; "%s" in the path -> the client address; the kernel's nolock
 #      default; ro/rw from the command line (ro if neither, as the kernel does).
-# Then it moves /dev into the new root and switch_roots to its /sbin/init. Every failure prints
+#   init=<path>: the program switch_root runs in the new root (default /sbin/init), as the
+#      kernel runs it after mounting an NFS root itself.
+# Then it moves /dev into the new root and switch_roots to init. Every failure prints
 # "PINETBOOT-NFSROOT-FAIL <why>" and powers off, so QEMU always ends by itself.
 e2e_nfs_initramfs() {
   local out=$1 mods=$2 dir
@@ -213,10 +217,11 @@ exec >/dev/console 2>&1
 die() { echo "PINETBOOT-NFSROOT-FAIL $*"; sync; poweroff -f; sleep 30; }
 grep -q pinetboot.debug /proc/cmdline && set -x
 for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" || die "insmod $m"; done
-root= nfsroot= ip= mode=ro
+root= nfsroot= ip= mode=ro init=/sbin/init
 for a in $(cat /proc/cmdline); do
   case $a in
     root=*) root=${a#root=} ;;
+    init=*) init=${a#init=} ;;
     nfsroot=*) nfsroot=${a#nfsroot=} ;;
     ip=*) ip=${a#ip=} ;;
     ro) mode=ro ;;
@@ -284,10 +289,10 @@ esac
 echo "pinetboot-initramfs: ip $c_ip host ${c_host:-?} mounting $server:$path ($fstype $o) at $(cut -d' ' -f1 /proc/uptime) s"
 mount -t "$fstype" -o "$o" "$server:$path" /newroot 2>/tmp/mount.err ||
   die "mount $server:$path from $c_ip: $(cat /tmp/mount.err)"
-[ -x /newroot/sbin/init ] || die "no /sbin/init in $server:$path"
+[ -x "/newroot$init" ] || die "no $init in $server:$path"
 mount --move /dev /newroot/dev 2>/dev/null || mount -t devtmpfs dev /newroot/dev
 umount /sys /proc
-exec switch_root /newroot /sbin/init
+exec switch_root /newroot "$init"
 EOT
   chmod 755 "$dir/init"
   (cd "$dir" && find . -mindepth 1 | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out"
@@ -389,17 +394,25 @@ e2e_setup_lan() {
 }
 
 # Starts QEMU (TCG, no KVM) in $PNB_CLI booting from the network only; the serial console goes
-# to $1. -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
+# to $1; its NIC is on tap $3 (default tap0; another one the caller creates with e2e_add_tap).
+# -no-reboot turns a kernel panic into an exit instead of a second PXE boot.
 e2e_start_qemu() {
-  local log=$1 mac=${2:-$E2E_MAC}
+  local log=$1 mac=${2:-$E2E_MAC} tap=${3:-tap0} out=$PNB_WORK/qemu.out
+  [[ $tap == tap0 ]] || out=$PNB_WORK/qemu-$tap.out
   : > "$log"
   ip netns exec "$PNB_CLI" qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -boot n \
     -monitor none -serial "file:$log" \
-    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+    -netdev tap,id=n0,ifname="$tap",script=no,downscript=no \
     -device "e1000,netdev=n0,mac=$mac,romfile=$E2E_ROM" \
-    > "$PNB_WORK/qemu.out" 2>&1 < /dev/null &
+    > "$out" 2>&1 < /dev/null &
   E2E_QEMU_PID=$!
   PNB_PIDS+=("$E2E_QEMU_PID")
+}
+
+# Another tap on the LAN's bridge, for a second QEMU running at the same time.
+e2e_add_tap() {
+  ip -n "$PNB_CLI" tuntap add dev "$1" mode tap
+  ip -n "$PNB_CLI" link set "$1" master br0 up
 }
 
 # Waits up to $2 seconds for the marker on serial log $1. Returns 0 when seen, 1 on timeout,
@@ -435,7 +448,7 @@ e2e_stop_qemu() {
 fail() {
   echo "FAIL: $*"
   local f
-  for f in server.log dnsmasq.log ganesha.log ganesha.out serial.log qemu.out; do
+  for f in server.log dnsmasq.log ganesha.log ganesha.out serial.log qemu.out serial2.log qemu-tap1.out; do
     [[ -s $PNB_WORK/$f ]] || continue
     echo "--- $f (tail)"
     tail -40 "$PNB_WORK/$f" | tr -d '\033' || true
