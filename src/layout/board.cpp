@@ -133,6 +133,22 @@ std::filesystem::path newest_tree(std::filesystem::path const& board) {
   return best;
 }
 
+// 1 + the highest N of the `root.g<G>.<N>` trees in a board folder.
+unsigned next_tree_number(std::filesystem::path const& board) {
+  unsigned high = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it{board, ec}, end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (!name.starts_with("root.g")) continue;
+    auto dot = name.find('.', 6);
+    if (dot == std::string::npos) continue;
+    unsigned n = 0;
+    auto [p, e] = std::from_chars(name.data() + dot + 1, name.data() + name.size(), n);
+    if (e == std::errc{} && p == name.data() + name.size()) high = std::max(high, n);
+  }
+  return high + 1;
+}
+
 bool owned_path(std::string_view rel, std::vector<std::string> const& owned) {
   for (auto const& o : owned)
     if (rel == o || (rel.size() > o.size() && rel.substr(0, o.size()) == o && rel[o.size()] == '/')) return true;
@@ -270,9 +286,10 @@ std::error_code switch_board(layout_config const& c, client_record const& r, boa
     new_tree = old_tree;
     fresh_tree = false;
   } else if (r.model == root_model::copy) {
-    std::string name = gen_prefix;
-    for (unsigned i = 1; exists_nofollow(stage_board / name); ++i)
-      name = gen_prefix + "." + std::to_string(i);
+    // Never a name the board folder had before: an NFS server may still resolve a deleted
+    // root's name to the deleted directory (NFS-Ganesha's directory cache did after a
+    // rollback). The live tree always has the highest number, so the numbers only grow.
+    std::string name = gen_prefix + "." + std::to_string(next_tree_number(stage_board));
     m.tree = name;
     new_tree = stage_board / name;
     copy_options o;

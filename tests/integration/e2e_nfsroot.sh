@@ -114,7 +114,7 @@ boot=$tftp/$folder
 # The tree a board's own files live in, as the boot marker names it: root.g<N> (copy), state (shared).
 own_tree() { echo "$nfs/$1/$(sed -n 's/^tree=//p' "$tftp/$1/.pinetboot-board")"; }
 root=$(own_tree "$folder")
-[[ -s $boot/cmdline.txt && -x $root/sbin/init && $root == */root.g1 ]] || fail "provision did not create $boot and $nfs/$folder/root.g1"
+[[ -s $boot/cmdline.txt && -x $root/sbin/init && $root == */root.g1.1 ]] || fail "provision did not create $boot and $nfs/$folder/root.g1.1"
 # iPXE cannot read cmdline.txt; the Pi firmware would hand the kernel exactly this line. The
 # boot tree is replaced by upgrade and rollback, so this is redone after each.
 ipxe_for() {
@@ -124,7 +124,7 @@ ipxe_for() {
 ipxe_for "$folder"
 cmdline=$(cat "$boot/cmdline.txt")
 echo "generated cmdline.txt (copy): $cmdline"
-copy_path=/srv/nfs/$folder/root.g1
+copy_path=/srv/nfs/$folder/root.g1.1
 grep -q 'root=/dev/nfs' <<< "$cmdline" || fail "generated cmdline.txt has no root=/dev/nfs"
 grep -q "nfsroot=$PNB_SRV_IP:${copy_path}[, ]" <<< "$cmdline" || fail "the copy board's cmdline.txt does not mount $copy_path"
 # The other VM gets the same boot files (a board moved to another NIC, or a stranger that
@@ -154,12 +154,9 @@ NFSV4 {
 NFS_KRB5 {
     Active_krb5 = false;
 }
-# pinetboot-provision changes the trees behind Ganesha's back: a rollback deletes a copy board's
-# root.g2 and makes root.g1 anew under the name it had before. With its directory-entry cache
-# on, Ganesha resolved root.g1 to the deleted tree (the board found no /sbin/init in it).
-MDCACHE {
-    Dir_Chunk = 0;
-}
+# No MDCACHE { Dir_Chunk = 0; } here on purpose: a rollback once made a copy board's root anew
+# under the name it had before, and Ganesha's directory cache resolved it to the deleted tree.
+# pinetboot now never reuses a tree name (root.g<N>.<K>), and this test proves it without it.
 %include "$exports"
 EOT
 mkdir -p "$PNB_WORK/ganesha-recovery"
@@ -351,9 +348,9 @@ ipxe_for "$folder2"
 grep -q "nfsroot=$PNB_SRV_IP:/srv/pinetboot/images/fleet/2/root[, ]" "$tftp/$folder2/cmdline.txt" ||
   fail "after the upgrade the shared board's cmdline.txt does not mount generation 2: $(cat "$tftp/$folder2/cmdline.txt")"
 root=$(own_tree "$folder")
-[[ $root == */root.g2 ]] || fail "after the upgrade the copy board's tree is $root, not root.g2"
-grep -q "nfsroot=$PNB_SRV_IP:/srv/nfs/$folder/root.g2[, ]" "$tftp/$folder/cmdline.txt" ||
-  fail "after the upgrade the copy board's cmdline.txt does not mount root.g2: $(cat "$tftp/$folder/cmdline.txt")"
+[[ $root == */root.g2.2 ]] || fail "after the upgrade the copy board's tree is $root, not root.g2.2"
+grep -q "nfsroot=$PNB_SRV_IP:/srv/nfs/$folder/root.g2.2[, ]" "$tftp/$folder/cmdline.txt" ||
+  fail "after the upgrade the copy board's cmdline.txt does not mount root.g2.2: $(cat "$tftp/$folder/cmdline.txt")"
 
 boot_vms shared-upgraded "$other_mac" copy-upgraded "$board_mac"
 use shared-upgraded
@@ -366,19 +363,19 @@ want earlier "$shared_id" "shared board, second boot (after the upgrade): the fi
 # The copy board on the root the upgrade built: /home came along.
 use copy-upgraded
 [[ $line == PINETBOOT-NFSROOT-OK* ]] || fail "copy board after the upgrade did not reach its NFS root: $line"
-want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g2" "copy board after the upgrade: / comes from"
+want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g2.2" "copy board after the upgrade: / comes from"
 want root rw "copy board after the upgrade: its root"
 want generation g2 "copy board after the upgrade"
 want hostname "$board_host" "copy board after the upgrade: /etc/hostname"
 want machine-id "$copy_mid" "copy board after the upgrade: its machine-id"
 want earlier "$first_id" "copy board after the upgrade: the first boot's file in /home"
-[[ $(marks "$root") == 3 ]] || fail "the copy board's root.g2 does not record three boots"
+[[ $(marks "$root") == 3 ]] || fail "the copy board's root.g2.2 does not record three boots"
 
 P rollback --boards "$folder,$folder2"
 ipxe_for "$folder"
 ipxe_for "$folder2"
 root=$(own_tree "$folder")
-[[ $root == */root.g1 && -x $root/sbin/init && $(cat "$root/etc/pinetboot-test-generation") == g1 ]] ||
+[[ $root == */root.g1.3 && -x $root/sbin/init && $(cat "$root/etc/pinetboot-test-generation") == g1 ]] ||
   fail "after the rollback the copy board's tree $root is not generation 1's"
 
 # --- after the rollback, in proxy mode beside the site's router ------------------------------
@@ -410,13 +407,13 @@ done
 grep -aq "Next server: $PNB_SRV_IP" "$serial" || fail "proxy mode: iPXE did not take next-server $PNB_SRV_IP"
 grep -q "DHCPACK(veth0) $board_ip $board_mac" "$PNB_WORK/dnsmasq.log" || fail "proxy mode: the router did not ack $board_ip"
 grep -aq "pinetboot-initramfs: ip $board_ip " "$serial" || fail "proxy mode: the board's kernel did not get $board_ip"
-want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g1" "copy board after the rollback: / comes from"
+want src "$PNB_SRV_IP:/srv/nfs/$folder/root.g1.3" "copy board after the rollback: / comes from"
 want root rw "copy board after the rollback: its root"
 want generation g1 "copy board after the rollback"
 want hostname "$board_host" "copy board after the rollback: /etc/hostname"
 want machine-id "$copy_mid" "copy board after the rollback: its machine-id"
 want earlier "$first_id" "copy board after the rollback: the first boot's file in /home"
-[[ $(marks "$root") == 4 ]] || fail "the copy board's root.g1 does not record four boots"
+[[ $(marks "$root") == 4 ]] || fail "the copy board's root.g1.3 does not record four boots"
 # The boards wrote into their persistent paths only: pinetboot-provision finds no drift (once
 # the test's own boot.ipxe files, which it would report, are gone).
 rm -f "$tftp/$folder/boot.ipxe" "$tftp/$folder2/boot.ipxe"

@@ -183,22 +183,22 @@ TEST_F(LayoutBoardSwitch, FirstCopyBoardGetsMarkerAndTrees) {
   EXPECT_FALSE(none->has_value());
   ASSERT_FALSE(switch_board(c_, record(1), hooks()));
   EXPECT_EQ(customized_, 1);
-  EXPECT_EQ(customize_marker_, (board_marker{"img", 1, root_model::copy, "root.g1"}));
+  EXPECT_EQ(customize_marker_, (board_marker{"img", 1, root_model::copy, "root.g1.1"}));
   EXPECT_EQ(points_, (std::vector<std::string>{"staged-root", "staged-boot", "switched", "switched-hook"}));
   auto m = read_board_marker(c_, "pi1");
   ASSERT_TRUE(m) << m.error().message();
   ASSERT_TRUE(m->has_value());
-  EXPECT_EQ(**m, (board_marker{"img", 1, root_model::copy, "root.g1"}));
+  EXPECT_EQ(**m, (board_marker{"img", 1, root_model::copy, "root.g1.1"}));
   EXPECT_EQ(test::read_text(boot() / "kernel.img"), "kernel-1");
   EXPECT_EQ(test::read_text(boot() / "overlays/x.dtbo"), "dtbo");
   EXPECT_EQ(test::read_text(boot() / "cmdline.txt"), "root=/dev/nfs gen=1\n");
   EXPECT_EQ(inode(boot() / "kernel.img"), inode(generation_path(c_, "img", 1) / "boot/kernel.img"))
       << "boot files are the generation's, hard-linked";
-  EXPECT_EQ(test::read_text(board() / "root.g1/etc/motd"), "gen 1\n");
-  EXPECT_EQ(test::read_text(board() / "root.g1/etc/hostname"), "pi1\n");
-  EXPECT_NE(inode(board() / "root.g1/etc/motd"), inode(generation_path(c_, "img", 1) / "root/etc/motd"))
+  EXPECT_EQ(test::read_text(board() / "root.g1.1/etc/motd"), "gen 1\n");
+  EXPECT_EQ(test::read_text(board() / "root.g1.1/etc/hostname"), "pi1\n");
+  EXPECT_NE(inode(board() / "root.g1.1/etc/motd"), inode(generation_path(c_, "img", 1) / "root/etc/motd"))
       << "a copy board's root is its own";
-  EXPECT_EQ(names_in(board()), std::vector<std::string>{"root.g1"});
+  EXPECT_EQ(names_in(board()), std::vector<std::string>{"root.g1.1"});
   // Nothing left in staging (the journal included).
   EXPECT_TRUE(names_in(c_.root_staging_dir()).empty()) << names_in(c_.root_staging_dir()).front();
   EXPECT_TRUE(names_in(c_.boot_staging_dir()).empty()) << names_in(c_.boot_staging_dir()).front();
@@ -240,9 +240,9 @@ TEST_F(LayoutBoardSwitch, CopyBoardMovesToGeneration2KeepingItsOwnPaths) {
   ASSERT_FALSE(switch_board(c_, record(1), hooks()));
   auto old_boot_kernel = inode(boot() / "kernel.img");
   // The board's own data, and a change outside its own paths.
-  test::write_text(board() / "root.g1/home/pi/notes.txt", "mine\n");
-  test::write_text(board() / "root.g1/etc/hostname", "renamed\n");
-  test::write_text(board() / "root.g1/usr/bin/tool", "patched");
+  test::write_text(board() / "root.g1.1/home/pi/notes.txt", "mine\n");
+  test::write_text(board() / "root.g1.1/etc/hostname", "renamed\n");
+  test::write_text(board() / "root.g1.1/usr/bin/tool", "patched");
   points_.clear();
   auto r = record(2);
   r.previous = 1;
@@ -250,15 +250,15 @@ TEST_F(LayoutBoardSwitch, CopyBoardMovesToGeneration2KeepingItsOwnPaths) {
   EXPECT_EQ(points_, (std::vector<std::string>{"staged-root", "staged-boot", "switched", "switched-hook"}));
   auto m = read_board_marker(c_, "pi1");
   ASSERT_TRUE(m && m->has_value());
-  EXPECT_EQ(**m, (board_marker{"img", 2, root_model::copy, "root.g2"}));
+  EXPECT_EQ(**m, (board_marker{"img", 2, root_model::copy, "root.g2.2"}));
   EXPECT_EQ(test::read_text(boot() / "kernel.img"), "kernel-2");
   EXPECT_NE(inode(boot() / "kernel.img"), old_boot_kernel);
   EXPECT_EQ(test::read_text(boot() / "cmdline.txt"), "root=/dev/nfs gen=2\n");
-  EXPECT_EQ(names_in(board()), std::vector<std::string>{"root.g2"}) << "clean_board removed root.g1";
-  EXPECT_EQ(test::read_text(board() / "root.g2/home/pi/notes.txt"), "mine\n") << "/home is persistent";
-  EXPECT_EQ(test::read_text(board() / "root.g2/etc/hostname"), "renamed\n") << "identity carried";
-  EXPECT_EQ(test::read_text(board() / "root.g2/usr/bin/tool"), "tool-2") << "the new generation's file";
-  EXPECT_EQ(test::read_text(board() / "root.g2/etc/motd"), "gen 2\n");
+  EXPECT_EQ(names_in(board()), std::vector<std::string>{"root.g2.2"}) << "clean_board removed root.g1.1";
+  EXPECT_EQ(test::read_text(board() / "root.g2.2/home/pi/notes.txt"), "mine\n") << "/home is persistent";
+  EXPECT_EQ(test::read_text(board() / "root.g2.2/etc/hostname"), "renamed\n") << "identity carried";
+  EXPECT_EQ(test::read_text(board() / "root.g2.2/usr/bin/tool"), "tool-2") << "the new generation's file";
+  EXPECT_EQ(test::read_text(board() / "root.g2.2/etc/motd"), "gen 2\n");
   EXPECT_EQ(test::read_text(generation_path(c_, "img", 1) / "boot/kernel.img"), "kernel-1");
   EXPECT_TRUE(names_in(c_.boot_staging_dir()).empty()) << "the old boot tree is deleted";
   // The change outside the board's own paths is reported, the owned ones are not.
@@ -274,15 +274,27 @@ TEST_F(LayoutBoardSwitch, CopyBoardMovesToGeneration2KeepingItsOwnPaths) {
   EXPECT_TRUE(v->empty()) << v->front();
 }
 
+// A rollback must not bring back a root's old name: an NFS server's directory cache may
+// still resolve it to the deleted directory (NFS-Ganesha 4.3 did, in the NFS-root e2e test).
+TEST_F(LayoutBoardSwitch, ARollbackGetsARootNameTheBoardNeverHad) {
+  ASSERT_FALSE(switch_board(c_, record(1), hooks()));
+  ASSERT_FALSE(switch_board(c_, record(2), hooks()));
+  ASSERT_FALSE(switch_board(c_, record(1), hooks()));
+  auto m = read_board_marker(c_, "pi1");
+  ASSERT_TRUE(m && m->has_value());
+  EXPECT_EQ((*m)->tree, "root.g1.3");
+  EXPECT_EQ(names_in(board()), std::vector<std::string>{"root.g1.3"});
+}
+
 TEST_F(LayoutBoardSwitch, CleanBoardKeepsTheMarkedTreeAndTheOperatorsFiles) {
   ASSERT_FALSE(switch_board(c_, record(1), hooks()));
   std::filesystem::create_directories(board() / "root.g0");
   std::filesystem::create_directories(board() / "state.new.123");
   std::filesystem::create_directories(board() / "state");
   test::write_text(board() / "operator-notes", "keep");
-  ASSERT_FALSE(clean_board(c_, "pi1", board_marker{"img", 1, root_model::copy, "root.g1"}));
-  EXPECT_EQ(names_in(board()), (std::vector<std::string>{"operator-notes", "root.g1"}));
-  EXPECT_FALSE(clean_board(c_, "nobody", board_marker{"img", 1, root_model::copy, "root.g1"}));
+  ASSERT_FALSE(clean_board(c_, "pi1", board_marker{"img", 1, root_model::copy, "root.g1.1"}));
+  EXPECT_EQ(names_in(board()), (std::vector<std::string>{"operator-notes", "root.g1.1"}));
+  EXPECT_FALSE(clean_board(c_, "nobody", board_marker{"img", 1, root_model::copy, "root.g1.1"}));
 }
 
 TEST_F(LayoutBoardSwitch, SharedBoardGetsSeededStateKeptAcrossASwitch) {
@@ -296,7 +308,7 @@ TEST_F(LayoutBoardSwitch, SharedBoardGetsSeededStateKeptAcrossASwitch) {
   EXPECT_EQ(test::read_text(state / "home/pi/.profile"), "# image profile\n") << "seeded from the generation";
   EXPECT_EQ(test::read_text(state / "var/log/seed.log"), "seeded\n");
   EXPECT_FALSE(exists_nofollow(state / "usr")) << "only persistent paths are the board's";
-  EXPECT_FALSE(exists_nofollow(board() / "root.g1")) << "a shared board has no root copy";
+  EXPECT_FALSE(exists_nofollow(board() / "root.g1.1")) << "a shared board has no root copy";
   EXPECT_EQ(names_in(board()), std::vector<std::string>{"state"});
   auto v = verify_board(c_, record(1, root_model::shared));
   ASSERT_TRUE(v);
@@ -317,8 +329,8 @@ TEST_F(LayoutBoardSwitch, SharedBoardGetsSeededStateKeptAcrossASwitch) {
 
 TEST_F(LayoutBoardSwitch, CopyToSharedCarriesTheBoardsOwnPaths) {
   ASSERT_FALSE(switch_board(c_, record(1), hooks()));
-  test::write_text(board() / "root.g1/home/pi/notes.txt", "mine\n");
-  test::write_text(board() / "root.g1/etc/ssh/ssh_host_ed25519_key", "KEY");
+  test::write_text(board() / "root.g1.1/home/pi/notes.txt", "mine\n");
+  test::write_text(board() / "root.g1.1/etc/ssh/ssh_host_ed25519_key", "KEY");
   ASSERT_FALSE(switch_board(c_, record(2, root_model::shared), hooks()));
   auto state = board() / "state";
   EXPECT_EQ(test::read_text(state / "home/pi/notes.txt"), "mine\n");
@@ -330,8 +342,8 @@ TEST_F(LayoutBoardSwitch, CopyToSharedCarriesTheBoardsOwnPaths) {
 TEST_F(LayoutBoardSwitch, VerifyReportsDriftOfACopyBoard) {
   ASSERT_FALSE(switch_board(c_, record(1), hooks()));
   std::filesystem::remove(boot() / "overlays/x.dtbo");  // unlink only: the inode is the generation's
-  test::write_text(board() / "root.g1/etc/motd", "changed\n");
-  test::write_text(board() / "root.g1/home/pi/notes.txt", "owned: not drift\n");
+  test::write_text(board() / "root.g1.1/etc/motd", "changed\n");
+  test::write_text(board() / "root.g1.1/home/pi/notes.txt", "owned: not drift\n");
   auto v = verify_board(c_, record(1));
   ASSERT_TRUE(v) << v.error().message();
   EXPECT_EQ(*v, (std::vector<std::string>{"missing boot/overlays/x.dtbo", "changed root/etc/motd (content)"}));
@@ -341,7 +353,7 @@ TEST_F(LayoutBoardSwitch, VerifyReportsDriftOfACopyBoard) {
   ASSERT_FALSE(other->empty());
   EXPECT_NE(other->front().find("run `repair`"), std::string::npos) << other->front();
   // A lost root tree.
-  ASSERT_FALSE(remove_tree(board() / "root.g1"));
+  ASSERT_FALSE(remove_tree(board() / "root.g1.1"));
   v = verify_board(c_, record(1));
   ASSERT_TRUE(v);
   ASSERT_FALSE(v->empty());

@@ -6,7 +6,8 @@
 /// <tftp_root>/<folder>/                 boot tree: the generation's files hard-linked, plus the
 ///                                       board's own cmdline.txt (and config.txt if it edited
 ///                                       it) and .pinetboot-board (what the board runs)
-/// <nfs_root>/<folder>/root.g<N>/        copy model: the board's writable root
+/// <nfs_root>/<folder>/root.g<N>.<K>/    copy model: the board's writable root (K grows with
+///                                       every tree the board gets, never reused)
 /// <nfs_root>/<folder>/state/            shared model: the per-board state tree (persistent
 ///                                       paths and identity files bound over the shared root)
 /// @endcode
