@@ -11,8 +11,11 @@ packages=(
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
   util-linux iputils-ping
-  # pinetboot-server configuration (TOML)
-  libtomlplusplus-dev
+  # pinetboot-server configuration (TOML) and sd_notify (Type=notify, watchdog)
+  libtomlplusplus-dev libsystemd-dev
+  # systemd-analyze verify/security for the unit (installing it starts nothing in a container:
+  # PID 1 stays what it is and policy-rc.d refuses service starts); man for the man pages
+  systemd man-db
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
   # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)

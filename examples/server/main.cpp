@@ -2,6 +2,9 @@
 // io_context, sharing what they learn (IP <-> MAC) so per-MAC roots work; one log line per boot
 // phase per board; Prometheus metrics; SIGHUP reloads the configuration without dropping live
 // transfers; SIGTERM lets transfers finish (up to shutdown_grace), commits leases and exits.
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -25,6 +28,10 @@
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/net/udp.hpp"
+
+#ifndef PINETBOOT_DEFAULT_CONFIG
+#define PINETBOOT_DEFAULT_CONFIG "/etc/pinetboot/pinetboot.toml"
+#endif
 
 namespace {
 
@@ -205,13 +212,27 @@ class boot_tracker {
   std::map<core::mac_address, board> boards_;
 };
 
+/// "FILE:LINE: message" (or "FILE: message") for a configuration error.
+std::string located(std::string const& path, server::config_error const& e) {
+  return e.line() > 0 ? path + ":" + std::to_string(e.line()) + ": " + e.what() : path + ": " + e.what();
+}
+
+/// RELOADING=1 for systemd, stamped with CLOCK_MONOTONIC (systemd 253's Type=notify-reload
+/// wants MONOTONIC_USEC to match the reload to its request).
+void notify_reloading() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1'000'000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  (void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   examples::args a{"pinetboot-server",
                    "Boots a fleet of Raspberry Pi boards and PXE clients: DHCP (proxy beside the site's router,\n"
                    "or full) and TFTP in one process, configured by one TOML file."};
-  a.option("config", "FILE", "configuration file", "/etc/pinetboot/pinetboot.toml")
+  a.option("config", "FILE", "configuration file", PINETBOOT_DEFAULT_CONFIG)
       .flag("check-config", "validate the configuration, print what it does, and exit")
       .flag("json", "log JSON lines (overrides server.log_format)")
       .flag("verbose", "also log DHCP messages that get no answer")
@@ -229,8 +250,7 @@ int main(int argc, char** argv) {
   try {
     cfg = server::load_config(config_path);
   } catch (server::config_error const& e) {
-    if (e.line() > 0) std::fprintf(stderr, "%s:%d: %s\n", config_path.c_str(), e.line(), e.what());
-    else std::fprintf(stderr, "%s: %s\n", config_path.c_str(), e.what());
+    std::fprintf(stderr, "%s\n", located(config_path, e).c_str());
     return 2;
   }
   if (a.has("check-config")) {
@@ -300,6 +320,20 @@ int main(int argc, char** argv) {
   }
   log.line("start", {{"config", config_path}},
            "pinetboot-server started (" + config_path + ")\n" + server::describe(cfg));
+  // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
+  (void)sd_notify(0, "READY=1\nSTATUS=serving");
+
+  // The watchdog ping comes from this event loop's own timer, so a wedged loop stops it.
+  asio::steady_timer watchdog{io};
+  std::uint64_t watchdog_usec = 0;
+  std::function<void()> pet_watchdog = [&] {
+    (void)sd_notify(0, "WATCHDOG=1");
+    watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+    watchdog.async_wait([&](std::error_code ec) {
+      if (!ec) pet_watchdog();
+    });
+  };
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) pet_watchdog();
 
   // SIGHUP: reload. Live transfers keep their settings; new requests use the new ones.
   asio::signal_set hup{io, SIGHUP};
@@ -307,6 +341,7 @@ int main(int argc, char** argv) {
     hup.async_wait([&](std::error_code ec, int) {
       if (ec) return;
       ++m.reloads;
+      notify_reloading();
       try {
         auto next = server::load_config(config_path);
         if (next.dhcp != cfg.dhcp || next.dhcp_net.port != cfg.dhcp_net.port || next.tftp.port != cfg.tftp.port ||
@@ -326,10 +361,13 @@ int main(int argc, char** argv) {
                  "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +
                      std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " live transfer(s) kept");
         cfg = std::move(next);
+        (void)sd_notify(0, "READY=1\nSTATUS=serving (configuration reloaded)");
       } catch (std::exception const& e) {
         ++m.reload_failures;
-        log.line("reload", {{"error", e.what()}},
-                 std::string{"reload FAILED, keeping the running configuration: "} + e.what());
+        auto const* ce = dynamic_cast<server::config_error const*>(&e);
+        std::string why = ce ? located(config_path, *ce) : config_path + ": " + e.what();
+        log.line("reload", {{"error", why}}, "reload FAILED, keeping the running configuration: " + why);
+        (void)sd_notifyf(0, "READY=1\nSTATUS=reload failed, running the previous configuration: %s", why.c_str());
       }
       wait_hup();
     });
@@ -347,6 +385,7 @@ int main(int argc, char** argv) {
       if (tftp_srv) tftp_srv->stop();
       metrics_http.stop();
       hup.cancel();
+      watchdog.cancel();
       // Let the aborts' ERROR packets and finish handlers run, then end.
       asio::post(io, [&] { io.stop(); });
       return;
@@ -358,6 +397,7 @@ int main(int argc, char** argv) {
   };
   term.async_wait([&](std::error_code ec, int sig) {
     if (ec) return;
+    (void)sd_notify(0, "STOPPING=1");
     log.line("stop", {{"signal", std::to_string(sig)}},
              "signal " + std::to_string(sig) + ": no new requests; " +
                  std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " transfer(s) finishing");
