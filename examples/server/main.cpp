@@ -64,6 +64,11 @@ std::string class_name(dhcp::classification const& c) {
   return s;
 }
 
+/// EMFILE/ENFILE: the fix is a limit, so it is reported as such.
+bool out_of_descriptors(std::error_code ec) {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
 /// One log line, as text or JSON (fields are key/value pairs, values already formatted).
 class logger {
  public:
@@ -162,6 +167,13 @@ class boot_tracker {
                           : !r.outcome                                      ? "sent"
                           : r.outcome == tftp::errc::client_aborted         ? "ended by client"
                                                                             : "failed: " + r.outcome.message();
+    if (out_of_descriptors(r.outcome)) {
+      ++m_.descriptor_exhaustion;
+      outcome += r.outcome == std::errc::too_many_files_open
+                     ? " (out of file descriptors: raise LimitNOFILE= in the systemd unit or ulimit -n, or lower "
+                       "tftp.max_transfers)"
+                     : " (the system ran out of file descriptors: raise fs.file-max)";
+    }
     m_.tftp_transfers[r.not_found ? "not_found" : !r.outcome ? "complete" : r.outcome == tftp::errc::client_aborted ? "client_aborted" : "failed"]++;
     m_.tftp_bytes += r.bytes;
     m_.tftp_retransmits += r.stats.retransmits;
@@ -212,6 +224,37 @@ class boot_tracker {
   std::map<core::mac_address, board> boards_;
 };
 
+/// Raises the soft RLIMIT_NOFILE to the hard limit (each TFTP transfer holds a socket and a
+/// file) and returns the soft limit now in force.
+rlim_t raise_nofile_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit want = r;
+    want.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
+  }
+  return r.rlim_cur;
+}
+
+/// Descriptors max_transfers needs: a socket and a file per transfer (the file only with
+/// single_port), plus a reserve for the listening sockets, the journal, metrics and stdio.
+std::uint64_t descriptors_needed(server::server_config const& c) {
+  if (!c.tftp_enabled) return 0;
+  std::uint64_t const per = c.tftp.single_port ? 1 : 2;
+  return per * c.tftp.max_transfers + 64;
+}
+
+/// A warning when the descriptor limit cannot carry max_transfers ("" when it can).
+std::string descriptor_warning(server::server_config const& c, rlim_t limit) {
+  auto need = descriptors_needed(c);
+  if (limit == RLIM_INFINITY || need <= limit) return {};
+  return "warning: tftp.max_transfers = " + std::to_string(c.tftp.max_transfers) + " needs about " +
+         std::to_string(need) + " file descriptors (a socket and a file per transfer), but the limit is " +
+         std::to_string(limit) + ": raise it (LimitNOFILE=" + std::to_string(need) +
+         " in the systemd unit, or ulimit -n " + std::to_string(need) + ") or lower max_transfers";
+}
+
 /// "FILE:LINE: message" (or "FILE: message") for a configuration error.
 std::string located(std::string const& path, server::config_error const& e) {
   return e.line() > 0 ? path + ":" + std::to_string(e.line()) + ": " + e.what() : path + ": " + e.what();
@@ -246,6 +289,7 @@ int main(int argc, char** argv) {
     return examples::exit_usage;
   }
 
+  rlim_t const fd_limit = raise_nofile_limit();
   server::server_config cfg;
   try {
     cfg = server::load_config(config_path);
@@ -255,6 +299,7 @@ int main(int argc, char** argv) {
   }
   if (a.has("check-config")) {
     std::printf("%s: OK\n%s", config_path.c_str(), server::describe(cfg).c_str());
+    if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) std::fprintf(stderr, "%s: %s\n", config_path.c_str(), w.c_str());
     return 0;
   }
   bool verbose = a.has("verbose");
@@ -321,7 +366,28 @@ int main(int argc, char** argv) {
   log.line("start", {{"config", config_path}},
            "pinetboot-server started (" + config_path + ")\n" + server::describe(cfg));
   // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
+  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) log.line("limits", {{"warning", w}}, w);
   (void)sd_notify(0, "READY=1\nSTATUS=serving");
+
+  // Lease journal compaction runs inside commits on the DHCP side; its failures do not fail
+  // the commit, so look for new ones here, log them with the likely cause, and count them.
+  m.lease_compaction_failures = [&] { return leases->compaction_failures(); };
+  asio::steady_timer housekeeping{io};
+  std::uint64_t compaction_failures_seen = 0;
+  std::function<void()> check_leases = [&] {
+    if (auto n = leases->compaction_failures(); n > compaction_failures_seen) {
+      compaction_failures_seen = n;
+      auto why = leases->compaction_error().message();
+      log.line("leases", {{"error", why}, {"failures", std::to_string(n)}},
+               "lease journal compaction FAILED (" + std::to_string(n) + " so far): " + why + "; the journal " +
+                   cfg.lease_file.string() + " keeps growing until its directory is writable by the run user");
+    }
+    housekeeping.expires_after(std::chrono::seconds(1));
+    housekeeping.async_wait([&](std::error_code ec) {
+      if (!ec) check_leases();
+    });
+  };
+  if (cfg.dhcp == server::dhcp_mode::full) check_leases();
 
   // The watchdog ping comes from this event loop's own timer, so a wedged loop stops it.
   asio::steady_timer watchdog{io};
@@ -386,6 +452,7 @@ int main(int argc, char** argv) {
       metrics_http.stop();
       hup.cancel();
       watchdog.cancel();
+      housekeeping.cancel();
       // Let the aborts' ERROR packets and finish handlers run, then end.
       asio::post(io, [&] { io.stop(); });
       return;
