@@ -16,6 +16,8 @@ packages=(
   # systemd-analyze verify/security for the unit (installing it starts nothing in a container:
   # PID 1 stays what it is and policy-rc.d refuses service starts); man for the man pages
   systemd man-db
+  # the Debian package (tests/integration/debian_package.sh): Debian's own tooling
+  dpkg-dev debhelper lintian
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
   # end-to-end tests: a real PXE client (iPXE in QEMU, software emulation)
