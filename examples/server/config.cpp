@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <charconv>
 #include <set>
 #include <sstream>
 
@@ -186,9 +187,20 @@ server_config load_config(std::filesystem::path const& file) {
     c.metrics_listen = s.str("metrics");
     if (!c.metrics_listen.empty()) {
       auto colon = c.metrics_listen.rfind(':');
-      if (colon == std::string::npos || !core::ipv4_address::parse(c.metrics_listen.substr(0, colon)) ||
-          std::atoi(c.metrics_listen.substr(colon + 1).c_str()) <= 0)
-        throw config_error("server.metrics must be \"ADDRESS:PORT\", e.g. \"127.0.0.1:9110\"", s.line("metrics"));
+      // The whole port must be a number from 1 to 65535 (atoi took "99999" and listened on
+      // 99999 mod 65536, and took "9110abc").
+      unsigned port = 0;
+      bool port_ok = false;
+      if (colon != std::string::npos) {
+        auto digits = std::string_view{c.metrics_listen}.substr(colon + 1);
+        auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        port_ok = !digits.empty() && err == std::errc{} && end == digits.data() + digits.size() && port >= 1 &&
+                  port <= 65535;
+      }
+      if (colon == std::string::npos || !core::ipv4_address::parse(c.metrics_listen.substr(0, colon)) || !port_ok)
+        throw config_error("server.metrics = \"" + c.metrics_listen +
+                               "\": want \"ADDRESS:PORT\" with a port from 1 to 65535, e.g. \"127.0.0.1:9110\"",
+                           s.line("metrics"));
     }
     c.shutdown_grace = std::chrono::seconds(s.integer("shutdown_grace", 10, 0, 3600));
     if (s.has("boot_complete_files")) c.boot_complete_files = s.strings("boot_complete_files");

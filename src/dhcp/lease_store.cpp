@@ -325,7 +325,9 @@ std::error_code lease_store::commit() {
   if (auto ec = core::write_all(fd_, pending_)) {
     // A partial write leaves a torn record: cut back to the committed end so the next commit
     // appends after valid data (recovery would skip the tail anyway).
-    (void)::ftruncate(fd_, start);
+    if (::ftruncate(fd_, start) != 0) {
+      // Best effort: recovery cuts a torn tail on the next open anyway.
+    }
     return ec;
   }
   if (opts_.sync && ::fdatasync(fd_) != 0) return last_error();
