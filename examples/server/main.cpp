@@ -299,6 +299,8 @@ int main(int argc, char** argv) {
   }
   if (a.has("check-config")) {
     std::printf("%s: OK\n%s", config_path.c_str(), server::describe(cfg).c_str());
+    for (auto const& w : cfg.warnings)
+      std::fprintf(stderr, "%s:%d: warning: %s\n", config_path.c_str(), w.line, w.text.c_str());
     if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) std::fprintf(stderr, "%s: %s\n", config_path.c_str(), w.c_str());
     return 0;
   }
