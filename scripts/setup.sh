@@ -13,10 +13,16 @@ packages=(
   # real peers and network tooling for interop tests (namespaces only)
   iproute2 tcpdump curl tftp-hpa atftp busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base
   util-linux iputils-ping
-  # pinetboot-server configuration (TOML), its HTTP listener and `pinetboot-server status`
-  libtomlplusplus-dev libcpp-httplib-dev nlohmann-json3-dev
+  # pinetboot-server configuration (TOML), its HTTP listener and `pinetboot-server status`,
+  # sd_notify (Type=notify, watchdog)
+  libtomlplusplus-dev libcpp-httplib-dev nlohmann-json3-dev libsystemd-dev
   # the status page loaded in a real browser (integration.server_status)
   chromium
+  # systemd-analyze verify/security for the unit (installing it starts nothing in a container:
+  # PID 1 stays what it is and policy-rc.d refuses service starts); man for the man pages
+  systemd man-db
+  # the Debian package (tests/integration/debian_package.sh): Debian's own tooling
+  dpkg-dev debhelper lintian
   # provisioning from disk images (partitions extracted without mounting) and its tests
   mtools e2fsprogs dosfstools fdisk xz-utils attr
   # per-board ssh host keys (ssh-keygen)

@@ -17,6 +17,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --preset fuzz -j "$jobs"
 
+# The Debian package, built with dpkg-buildpackage (one Release build, no tests) and unpacked
+# into a scratch root (not installed on this machine): 5-8 minutes on two cores.
+if [[ ${PINETBOOT_SKIP_DEB:-0} != 1 ]]; then
+  rc=0
+  bash tests/integration/debian_package.sh "$root" || rc=$?
+  ((rc == 0 || rc == 77)) || exit "$rc"
+fi
+
 build=$root/build/fuzz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

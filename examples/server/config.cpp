@@ -1,5 +1,9 @@
 #include "config.hpp"
 
+#include <pwd.h>
+
+#include <charconv>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -180,15 +184,31 @@ server_config load_config(std::filesystem::path const& file) {
     c.interface = s.str("interface");
     c.address = s.ip("address");
     c.user = s.str("user", c.user);
+    if (!c.user.empty() && ::getpwnam(c.user.c_str()) == nullptr)
+      c.warnings.push_back({s.line("user"), "server.user \"" + c.user +
+                                                "\" does not exist here (it is used when the server starts as root): "
+                                                "create it (useradd --system --no-create-home " + c.user +
+                                                ") or set user = \"\""});
     auto fmt = s.str("log_format", "text");
     if (fmt != "text" && fmt != "json") throw config_error("server.log_format must be \"text\" or \"json\"", s.line("log_format"));
     c.json_logs = fmt == "json";
     c.metrics_listen = s.str("metrics");
     if (!c.metrics_listen.empty()) {
       auto colon = c.metrics_listen.rfind(':');
-      if (colon == std::string::npos || !core::ipv4_address::parse(c.metrics_listen.substr(0, colon)) ||
-          std::atoi(c.metrics_listen.substr(colon + 1).c_str()) <= 0)
-        throw config_error("server.metrics must be \"ADDRESS:PORT\", e.g. \"127.0.0.1:9110\"", s.line("metrics"));
+      // The whole port must be a number from 1 to 65535 (atoi took "99999" and listened on
+      // 99999 mod 65536, and took "9110abc").
+      unsigned port = 0;
+      bool port_ok = false;
+      if (colon != std::string::npos) {
+        auto digits = std::string_view{c.metrics_listen}.substr(colon + 1);
+        auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        port_ok = !digits.empty() && err == std::errc{} && end == digits.data() + digits.size() && port >= 1 &&
+                  port <= 65535;
+      }
+      if (colon == std::string::npos || !core::ipv4_address::parse(c.metrics_listen.substr(0, colon)) || !port_ok)
+        throw config_error("server.metrics = \"" + c.metrics_listen +
+                               "\": want \"ADDRESS:PORT\" with a port from 1 to 65535, e.g. \"127.0.0.1:9110\"",
+                           s.line("metrics"));
     }
     c.shutdown_grace = std::chrono::seconds(s.integer("shutdown_grace", 10, 0, 3600));
     if (s.has("boot_complete_files")) c.boot_complete_files = s.strings("boot_complete_files");
@@ -234,6 +254,10 @@ server_config load_config(std::filesystem::path const& file) {
     if (auto const* n = s.node("host")) {
       auto const* arr = n->as_array();
       if (arr == nullptr) throw config_error("dhcp.host must be written [[dhcp.host]]", line_of(*n));
+      // One reservation per MAC (compared as addresses: case and separators do not matter)
+      // and per IP address; the engine would otherwise silently use the first.
+      std::map<core::mac_address, int> mac_lines;
+      std::map<std::uint32_t, int> address_lines;
       for (std::size_t i = 0; i < arr->size(); ++i) {
         auto const* t = (*arr)[i].as_table();
         if (t == nullptr) throw config_error("dhcp.host entries must be tables", line_of((*arr)[i]));
@@ -249,6 +273,17 @@ server_config load_config(std::filesystem::path const& file) {
           host.boot = b;
         }
         h.finish();
+        if (auto [it, fresh] = mac_lines.emplace(host.mac, h.line("mac")); !fresh)
+          throw config_error(h.where("mac") + " " + host.mac.to_string() + " is already reserved on line " +
+                                 std::to_string(it->second) + ": one [[dhcp.host]] per MAC",
+                             h.line("mac"));
+        if (host.address) {
+          if (auto [it, fresh] = address_lines.emplace(host.address->to_uint(), h.line("address")); !fresh)
+            throw config_error(h.where("address") + " " + host.address->to_string() +
+                                   " is already reserved on line " + std::to_string(it->second) +
+                                   ": one [[dhcp.host]] per address",
+                               h.line("address"));
+        }
         c.engine.hosts.push_back(host);
       }
     }
@@ -261,6 +296,10 @@ server_config load_config(std::filesystem::path const& file) {
     c.tftp_enabled = s.flag("enabled", true);
     auto& t = c.tftp;
     t.root = s.str("root", "/srv/tftp");
+    if (std::error_code ec; c.tftp_enabled && !std::filesystem::is_directory(t.root, ec))
+      c.warnings.push_back({s.line("root"), "tftp.root " + t.root.string() +
+                                                " is not a directory here: create it (the boards' boot trees go "
+                                                "below it) or point root at them"});
     t.port = static_cast<std::uint16_t>(s.integer("port", 69, 1, 65535));
     t.interface = c.interface;
     t.listen_address = s.ip("listen");

@@ -45,6 +45,13 @@ struct server_config {
   // [provision]
   std::filesystem::path registry;    ///< clients added by pinetboot-provision (read on start and reload)
   std::size_t provisioned_clients = 0;
+  /// Problems that do not stop the configuration from loading but likely stop it from working
+  /// here (a run user or TFTP root that does not exist on this machine), with their lines.
+  struct warning {
+    int line = 0;
+    std::string text;
+  };
+  std::vector<warning> warnings;
 };
 
 /// Reads and validates a configuration file. Throws config_error (with a line number where

@@ -2,6 +2,9 @@
 // io_context, sharing what they learn (IP <-> MAC) so per-MAC roots work; one log line per boot
 // phase per board; Prometheus metrics; SIGHUP reloads the configuration without dropping live
 // transfers; SIGTERM lets transfers finish (up to shutdown_grace), commits leases and exits.
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,6 +31,10 @@
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/net/udp.hpp"
+
+#ifndef PINETBOOT_DEFAULT_CONFIG
+#define PINETBOOT_DEFAULT_CONFIG "/etc/pinetboot/pinetboot.toml"
+#endif
 
 namespace {
 
@@ -58,6 +65,11 @@ std::string class_name(dhcp::classification const& c) {
   if (c.kind == dhcp::client_class::raspberry_pi && c.pi != dhcp::pi_generation::unknown)
     s += "/" + std::string{dhcp::to_string(c.pi)};
   return s;
+}
+
+/// EMFILE/ENFILE: the fix is a limit, so it is reported as such.
+bool out_of_descriptors(std::error_code ec) {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
 }
 
 /// One log line, as text or JSON (fields are key/value pairs, values already formatted).
@@ -158,6 +170,13 @@ class boot_tracker {
                           : !r.outcome                                      ? "sent"
                           : r.outcome == tftp::errc::client_aborted         ? "ended by client"
                                                                             : "failed: " + r.outcome.message();
+    if (out_of_descriptors(r.outcome)) {
+      ++m_.descriptor_exhaustion;
+      outcome += r.outcome == std::errc::too_many_files_open
+                     ? " (out of file descriptors: raise LimitNOFILE= in the systemd unit or ulimit -n, or lower "
+                       "tftp.max_transfers)"
+                     : " (the system ran out of file descriptors: raise fs.file-max)";
+    }
     m_.tftp_transfers[r.not_found ? "not_found" : !r.outcome ? "complete" : r.outcome == tftp::errc::client_aborted ? "client_aborted" : "failed"]++;
     m_.tftp_bytes += r.bytes;
     m_.tftp_retransmits += r.stats.retransmits;
@@ -208,6 +227,51 @@ class boot_tracker {
   std::map<core::mac_address, board> boards_;
 };
 
+/// Raises the soft RLIMIT_NOFILE to the hard limit (each TFTP transfer holds a socket and a
+/// file) and returns the soft limit now in force.
+rlim_t raise_nofile_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit want = r;
+    want.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
+  }
+  return r.rlim_cur;
+}
+
+/// Descriptors max_transfers needs: a socket and a file per transfer (the file only with
+/// single_port), plus a reserve for the listening sockets, the journal, metrics and stdio.
+std::uint64_t descriptors_needed(server::server_config const& c) {
+  if (!c.tftp_enabled) return 0;
+  std::uint64_t const per = c.tftp.single_port ? 1 : 2;
+  return per * c.tftp.max_transfers + 64;
+}
+
+/// A warning when the descriptor limit cannot carry max_transfers ("" when it can).
+std::string descriptor_warning(server::server_config const& c, rlim_t limit) {
+  auto need = descriptors_needed(c);
+  if (limit == RLIM_INFINITY || need <= limit) return {};
+  return "warning: tftp.max_transfers = " + std::to_string(c.tftp.max_transfers) + " needs about " +
+         std::to_string(need) + " file descriptors (a socket and a file per transfer), but the limit is " +
+         std::to_string(limit) + ": raise it (LimitNOFILE=" + std::to_string(need) +
+         " in the systemd unit, or ulimit -n " + std::to_string(need) + ") or lower max_transfers";
+}
+
+/// "FILE:LINE: message" (or "FILE: message") for a configuration error.
+std::string located(std::string const& path, server::config_error const& e) {
+  return e.line() > 0 ? path + ":" + std::to_string(e.line()) + ": " + e.what() : path + ": " + e.what();
+}
+
+/// RELOADING=1 for systemd, stamped with CLOCK_MONOTONIC (systemd 253's Type=notify-reload
+/// wants MONOTONIC_USEC to match the reload to its request).
+void notify_reloading() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1'000'000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  (void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,7 +279,7 @@ int main(int argc, char** argv) {
   examples::args a{"pinetboot-server",
                    "Boots a fleet of Raspberry Pi boards and PXE clients: DHCP (proxy beside the site's router,\n"
                    "or full) and TFTP in one process, configured by one TOML file."};
-  a.option("config", "FILE", "configuration file", "/etc/pinetboot/pinetboot.toml")
+  a.option("config", "FILE", "configuration file", PINETBOOT_DEFAULT_CONFIG)
       .flag("check-config", "validate the configuration, print what it does, and exit")
       .flag("json", "log JSON lines (overrides server.log_format)")
       .flag("verbose", "also log DHCP messages that get no answer")
@@ -229,16 +293,19 @@ int main(int argc, char** argv) {
     return examples::exit_usage;
   }
 
+  rlim_t const fd_limit = raise_nofile_limit();
   server::server_config cfg;
   try {
     cfg = server::load_config(config_path);
   } catch (server::config_error const& e) {
-    if (e.line() > 0) std::fprintf(stderr, "%s:%d: %s\n", config_path.c_str(), e.line(), e.what());
-    else std::fprintf(stderr, "%s: %s\n", config_path.c_str(), e.what());
+    std::fprintf(stderr, "%s\n", located(config_path, e).c_str());
     return 2;
   }
   if (a.has("check-config")) {
     std::printf("%s: OK\n%s", config_path.c_str(), server::describe(cfg).c_str());
+    for (auto const& w : cfg.warnings)
+      std::fprintf(stderr, "%s:%d: warning: %s\n", config_path.c_str(), w.line, w.text.c_str());
+    if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) std::fprintf(stderr, "%s: %s\n", config_path.c_str(), w.c_str());
     return 0;
   }
   bool verbose = a.has("verbose");
@@ -315,6 +382,41 @@ int main(int argc, char** argv) {
   }
   log.line("start", {{"config", config_path}},
            "pinetboot-server started (" + config_path + ")\n" + server::describe(cfg));
+  // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
+  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) log.line("limits", {{"warning", w}}, w);
+  (void)sd_notify(0, "READY=1\nSTATUS=serving");
+
+  // Lease journal compaction runs inside commits on the DHCP side; its failures do not fail
+  // the commit, so look for new ones here, log them with the likely cause, and count them.
+  m.lease_compaction_failures = [&] { return leases->compaction_failures(); };
+  asio::steady_timer housekeeping{io};
+  std::uint64_t compaction_failures_seen = 0;
+  std::function<void()> check_leases = [&] {
+    if (auto n = leases->compaction_failures(); n > compaction_failures_seen) {
+      compaction_failures_seen = n;
+      auto why = leases->compaction_error().message();
+      log.line("leases", {{"error", why}, {"failures", std::to_string(n)}},
+               "lease journal compaction FAILED (" + std::to_string(n) + " so far): " + why + "; the journal " +
+                   cfg.lease_file.string() + " keeps growing until its directory is writable by the run user");
+    }
+    housekeeping.expires_after(std::chrono::seconds(1));
+    housekeeping.async_wait([&](std::error_code ec) {
+      if (!ec) check_leases();
+    });
+  };
+  if (cfg.dhcp == server::dhcp_mode::full) check_leases();
+
+  // The watchdog ping comes from this event loop's own timer, so a wedged loop stops it.
+  asio::steady_timer watchdog{io};
+  std::uint64_t watchdog_usec = 0;
+  std::function<void()> pet_watchdog = [&] {
+    (void)sd_notify(0, "WATCHDOG=1");
+    watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+    watchdog.async_wait([&](std::error_code ec) {
+      if (!ec) pet_watchdog();
+    });
+  };
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) pet_watchdog();
 
   // SIGHUP: reload. Live transfers keep their settings; new requests use the new ones.
   asio::signal_set hup{io, SIGHUP};
@@ -322,6 +424,7 @@ int main(int argc, char** argv) {
     hup.async_wait([&](std::error_code ec, int) {
       if (ec) return;
       ++m.reloads;
+      notify_reloading();
       try {
         auto next = server::load_config(config_path);
         if (next.dhcp != cfg.dhcp || next.dhcp_net.port != cfg.dhcp_net.port || next.tftp.port != cfg.tftp.port ||
@@ -342,10 +445,13 @@ int main(int argc, char** argv) {
                  "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +
                      std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " live transfer(s) kept");
         cfg = std::move(next);
+        (void)sd_notify(0, "READY=1\nSTATUS=serving (configuration reloaded)");
       } catch (std::exception const& e) {
         ++m.reload_failures;
-        log.line("reload", {{"error", e.what()}},
-                 std::string{"reload FAILED, keeping the running configuration: "} + e.what());
+        auto const* ce = dynamic_cast<server::config_error const*>(&e);
+        std::string why = ce ? located(config_path, *ce) : config_path + ": " + e.what();
+        log.line("reload", {{"error", why}}, "reload FAILED, keeping the running configuration: " + why);
+        (void)sd_notifyf(0, "READY=1\nSTATUS=reload failed, running the previous configuration: %s", why.c_str());
       }
       wait_hup();
     });
@@ -363,6 +469,8 @@ int main(int argc, char** argv) {
       if (tftp_srv) tftp_srv->stop();
       metrics_http.stop();
       hup.cancel();
+      watchdog.cancel();
+      housekeeping.cancel();
       // Let the aborts' ERROR packets and finish handlers run, then end.
       asio::post(io, [&] { io.stop(); });
       return;
@@ -374,6 +482,7 @@ int main(int argc, char** argv) {
   };
   term.async_wait([&](std::error_code ec, int sig) {
     if (ec) return;
+    (void)sd_notify(0, "STOPPING=1");
     log.line("stop", {{"signal", std::to_string(sig)}},
              "signal " + std::to_string(sig) + ": no new requests; " +
                  std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " transfer(s) finishing");

@@ -40,6 +40,14 @@ std::string metrics::render() const {
   o << "# HELP pinetboot_reloads_total Configuration reloads (SIGHUP), and those that failed.\n"
        "# TYPE pinetboot_reloads_total counter\npinetboot_reloads_total "
     << reloads << "\npinetboot_reload_failures_total " << reload_failures << "\n";
+  o << "# HELP pinetboot_descriptor_exhaustion_total TFTP requests or transfers that failed because the "
+       "process or system ran out of file descriptors (raise LimitNOFILE / ulimit -n).\n"
+       "# TYPE pinetboot_descriptor_exhaustion_total counter\npinetboot_descriptor_exhaustion_total "
+    << descriptor_exhaustion << "\n";
+  o << "# HELP pinetboot_lease_compaction_failures_total Lease journal compactions that failed (the "
+       "journal keeps growing until one succeeds).\n"
+       "# TYPE pinetboot_lease_compaction_failures_total counter\npinetboot_lease_compaction_failures_total "
+    << (lease_compaction_failures ? lease_compaction_failures() : 0) << "\n";
   return o.str();
 }
 

@@ -34,6 +34,8 @@ struct metrics {
   std::function<std::size_t()> tftp_active;
   std::map<std::string, histogram> boot_seconds;                               ///< board class
   std::uint64_t reloads = 0, reload_failures = 0;
+  std::uint64_t descriptor_exhaustion = 0;                                     ///< EMFILE/ENFILE seen
+  std::function<std::uint64_t()> lease_compaction_failures;
 
   [[nodiscard]] std::string render() const;
 };

@@ -186,7 +186,8 @@ lease_store::lease_store(lease_store&& o) noexcept
       journal_records_{o.journal_records_},
       commits_{o.commits_},
       recovery_{o.recovery_},
-      compaction_error_{o.compaction_error_} {}
+      compaction_error_{o.compaction_error_},
+      compaction_failures_{o.compaction_failures_} {}
 
 lease_store& lease_store::operator=(lease_store&& o) noexcept {
   if (this != &o) {
@@ -202,6 +203,7 @@ lease_store& lease_store::operator=(lease_store&& o) noexcept {
     commits_ = o.commits_;
     recovery_ = o.recovery_;
     compaction_error_ = o.compaction_error_;
+    compaction_failures_ = o.compaction_failures_;
   }
   return *this;
 }
@@ -323,7 +325,9 @@ std::error_code lease_store::commit() {
   if (auto ec = core::write_all(fd_, pending_)) {
     // A partial write leaves a torn record: cut back to the committed end so the next commit
     // appends after valid data (recovery would skip the tail anyway).
-    (void)::ftruncate(fd_, start);
+    if (::ftruncate(fd_, start) != 0) {
+      // Best effort: recovery cuts a torn tail on the next open anyway.
+    }
     return ec;
   }
   if (opts_.sync && ::fdatasync(fd_) != 0) return last_error();
@@ -335,6 +339,7 @@ std::error_code lease_store::commit() {
     // The batch is already durable: a failed compaction (e.g. the directory is not writable
     // after privileges were dropped) must not turn into a failed commit.
     compaction_error_ = compact();
+    if (compaction_error_) ++compaction_failures_;
   }
   return {};
 }

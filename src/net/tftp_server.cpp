@@ -711,6 +711,16 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   if (auto ec = t->open_socket()) {
     ++stats_.refused_busy;
     refuse(from, {}, "no transfer port available");
+    // Reported like a finished transfer, so the log says why (out of descriptors has a fix).
+    if (log_) {
+      tftp_transfer_record rec;
+      rec.client = from;
+      rec.file = std::string{req->filename};
+      rec.write = req->op == tftp::opcode::wrq;
+      rec.outcome = ec;
+      rec.normal = false;
+      log_(rec);
+    }
     return;
   }
   auto* raw = t.get();

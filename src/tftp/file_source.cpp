@@ -76,6 +76,12 @@ std::error_code map_errno(int e) noexcept {
       return errc::file_exists;
     case ENOMEM:
       return std::make_error_code(std::errc::not_enough_memory);
+    // Out of descriptors is an operator's problem with a known fix (the limit), not an I/O
+    // error: keep it recognisable so the server can say so.
+    case EMFILE:
+      return std::make_error_code(std::errc::too_many_files_open);
+    case ENFILE:
+      return std::make_error_code(std::errc::too_many_files_open_in_system);
     default:
       return errc::io_error;
   }

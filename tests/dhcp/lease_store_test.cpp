@@ -212,6 +212,27 @@ TEST_F(LeaseStore, AutomaticCompaction) {
   EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 10})->expires, 29);
 }
 
+TEST_F(LeaseStore, FailedCompactionIsCountedAndCommitsStillSucceed) {
+  // A directory where the temp file goes makes every compaction fail, even as root.
+  auto s = open_store(/*compact_after=*/10);
+  fs::create_directory(dir_ / "leases.journal.tmp");
+  for (int round = 0; round < 30; ++round) {
+    s.put(make(10, 1, round));
+    ASSERT_FALSE(s.commit());  // durable regardless
+  }
+  EXPECT_EQ(s.compaction_error(), std::errc::is_a_directory) << s.compaction_error().message();
+  EXPECT_GE(s.compaction_failures(), 2U);
+  auto const failures = s.compaction_failures();
+  fs::remove(dir_ / "leases.journal.tmp");
+  s.put(make(10, 1, 100));
+  ASSERT_FALSE(s.commit());
+  EXPECT_FALSE(s.compaction_error());  // the next one succeeded
+  EXPECT_EQ(s.compaction_failures(), failures);
+  auto reopened = open_store();
+  EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 10})->expires, 100);
+  EXPECT_LE(reopened.recovery().records, 2U);
+}
+
 TEST_F(LeaseStore, CompactionIsAmortisedOverALargeTable) {
   // 100 live leases, compact_after 10: the journal is rewritten only once the superseded
   // records outnumber the live ones, not every 10 records.

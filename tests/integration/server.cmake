@@ -7,3 +7,6 @@ pinetboot_add_script_test(server_proxy server_proxy.sh TIMEOUT 120)
 # The fleet view (issue 17): /status, the page (headless Chromium when installed), the CLI.
 pinetboot_add_script_test(server_status server_status.sh TIMEOUT 240)
 set_tests_properties(integration.server_status PROPERTIES RUN_SERIAL TRUE)
+pinetboot_add_script_test(server_notify server_notify.sh TIMEOUT 120)
+pinetboot_add_script_test(server_limits server_limits.sh TIMEOUT 120)
+pinetboot_add_script_test(server_config_checks server_config_checks.sh TIMEOUT 60)

@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -157,6 +158,26 @@ TEST_P(TftpFileSource, ServesRegularFile) {
   n = src->read_at(1u << 30, b);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 0u);
+}
+
+TEST_P(TftpFileSource, OutOfDescriptorsIsReportedAsSuch) {
+  // With the soft limit at the lowest free descriptor, the next open fails with EMFILE: that
+  // must come back as "too many open files" (the server names the fix), not as an I/O error.
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  int probe = ::dup(0);
+  ASSERT_GE(probe, 0);
+  ::close(probe);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(probe);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto src = file_source::open(root_.get(), "kernel.img", opts_);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_FALSE(src);
+  EXPECT_EQ(src.error(), std::errc::too_many_files_open) << src.error().message();
+  auto again = fetch("kernel.img");  // and fine again once there is room
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(*again, "kernel-bytes");
 }
 
 TEST_P(TftpFileSource, ServesNestedPathsAndBlockSizes) {

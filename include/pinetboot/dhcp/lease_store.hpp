@@ -113,8 +113,12 @@ class lease_store {
   [[nodiscard]] std::size_t size() const noexcept { return by_ip_.size(); }
   [[nodiscard]] recovery_info const& recovery() const noexcept { return recovery_; }
   [[nodiscard]] std::uint64_t commits() const noexcept { return commits_; }
-  /// The error of the last automatic compaction (commit() succeeds regardless).
+  /// The error of the last automatic compaction (commit() succeeds regardless); cleared by
+  /// the next one that succeeds.
   [[nodiscard]] std::error_code compaction_error() const noexcept { return compaction_error_; }
+  /// How many automatic compactions have failed since open (the journal keeps growing until
+  /// one succeeds: a server counts and logs these).
+  [[nodiscard]] std::uint64_t compaction_failures() const noexcept { return compaction_failures_; }
 
   /// The lowest address in [first, last] that has no lease record at all (never leased, or
   /// erased). Scans an occupancy bitmap 64 addresses a step, so a nearly full pool costs
@@ -161,6 +165,7 @@ class lease_store {
   std::uint64_t commits_ = 0;
   recovery_info recovery_;
   std::error_code compaction_error_;
+  std::uint64_t compaction_failures_ = 0;
 };
 
 }  // namespace pinetboot::dhcp

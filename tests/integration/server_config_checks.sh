@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Semantic checks in --check-config (issue 16), each naming file:line. Binds nothing, so it
+# needs no namespace:
+#  - a metrics port out of range or with trailing junk is refused ("127.0.0.1:99999" used to
+#    listen on 34463); good ones pass;
+#  - two [[dhcp.host]] with the same MAC (in another case/spelling) or address are refused;
+#  - a run user or TFTP root that does not exist here is a warning with the fix (exit 0: the
+#    configuration may be meant for another machine).
+set -euo pipefail
+bin=${PINETBOOT_BUILD_DIR:?}/examples/server/pinetboot-server
+[[ -x $bin ]] || { echo "FAIL: $bin not built"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+mkdir -p "$work/tftp"
+check() {  # check METRICS -> output; exit status in $rc
+  printf '[server]\nuser = ""\nmetrics = "%s"\n[dhcp]\nmode = "off"\n[tftp]\nroot = "%s"\n' "$1" "$work/tftp" > "$work/c.toml"
+  rc=0
+  out=$("$bin" --config "$work/c.toml" --check-config 2>&1) || rc=$?
+}
+for bad in 127.0.0.1:99999 127.0.0.1:65536 127.0.0.1:0 127.0.0.1:9110abc 127.0.0.1: 127.0.0.1:-1 "127.0.0.1: 9110"; do
+  check "$bad"
+  ((rc == 2)) || fail "metrics = \"$bad\" accepted (exit $rc): $out"
+  echo "$out" | grep -q "c.toml:3: server.metrics = \"$bad\": want \"ADDRESS:PORT\" with a port from 1 to 65535" \
+    || fail "metrics = \"$bad\": unexpected message: $out"
+done
+for good in 127.0.0.1:9110 0.0.0.0:65535 127.0.0.1:1; do
+  check "$good"
+  ((rc == 0)) || fail "metrics = \"$good\" refused: $out"
+  echo "$out" | grep -q "metrics: http://$good/metrics" || fail "metrics = \"$good\": $out"
+done
+
+hosts() {  # hosts MAC1 ADDR1 MAC2 ADDR2
+  printf '[server]\nuser = ""\n[dhcp]\nmode = "full"\n[[dhcp.subnet]]\nnetwork = "10.77.0.0/24"\nrange = ["10.77.0.100", "10.77.0.120"]\n' > "$work/h.toml"
+  printf '[[dhcp.host]]\nmac = "%s"\naddress = "%s"\n[[dhcp.host]]\nmac = "%s"\naddress = "%s"\n' "$@" >> "$work/h.toml"
+  printf '[tftp]\nroot = "%s"\n' "$work/tftp" >> "$work/h.toml"
+  rc=0
+  out=$("$bin" --config "$work/h.toml" --check-config 2>&1) || rc=$?
+}
+hosts dc:a6:32:01:36:c2 10.77.0.21 DC-A6-32-01-36-C2 10.77.0.22
+((rc == 2)) || fail "duplicate MAC accepted: $out"
+echo "$out" | grep -q 'h.toml:12: dhcp.host\[1\].mac dc:a6:32:01:36:c2 is already reserved on line 9' || fail "duplicate MAC: $out"
+hosts dc:a6:32:01:36:c2 10.77.0.21 dc:a6:32:01:36:c3 10.77.0.21
+((rc == 2)) || fail "duplicate address accepted: $out"
+echo "$out" | grep -q 'h.toml:13: dhcp.host\[1\].address 10.77.0.21 is already reserved on line 10' || fail "duplicate address: $out"
+hosts dc:a6:32:01:36:c2 10.77.0.21 dc:a6:32:01:36:c3 10.77.0.22
+((rc == 0)) || fail "distinct reservations refused: $out"
+
+printf '[server]\nuser = "pnb-no-such-user"\n[dhcp]\nmode = "off"\n[tftp]\nroot = "%s"\n' "$work/missing" > "$work/w.toml"
+rc=0
+out=$("$bin" --config "$work/w.toml" --check-config 2>&1) || rc=$?
+((rc == 0)) || fail "warnings made --check-config fail: $out"
+echo "$out" | grep -q 'w.toml:2: warning: server.user "pnb-no-such-user" does not exist here.*useradd --system' || fail "no user warning: $out"
+echo "$out" | grep -q "w.toml:6: warning: tftp.root $work/missing is not a directory here" || fail "no tftp.root warning: $out"
+check 127.0.0.1:9110
+echo "$out" | grep -q warning && fail "warned about a good configuration: $out"
+echo "server_config_checks: ok"
