@@ -1100,8 +1100,6 @@ int cmd_upgrade(options const& o) {
   return rc;
 }
 
-std::string human_bytes(std::uint64_t b) { return human(b); }
-
 int cmd_image(options const& o) {
   auto const& sub = o.positional[0];
   auto reg = layout::read_registry(o.cfg.registry_file());
@@ -1128,11 +1126,11 @@ int cmd_image(options const& o) {
       std::uint64_t total = 0;
       for (auto const& [g, b] : *bytes) total += b;
       std::cout << name << ": " << bytes->size() << " generation" << (bytes->size() == 1 ? "" : "s") << ", "
-                << human_bytes(total) << " on disk\n";
+                << human(total) << " on disk\n";
       for (auto const& [g, b] : *bytes) {
         auto info = layout::read_generation_info(o.cfg, name, g);
         auto on = boards_on(name, g, false), prev = boards_on(name, g, true);
-        std::printf("  %-4u %s  +%-10s %3zu board%s", g, info ? info->created.c_str() : "?", human_bytes(b).c_str(),
+        std::printf("  %-4u %s  +%-10s %3zu board%s", g, info ? info->created.c_str() : "?", human(b).c_str(),
                     on.size(), on.size() == 1 ? " " : "s");
         if (!prev.empty()) std::printf(" (rollback target of %zu)", prev.size());
         std::printf("\n");
@@ -1247,12 +1245,12 @@ int cmd_image(options const& o) {
   auto st = layout::commit_generation(o.cfg, *draft, info, reflinked);
   if (!st) return abort("cannot finish generation " + std::to_string(draft->number), st.error());
   std::cout << "generation " << name << "@" << draft->number << ": " << st->files << " files, "
-            << human_bytes(st->bytes);
+            << human(st->bytes);
   if (draft->parent != 0) {
     if (st->sharing == "reflink")
       std::cout << "; unchanged data shared with @" << draft->parent << " by reflinks";
     else
-      std::cout << "; " << st->shared_files << " unchanged files (" << human_bytes(st->shared_bytes)
+      std::cout << "; " << st->shared_files << " unchanged files (" << human(st->shared_bytes)
                 << ") shared with @" << draft->parent << " by hard links (no reflinks on this file system)";
   }
   std::cout << "\n";

@@ -8,14 +8,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "pinetboot/core/file.hpp"
 #include "pinetboot/layout/apply.hpp"
 #include "pinetboot/layout/copy.hpp"
-#include "key_value.hpp"
+#include "text_file.hpp"
 
 namespace pinetboot::layout {
 namespace {
@@ -32,13 +30,6 @@ bool is_dir_nofollow(std::filesystem::path const& p) {
   return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string read_all(std::filesystem::path const& p, bool* ok = nullptr) {
-  std::ifstream in{p, std::ios::binary};
-  if (ok != nullptr) *ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string pid_suffix() { return "." + std::to_string(::getpid()); }
 
@@ -76,7 +67,7 @@ std::error_code carry(std::filesystem::path const& from_base, std::filesystem::p
   }
   if (S_ISREG(st.st_mode)) {
     bool ok = false;
-    auto text = read_all(from, &ok);
+    auto text = detail::read_text(from, &ok);
     if (!ok) return {EIO, std::generic_category()};
     return core::replace_file(to, text, st.st_mode & 07777, core::file_owner{st.st_uid, st.st_gid});
   }
@@ -203,7 +194,7 @@ std::filesystem::path board_dir(layout_config const& c, std::string_view folder)
 
 result<std::optional<board_marker>> read_board_marker(layout_config const& c, std::string_view folder) {
   bool ok = false;
-  auto text = read_all(c.boot_dir(folder) / board_marker_name, &ok);
+  auto text = detail::read_text(c.boot_dir(folder) / board_marker_name, &ok);
   if (!ok) return std::optional<board_marker>{};
   auto m = parse_board_marker(text);
   if (!m) return m.error();
@@ -347,8 +338,8 @@ std::error_code switch_board(layout_config const& c, client_record const& r, boa
   if (*live) {
     // A config.txt the operator edited for this board moves with it.
     bool a = false, b = false;
-    auto mine = read_all(live_boot / "config.txt", &a);
-    auto was = read_all(generation_path(c, (*live)->image, (*live)->generation) / "boot/config.txt", &b);
+    auto mine = detail::read_text(live_boot / "config.txt", &a);
+    auto was = detail::read_text(generation_path(c, (*live)->image, (*live)->generation) / "boot/config.txt", &b);
     if (a && (!b || mine != was))
       if (auto ec = core::replace_file(stage_boot / "config.txt", mine, 0644))
         return fail(ec, fresh_tree ? new_tree : std::filesystem::path{});

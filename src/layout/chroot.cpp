@@ -13,11 +13,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "pinetboot/core/file.hpp"
+#include "text_file.hpp"
 
 namespace pinetboot::layout {
 namespace {
@@ -63,12 +62,6 @@ result<std::filesystem::path> resolve_inside(std::filesystem::path const& root, 
   return std::error_code{ELOOP, std::generic_category()};
 }
 
-std::string read_text(std::filesystem::path const& p) {
-  std::ifstream in{p};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string_view binfmt_name(cpu_arch a) noexcept {
   switch (a) {
@@ -152,7 +145,7 @@ emulation find_emulation(cpu_arch target) {
              std::string{to_string(target)} + " server (a Raspberry Pi)";
   if (name.empty()) return e;
   e.handler = "/proc/sys/fs/binfmt_misc/" + std::string{name};
-  auto text = read_text(e.handler);
+  auto text = detail::read_text(e.handler);
   // The handler must be enabled and fix its interpreter at registration ('F'): the chroot has
   // no /usr/bin/qemu-*-static of its own.
   bool enabled = text.starts_with("enabled");

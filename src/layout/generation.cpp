@@ -10,14 +10,12 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "pinetboot/core/file.hpp"
 #include "pinetboot/layout/copy.hpp"
-#include "key_value.hpp"
+#include "text_file.hpp"
 
 namespace pinetboot::layout {
 namespace {
@@ -26,13 +24,6 @@ std::error_code last_errno() noexcept { return {errno, std::generic_category()};
 
 constexpr std::string_view staging_name = ".staging";
 
-std::string read_text(std::filesystem::path const& p, bool& ok) {
-  std::ifstream in{p, std::ios::binary};
-  ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool parse_unsigned(std::string_view s, unsigned& out) {
   if (s.empty()) return false;
@@ -274,7 +265,7 @@ result<unsigned> latest_generation(layout_config const& c, std::string_view imag
 
 result<generation_info> read_generation_info(layout_config const& c, std::string_view image, unsigned n) {
   bool ok = false;
-  auto text = read_text(generation_path(c, image, n) / "info", ok);
+  auto text = detail::read_text(generation_path(c, image, n) / "info", &ok);
   if (!ok) return errc::no_such_generation;
   return parse_generation_info(text);
 }
@@ -282,7 +273,7 @@ result<generation_info> read_generation_info(layout_config const& c, std::string
 result<std::vector<manifest_entry>> read_generation_manifest(layout_config const& c, std::string_view image,
                                                              unsigned n) {
   bool ok = false;
-  auto text = read_text(generation_path(c, image, n) / "manifest", ok);
+  auto text = detail::read_text(generation_path(c, image, n) / "manifest", &ok);
   if (!ok) return errc::no_such_generation;
   return parse_manifest(text);
 }
@@ -292,7 +283,7 @@ result<image_settings> read_image_settings(layout_config const& c, std::string_v
   std::error_code ec;
   if (!std::filesystem::is_directory(image_path(c, image), ec)) return errc::no_such_image;
   bool ok = false;
-  auto text = read_text(image_path(c, image) / "image.conf", ok);
+  auto text = detail::read_text(image_path(c, image) / "image.conf", &ok);
   if (!ok) return image_settings{};
   return parse_image_settings(text);
 }

@@ -1,5 +1,7 @@
 #include "pinetboot/layout/image.hpp"
 
+#include "text_file.hpp"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -25,10 +27,6 @@ namespace {
 
 std::error_code last_errno() noexcept { return {errno, std::generic_category()}; }
 
-std::string read_all(std::filesystem::path const& p) {
-  std::ifstream in{p, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
 
 // debugfs's command parser takes double-quoted arguments but has no escape for '"' itself.
 bool quotable(std::string_view s) noexcept {
@@ -59,7 +57,7 @@ result<std::vector<std::vector<std::string>>> debugfs_batch(std::string const& s
     std::filesystem::remove(out_file, ignored);
     return ec;
   }
-  std::istringstream text{read_all(out_file)};
+  std::istringstream text{detail::read_text(out_file)};
   std::filesystem::remove(out_file, ignored);
   std::size_t next = 0;
   std::size_t current = commands.size();  // none yet
@@ -220,7 +218,7 @@ std::error_code fix_up_ext4(std::string const& spec, std::filesystem::path const
     auto file = scratch / ("xattr." + std::to_string(i));
     std::error_code missing;
     if (!std::filesystem::exists(file, missing)) continue;
-    auto value = read_all(file);
+    auto value = detail::read_text(file);
     std::filesystem::remove(file, missing);
     (void)::lsetxattr(wanted[i].first->path.c_str(), wanted[i].second.c_str(), value.data(), value.size(), 0);
   }

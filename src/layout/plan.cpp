@@ -1,11 +1,9 @@
 #include "pinetboot/layout/plan.hpp"
 
-#include "key_value.hpp"
+#include "text_file.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace pinetboot::layout {
 namespace {
@@ -106,10 +104,7 @@ result<snapshot> scan(layout_config const& config) {
   std::set<std::filesystem::path> referenced;
   for (auto const& p : entries) {
     if (p.extension() != ".journal") continue;
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    auto j = parse_journal(ss.str());
+    auto j = parse_journal(detail::read_text(p));
     // A journal may only move entries of our own staging folders into place.
     if (j && (j->boot_staging.parent_path() != config.boot_staging_dir() ||
               j->root_staging.parent_path() != config.root_staging_dir() ||

@@ -50,14 +50,6 @@ need_build() {
 }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 
 # start_dhcpd NS LOG ARGS...: runs pinetboot-dhcpd in NS, waits until it listens; sets DHCPD_PID.
 start_dhcpd() {

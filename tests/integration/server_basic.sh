@@ -12,12 +12,6 @@ impair=$(pnb_impair_bin)
 [[ -x $bin ]] || { echo "FAIL: $bin not built"; exit 1; }
 
 fail() { echo "FAIL: $*"; echo "--- server log"; cat "$PNB_WORK/server.log" 2>/dev/null | tail -40; exit 1; }
-wait_for() {  # wait_for SECONDS CMD... : poll until CMD succeeds
-  local t=$1; shift
-  local end=$((SECONDS + t))
-  while ((SECONDS < end)); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 
 # Config errors name the line.
 printf '[dhcp]\nmode = "full"\n' > "$PNB_WORK/bad.toml"

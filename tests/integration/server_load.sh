@@ -53,14 +53,6 @@ fail() {
   done
   exit 1
 }
-wait_for() {  # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 metric() {  # metric NAME: the value of one metrics line (empty if the endpoint does not answer)
   pnb_in_srv curl -s --max-time 2 http://127.0.0.1:9110/metrics | awk -v k="$1" '$1 == k {print $2}'
 }

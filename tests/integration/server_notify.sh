@@ -12,12 +12,6 @@ bin=${PINETBOOT_BUILD_DIR:?}/examples/server/pinetboot-server
 [[ -x $bin ]] || { echo "FAIL: $bin not built"; exit 1; }
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 fail() { echo "FAIL: $*"; echo "--- notifications"; cat "$PNB_WORK/notify.log" 2>/dev/null; echo "--- server log"; tail -20 "$PNB_WORK/server.log" 2>/dev/null; exit 1; }
-wait_for() {
-  local t=$1; shift
-  local end=$((SECONDS + t))
-  while ((SECONDS < end)); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 
 pnb_setup_veth
 mkdir -p "$PNB_WORK/tftp"

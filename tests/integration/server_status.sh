@@ -32,14 +32,6 @@ fail() {
   done
   exit 1
 }
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
 status() { pnb_in_srv curl -sS -m 5 http://127.0.0.1:9110/status; }
 
 pnb_setup_veth

@@ -41,14 +41,6 @@ fail() {
   done
   exit 1
 }
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 
 # Demo tree: per-serial folders for the even boards (serials 0x10000000 + i); odd ones use the root.
 serials=()

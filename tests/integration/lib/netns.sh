@@ -8,6 +8,7 @@
 #   pnb_setup_impair ARGS...     the same two namespaces joined through pinetboot-impair
 #                                (ARGS: --loss P --delay-ms D --dup P --reorder P --seed N)
 #   pnb_in_cli CMD... / pnb_in_srv CMD...   run a command in a namespace
+#   wait_for SECONDS CMD...      poll CMD every 0.1 s until it succeeds or time runs out
 # Addresses: server 10.77.0.1, client 10.77.0.2 (both /24). $PNB_WORK is a temp folder.
 
 set -euo pipefail
@@ -51,6 +52,16 @@ pnb_require_netns() {
     exit 77
   fi
   ip netns delete "pnb${PNB_ID}probe"
+}
+
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1).
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
 }
 
 pnb_in_cli() { ip netns exec "$PNB_CLI" "$@"; }

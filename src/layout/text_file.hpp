@@ -1,11 +1,22 @@
-// Private to the layout module: the `key=value` line files it writes (publish journals,
-// generation info, image settings, board markers).
+// Private to the layout module: the small text files it reads and writes (publish journals,
+// generation info, image settings, board markers, manifests).
 #pragma once
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <string_view>
 #include <system_error>
 
 namespace pinetboot::layout::detail {
+
+/// The whole of file `p` ("" when it cannot be read); `*ok` (when given) says whether it could.
+inline std::string read_text(std::filesystem::path const& p, bool* ok = nullptr) {
+  std::ifstream in{p, std::ios::binary};
+  if (ok != nullptr) *ok = static_cast<bool>(in);
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
 
 /// Calls f(key, value) for each `key=value` line of `text` (empty lines and '#' lines
 /// skipped) and stops at its first error; a line without '=' is `bad`.
