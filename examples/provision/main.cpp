@@ -32,6 +32,12 @@
 #include "pinetboot/nfs/fstab.hpp"
 #include "pinetboot/nfs/ganesha.hpp"
 
+#include <toml++/toml.h>
+
+#ifndef PINETBOOT_DEFAULT_CONFIG
+#define PINETBOOT_DEFAULT_CONFIG "/etc/pinetboot/pinetboot.toml"
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -104,6 +110,10 @@ Commands:
 Global options:
   --prefix DIR        treat DIR as the file system root (all paths below it; the paths
                       written into exports, fstab and cmdline.txt are as seen inside it)
+  --config FILE       the site configuration, shared with pinetboot-server (default
+                      )" PINETBOOT_DEFAULT_CONFIG R"(, below --prefix): its [tftp] root and its
+                      [provision] registry, nfs_root, image_root, scheme and server_ip are
+                      the defaults of the options below; options given here win
   --tftp-root P       default /srv/tftp
   --nfs-root P        default /srv/nfs
   --exports-file P    default /etc/exports
@@ -152,6 +162,10 @@ struct options {
   std::vector<std::string> boards;
   std::optional<unsigned> canary, to_gen, keep;
   std::optional<std::vector<std::string>> persist, volatile_paths;
+  std::optional<fs::path> config_file;  ///< --config; else the installed default, if present
+  std::set<std::string> given;          ///< long options on the command line (they beat the file)
+  fs::path site_config;                 ///< the configuration file read, if any
+  std::string scheme_from;              ///< file:line that set the scheme, if the file did
 };
 
 struct usage_error {
@@ -308,6 +322,7 @@ options parse_args(int argc, char** argv) {
         a = a.substr(0, eq);
         has_inline = true;
       }
+      o.given.insert(a);
     }
     auto value = [&]() -> std::string {
       if (has_inline) return inline_value;
@@ -328,6 +343,8 @@ options parse_args(int argc, char** argv) {
       o.dry_run = true;
     else if (a == "--prefix")
       o.cfg.prefix = value();
+    else if (a == "--config")
+      o.config_file = value();
     else if (a == "--tftp-root")
       o.cfg.tftp_root = value();
     else if (a == "--nfs-root")
@@ -449,6 +466,60 @@ options parse_args(int argc, char** argv) {
     if (!p->is_absolute()) throw usage_error{p->string() + ": paths must be absolute"};
   if (o.from_image && o.from_boot) throw usage_error{"give either --from-tree or --from-image"};
   return o;
+}
+
+// --- the site configuration ----------------------------------------------------------------
+
+// The server's configuration file is the one place the layout is written down: its [tftp] root
+// is where the boards' boot trees go, and its [provision] section names the registry, the NFS
+// and image roots, the folder scheme and the NFS server address. Options on the command line
+// win over the file; without a file the built-in defaults (the same as the server's) apply.
+void apply_site_config(options& o) {
+  bool explicit_file = o.config_file.has_value();
+  fs::path file = explicit_file ? *o.config_file : o.cfg.under_prefix(PINETBOOT_DEFAULT_CONFIG);
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    if (explicit_file) throw usage_error{"--config " + file.string() + ": no such file"};
+    return;
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (toml::parse_error const& e) {
+    throw usage_error{file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string{e.description()} + " (or pass --config FILE)"};
+  }
+  auto where = [&](toml::node const& n) { return file.string() + ":" + std::to_string(n.source().begin.line); };
+  auto text = [&](toml::node const* n, std::string const& key) -> std::optional<std::string> {
+    if (n == nullptr) return std::nullopt;
+    auto v = n->value<std::string>();
+    if (!v) throw usage_error{where(*n) + ": " + key + " must be a string"};
+    return v;
+  };
+  auto path = [&](toml::node const* n, std::string const& key, std::string const& flag, fs::path& out) {
+    auto v = text(n, key);
+    if (!v || o.given.count(flag) != 0) return;
+    if (!fs::path{*v}.is_absolute()) throw usage_error{where(*n) + ": " + key + " must be an absolute path"};
+    out = *v;
+  };
+  path(root.at_path("tftp.root").node(), "tftp.root", "--tftp-root", o.cfg.tftp_root);
+  path(root.at_path("provision.registry").node(), "provision.registry", "--registry", o.cfg.registry);
+  path(root.at_path("provision.nfs_root").node(), "provision.nfs_root", "--nfs-root", o.cfg.nfs_root);
+  path(root.at_path("provision.image_root").node(), "provision.image_root", "--image-root", o.cfg.image_root);
+  if (auto const* n = root.at_path("provision.scheme").node(); n != nullptr && o.given.count("--scheme") == 0) {
+    auto v = *text(n, "provision.scheme");
+    auto s = layout::parse_scheme(v);
+    if (!s) throw usage_error{where(*n) + ": provision.scheme '" + v + "': want serial, mac-dash, mac-colon or hostname"};
+    o.scheme = *s;
+    o.scheme_from = where(*n);
+  }
+  if (auto const* n = root.at_path("provision.server_ip").node(); n != nullptr && o.given.count("--server-ip") == 0) {
+    auto v = *text(n, "provision.server_ip");
+    auto a = ipv4_address::parse(v);
+    if (!a) throw usage_error{where(*n) + ": provision.server_ip '" + v + "' is not an IPv4 address"};
+    o.server = *a;
+  }
+  o.site_config = file;
 }
 
 // --- generated files -----------------------------------------------------------------------
@@ -1257,6 +1328,40 @@ int cmd_image(options const& o) {
   return exit_ok;
 }
 
+// What is left for the operator after `add`: the NFS server, the board's bootloader and the
+// pinetboot server each need to learn about the board once.
+void print_next_steps(options const& o, layout::client_record const& r, bool registry_changed) {
+  std::cout << "next steps for " << r.folder << (r.id.hostname.empty() ? "" : " (" + r.id.hostname + ")") << ":\n";
+  if (!r.id.ip && !o.export_subnet)
+    std::cout << "  - it has no --ip, so nothing is exported to it: add it again with --ip A "
+                 "(or pass --export-subnet A/N)\n";
+  else if (o.reload)
+    std::cout << "  - NFS: the kernel server's exports were reloaded (exportfs -ra); with NFS-Ganesha: "
+                 "pinetboot-provision exports --format ganesha --apply, then SIGHUP ganesha.nfsd\n";
+  else
+    std::cout << "  - NFS: exportfs -ra (kernel server; " << o.exports_file.string()
+              << " was updated), or with NFS-Ganesha: pinetboot-provision exports --format ganesha --apply, "
+                 "then SIGHUP ganesha.nfsd\n";
+  switch (o.scheme) {
+    case layout::naming_scheme::serial:
+      std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=0 (its serial, the default):\n"
+                   "      pinetboot-provision eeprom-config --scheme serial   (then rpi-eeprom-config --apply FILE)\n";
+      break;
+    case layout::naming_scheme::mac_dash:
+      std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=2 (its MAC with dashes):\n"
+                   "      pinetboot-provision eeprom-config --scheme mac-dash   (then rpi-eeprom-config --apply FILE)\n";
+      break;
+    case layout::naming_scheme::mac_colon:
+    case layout::naming_scheme::hostname:
+      std::cout << "  - the board cannot find a " << layout::to_string(o.scheme)
+                << " folder by itself: serve it per client (pinetboot.toml [tftp] per_client)\n";
+      break;
+  }
+  if (registry_changed)
+    std::cout << "  - pinetboot-server: systemctl reload pinetboot-server (it reads the registry "
+              << o.cfg.registry.string() << " for host names and reservations at start and on reload)\n";
+}
+
 int cmd_add(options const& o) {
   auto snap = load(o);
   if (!snap) return fail("cannot read the current layout", snap.error());
@@ -1268,9 +1373,25 @@ int cmd_add(options const& o) {
   want.server = o.server;
   auto folder = layout::folder_name(want.id, o.scheme);
   if (!folder) {
-    return fail("cannot name the client folder with scheme " + std::string{layout::to_string(o.scheme)},
-                folder.error(),
-                "give the field the scheme uses (--serial, --mac or --hostname) or pick --scheme");
+    std::string why;
+    switch (o.scheme) {
+      case layout::naming_scheme::serial:
+        why = "the board's folder is named after its serial number, because that is where the Pi bootloader "
+              "looks by default (TFTP_PREFIX=0 asks for <serial>/start4.elf); give --serial (8 hex digits: "
+              "the bootloader prints it on HDMI and UART, or `grep Serial /proc/cpuinfo` on the board), or "
+              "name folders by MAC with --scheme mac-dash (then set TFTP_PREFIX=2 in the board's EEPROM)";
+        break;
+      case layout::naming_scheme::mac_dash:
+      case layout::naming_scheme::mac_colon:
+        why = "folders are named after the board's MAC: give --mac";
+        break;
+      case layout::naming_scheme::hostname:
+        why = "folders are named after the host name: give --hostname";
+        break;
+    }
+    if (!o.scheme_from.empty()) why += " (the scheme comes from " + o.scheme_from + "; --scheme overrides it)";
+    return fail("cannot name the board's folder with scheme " + std::string{layout::to_string(o.scheme)},
+                folder.error(), why);
   }
   want.folder = *folder;
   std::vector<layout::client_record> desired;
@@ -1323,7 +1444,10 @@ int cmd_add(options const& o) {
     if (!fresh) return fail("cannot read the current layout", fresh.error());
     options io = o;
     if (io.image.empty()) io.image = want.image;
-    return add_image_board(io, *fresh, want);
+    auto before = read_file(o.cfg.registry_file());
+    int rc = add_image_board(io, *fresh, want);
+    if (rc == exit_ok && !o.dry_run) print_next_steps(o, want, before != read_file(o.cfg.registry_file()));
+    return rc;
   }
   if (o.model) {
     std::cerr << "pinetboot-provision: --root-model needs --image (a board from a golden tree is always a copy)\n";
@@ -1358,6 +1482,7 @@ int cmd_add(options const& o) {
     for (auto const& e : set->entries) (void)nfs::append_exports_line(lines, e);
     if (!lines.empty()) std::cout << "exports lines:\n" << lines;
   }
+  if (!steps->empty()) print_next_steps(o, want, true);
   return exit_ok;
 }
 
@@ -1640,6 +1765,7 @@ int main(int argc, char** argv) {
   options o;
   try {
     o = parse_args(argc, argv);
+    if (o.command != "help" && o.command != "version") apply_site_config(o);
   } catch (usage_error const& e) {
     std::cerr << "pinetboot-provision: " << e.what << "\n(see pinetboot-provision --help)\n";
     return exit_usage;

@@ -1,6 +1,11 @@
 #include "config.hpp"
 
+#include <grp.h>
+#include <net/if.h>
 #include <pwd.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 
 #include <charconv>
 #include <map>
@@ -9,12 +14,65 @@
 
 #include <toml++/toml.h>
 
+#include "pinetboot/layout/identity.hpp"
 #include "pinetboot/layout/registry.hpp"
 
 namespace pinetboot::server {
 namespace {
 
 int line_of(toml::node const& n) { return static_cast<int>(n.source().begin.line); }
+
+/// Levenshtein distance, for "did you mean" (keys are short: a row of ints is enough).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// The known name nearest to `name` (at most 2 edits, or a third of its length), else "".
+std::string closest(std::string const& name, std::set<std::string> const& known) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (auto const& k : known) {
+    auto d = edit_distance(name, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  return best;
+}
+
+/// Whether user `pw` may list and read below `dir` (search permission on every parent too).
+bool readable_by(std::filesystem::path const& dir, passwd const& pw) {
+  if (pw.pw_uid == 0) return true;
+  std::vector<gid_t> groups(64);
+  int n = static_cast<int>(groups.size());
+  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) n = 0;
+  groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+  auto allowed = [&](struct stat const& st, mode_t want_user, mode_t want_group, mode_t want_other) {
+    if (st.st_uid == pw.pw_uid) return (st.st_mode & want_user) == want_user;
+    if (st.st_gid == pw.pw_gid || std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
+      return (st.st_mode & want_group) == want_group;
+    return (st.st_mode & want_other) == want_other;
+  };
+  auto abs = std::filesystem::absolute(dir);
+  std::filesystem::path p = abs.root_path();
+  for (auto const& part : abs.relative_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !allowed(st, S_IXUSR, S_IXGRP, S_IXOTH)) return false;
+    p /= part;
+  }
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 &&
+         allowed(st, S_IRUSR | S_IXUSR, S_IRGRP | S_IXGRP, S_IROTH | S_IXOTH);
+}
 
 /// Walks one TOML table, remembering which keys were read so that typos are reported.
 class section {
@@ -87,8 +145,12 @@ class section {
   /// Reports the first key that was never read.
   void finish() const {
     for (auto const& [k, v] : t_) {
-      if (used_.count(std::string{k.str()}) == 0)
-        throw config_error("unknown key " + name_ + "." + std::string{k.str()} + " (misspelt?)", line_of(v));
+      std::string key{k.str()};
+      if (used_.count(key) != 0) continue;
+      auto near = closest(key, used_);
+      throw config_error("unknown key " + name_ + "." + key +
+                             (near.empty() ? " (misspelt?)" : ": did you mean " + name_ + "." + near + "?"),
+                         line_of(v));
     }
   }
 
@@ -129,7 +191,12 @@ dhcp::subnet_config parse_subnet(toml::table const& t, std::string const& name) 
   if (!cidr) throw config_error(name + ".network is required (e.g. \"192.168.1.0/24\")", s.line("network"));
   auto slash = cidr->find('/');
   auto addr = core::ipv4_address::parse(cidr->substr(0, slash));
-  int prefix = slash == std::string::npos ? -1 : std::atoi(cidr->substr(slash + 1).c_str());
+  int prefix = -1;
+  if (slash != std::string::npos) {
+    auto digits = std::string_view{*cidr}.substr(slash + 1);
+    auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    if (err != std::errc{} || end != digits.data() + digits.size() || digits.empty()) prefix = -1;  // "24abc"
+  }
   if (!addr || prefix < 8 || prefix > 30)
     throw config_error(name + ".network: expected NETWORK/PREFIX with a prefix of 8..30, got '" + *cidr + "'",
                        s.line("network"));
@@ -145,6 +212,10 @@ dhcp::subnet_config parse_subnet(toml::table const& t, std::string const& name) 
   net.dns_servers = s.ips("dns");
   net.domain_name = s.str("domain");
   net.lease_time = static_cast<std::uint32_t>(s.integer("lease_time", 43200, 60, 100'000'000));
+  net.boot_file = s.str("boot_file");
+  if (net.boot_file.size() >= 128)
+    throw config_error(name + ".boot_file: at most 127 characters (the DHCP file field)", s.line("boot_file"));
+  if (s.has("next_server")) net.next_server = s.ip("next_server");
   s.finish();
   return net;
 }
@@ -182,6 +253,10 @@ server_config load_config(std::filesystem::path const& file) {
   {
     section s{table_or_empty(root, "server", used), "server"};
     c.interface = s.str("interface");
+    if (!c.interface.empty() && ::if_nametoindex(c.interface.c_str()) == 0)
+      c.warnings.push_back({s.line("interface"), "server.interface \"" + c.interface +
+                                                     "\" does not exist here (`ip link` lists the names): the "
+                                                     "server cannot start on it; fix the name"});
     c.address = s.ip("address");
     c.user = s.str("user", c.user);
     if (!c.user.empty() && ::getpwnam(c.user.c_str()) == nullptr)
@@ -242,22 +317,38 @@ server_config load_config(std::filesystem::path const& file) {
       parse_boot(b, c.engine.boot);
       b.finish();
     }
+    std::vector<int> subnet_lines;
     if (auto const* n = s.node("subnet")) {
       auto const* arr = n->as_array();
       if (arr == nullptr) throw config_error("dhcp.subnet must be written [[dhcp.subnet]]", line_of(*n));
       for (std::size_t i = 0; i < arr->size(); ++i) {
         auto const* t = (*arr)[i].as_table();
         if (t == nullptr) throw config_error("dhcp.subnet entries must be tables", line_of((*arr)[i]));
-        c.engine.subnets.push_back(parse_subnet(*t, "dhcp.subnet[" + std::to_string(i) + "]"));
+        auto net = parse_subnet(*t, "dhcp.subnet[" + std::to_string(i) + "]");
+        int line = line_of(*t->get("network"));
+        // Two subnets that share addresses (and so their pools) would hand out one address
+        // twice or answer a client from the wrong one.
+        for (std::size_t j = 0; j < c.engine.subnets.size(); ++j) {
+          auto const& other = c.engine.subnets[j];
+          if (other.contains(net.network) || net.contains(other.network))
+            throw config_error("dhcp.subnet[" + std::to_string(i) + "].network " + net.network.to_string() + "/" +
+                                   std::to_string(net.prefix_length) + " overlaps dhcp.subnet[" +
+                                   std::to_string(j) + "] " + other.network.to_string() + "/" +
+                                   std::to_string(other.prefix_length) + " (line " +
+                                   std::to_string(subnet_lines[j]) + "): one [[dhcp.subnet]] per network",
+                               line);
+        }
+        c.engine.subnets.push_back(net);
+        subnet_lines.push_back(line);
       }
     }
+    std::map<std::uint32_t, int> address_lines;  // reserved address -> its line
     if (auto const* n = s.node("host")) {
       auto const* arr = n->as_array();
       if (arr == nullptr) throw config_error("dhcp.host must be written [[dhcp.host]]", line_of(*n));
       // One reservation per MAC (compared as addresses: case and separators do not matter)
       // and per IP address; the engine would otherwise silently use the first.
       std::map<core::mac_address, int> mac_lines;
-      std::map<std::uint32_t, int> address_lines;
       for (std::size_t i = 0; i < arr->size(); ++i) {
         auto const* t = (*arr)[i].as_table();
         if (t == nullptr) throw config_error("dhcp.host entries must be tables", line_of((*arr)[i]));
@@ -289,6 +380,18 @@ server_config load_config(std::filesystem::path const& file) {
     }
     if (c.dhcp == dhcp_mode::full && c.engine.subnets.empty())
       throw config_error("dhcp.mode = \"full\" needs at least one [[dhcp.subnet]]", s.line("mode"));
+    if (c.dhcp == dhcp_mode::full) {
+      for (auto const& [addr, line] : address_lines) {
+        core::ipv4_address a{addr};
+        bool inside = std::any_of(c.engine.subnets.begin(), c.engine.subnets.end(),
+                                  [&](dhcp::subnet_config const& n) { return n.contains(a); });
+        if (!inside)
+          throw config_error("reserved address " + a.to_string() +
+                                 " is in no [[dhcp.subnet]]: the server could never hand it out; fix the "
+                                 "address or add its subnet",
+                             line);
+      }
+    }
     s.finish();
   }
   {
@@ -300,6 +403,11 @@ server_config load_config(std::filesystem::path const& file) {
       c.warnings.push_back({s.line("root"), "tftp.root " + t.root.string() +
                                                 " is not a directory here: create it (the boards' boot trees go "
                                                 "below it) or point root at them"});
+    else if (passwd const* pw = c.user.empty() ? nullptr : ::getpwnam(c.user.c_str());
+             c.tftp_enabled && pw != nullptr && !readable_by(t.root, *pw))
+      c.warnings.push_back({s.line("root"), "tftp.root " + t.root.string() + " is not readable by server.user \"" +
+                                                c.user + "\" (the server reads files as that user): "
+                                                "chmod o+rx (or chgrp " + c.user + ") it and its parents"});
     t.port = static_cast<std::uint16_t>(s.integer("port", 69, 1, 65535));
     t.interface = c.interface;
     t.listen_address = s.ip("listen");
@@ -341,9 +449,22 @@ server_config load_config(std::filesystem::path const& file) {
                          s.line("port_range"));
     s.finish();
   }
+  int registry_line = 0;
   {
     section s{table_or_empty(root, "provision", used), "provision"};
     c.registry = s.str("registry");
+    registry_line = s.has("registry") ? s.line("registry") : 0;
+    // Read by pinetboot-provision (the same file describes the layout to both programs);
+    // checked here so a mistake shows in --check-config too.
+    for (char const* key : {"registry", "nfs_root", "image_root"}) {
+      auto v = s.str(key);
+      if (!v.empty() && !std::filesystem::path{v}.is_absolute())
+        throw config_error(s.where(key) + " \"" + v + "\" must be an absolute path", s.line(key));
+    }
+    if (auto v = s.get<std::string>("scheme"); v && !layout::parse_scheme(*v))
+      throw config_error(s.where("scheme") + " \"" + *v + "\": want serial, mac-dash, mac-colon or hostname",
+                         s.line("scheme"));
+    (void)s.ip("server_ip");
     s.finish();
   }
   for (auto const& [k, v] : root) {
@@ -353,10 +474,17 @@ server_config load_config(std::filesystem::path const& file) {
   }
 
   // Clients provisioned by pinetboot-provision: reservations and host names without re-typing.
+  if (std::error_code ec; !c.registry.empty() && std::filesystem::exists(c.registry, ec) &&
+                          !std::filesystem::is_regular_file(c.registry, ec))
+    throw config_error("provision.registry " + c.registry.string() +
+                           " is not a file: name pinetboot-provision's registry file (its --registry, e.g. "
+                           "/var/lib/pinetboot/clients.conf)",
+                       registry_line);
   if (!c.registry.empty()) {
     auto records = layout::read_registry(c.registry);
     if (!records)
-      throw config_error("provision.registry " + c.registry.string() + ": " + records.error().message(), 0);
+      throw config_error("provision.registry " + c.registry.string() + ": " + records.error().message(),
+                         registry_line);
     for (auto const& r : *records) {
       if (!r.id.mac) continue;
       bool listed = false;

@@ -1,5 +1,8 @@
 #include "http.hpp"
 
+#include <charconv>
+#include <string_view>
+
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -85,8 +88,11 @@ std::error_code http_endpoint::start(std::string const& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return std::make_error_code(std::errc::invalid_argument);
   auto host = listen.substr(0, colon);
-  int port = std::atoi(listen.substr(colon + 1).c_str());
-  if (port < 0 || port > 65535) return std::make_error_code(std::errc::invalid_argument);
+  int port = -1;
+  auto digits = std::string_view{listen}.substr(colon + 1);
+  auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (err != std::errc{} || end != digits.data() + digits.size() || port < 0 || port > 65535)
+    return std::make_error_code(std::errc::invalid_argument);
 
   refresh();  // something to serve from the first request on
   srv_ = std::make_unique<httplib::Server>();

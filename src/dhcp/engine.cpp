@@ -530,6 +530,16 @@ reply server_engine::handle_full(message_view const& m, message_type type, packe
       set_boot_header(b, *boot);
       r.boot_file = boot->target != nullptr ? std::string_view{boot->target->boot_file} : std::string_view{};
       if (is_pi3(client)) r.delay_ms = config_.boot.pi3_reply_delay_ms;
+    } else {
+      // A plain client: the header fields U-Boot's `dhcp` and BOOTP-style clients read.
+      boot_target const* host_boot = host != nullptr && host->boot ? &*host->boot : nullptr;
+      std::string_view file = host_boot != nullptr ? std::string_view{host_boot->boot_file} : net->boot_file;
+      auto server = host_boot != nullptr && host_boot->server ? *host_boot->server : net->next_server.value_or(ours);
+      b.siaddr(server);
+      if (!file.empty() && file.size() < layout::file_size) {
+        b.file(file);
+        r.boot_file = file;
+      }
     }
     echo_relay_agent(b, m);
   }

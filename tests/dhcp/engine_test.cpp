@@ -353,6 +353,52 @@ TEST(DhcpEngineFull, OrdinaryClientDoraWithoutBootOptions) {
   EXPECT_EQ(f.store.mac_for(ip), d.mac());
 }
 
+TEST(DhcpEngineFull, PlainClientsGetTheSubnetsBootFileAndNextServer) {
+  // Default: siaddr is ours and the file field stays empty.
+  {
+    engine_fixture f{full_config()};
+    auto offer = f.send(load_hex("dhcp/udhcpc-discover.hex"));
+    ASSERT_GT(offer.size, 0U) << offer.outcome;
+    EXPECT_EQ(f.last->siaddr(), kServer);
+    EXPECT_EQ(f.last->file(), "");
+  }
+  auto cfg = full_config();
+  cfg.subnets[0].boot_file = "boot.scr.uimg";
+  cfg.subnets[0].next_server = ipv4_address{192, 168, 1, 7};
+  auto discover = load_hex("dhcp/udhcpc-discover.hex");
+  auto d = *message_view::parse(discover);
+  {
+    engine_fixture f{cfg};
+    auto offer = f.send(discover);
+    ASSERT_GT(offer.size, 0U) << offer.outcome;
+    EXPECT_EQ(f.last->siaddr(), (ipv4_address{192, 168, 1, 7}));
+    EXPECT_EQ(f.last->file(), "boot.scr.uimg");
+    EXPECT_EQ(offer.boot_file, "boot.scr.uimg");
+    EXPECT_FALSE(f.last->find(option::vendor_class));  // still not a PXE answer
+  }
+  // A host's own boot target wins over the subnet's.
+  host_config h;
+  h.mac = *d.mac();
+  h.boot = boot_target{"special.scr", ipv4_address{192, 168, 1, 8}};
+  cfg.hosts.push_back(h);
+  {
+    engine_fixture f{cfg};
+    auto offer = f.send(discover);
+    ASSERT_GT(offer.size, 0U) << offer.outcome;
+    EXPECT_EQ(f.last->siaddr(), (ipv4_address{192, 168, 1, 8}));
+    EXPECT_EQ(f.last->file(), "special.scr");
+  }
+  // PXE clients keep their class's boot file.
+  cfg.hosts.clear();
+  {
+    engine_fixture f{cfg};
+    auto offer = f.send(load_hex("dhcp/rpi4-discover.hex"));
+    ASSERT_GT(offer.size, 0U) << offer.outcome;
+    EXPECT_NE(f.last->file(), "boot.scr.uimg");
+    EXPECT_TRUE(f.last->find(option::vendor_class));
+  }
+}
+
 TEST(DhcpEngineFull, Pi4DoraKeepsBootOptionsOnRequestWithoutOption60) {
   engine_fixture f{full_config()};
   auto discover = load_hex("dhcp/rpi4-discover.hex");

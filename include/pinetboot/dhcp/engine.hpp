@@ -75,6 +75,11 @@ struct subnet_config {
   std::vector<core::ipv4_address> dns_servers;
   std::string domain_name;
   std::uint32_t lease_time = 43200;  ///< seconds (dnsmasq's default 12 h)
+  /// For clients that are not PXE (U-Boot's `dhcp`, dhclient, udhcpc): the `file` field
+  /// (dnsmasq `dhcp-boot`, Kea `boot-file-name`) and `siaddr` (Kea `next-server`; default:
+  /// ours). A class's boot file still wins for PXE clients, a host's `boot` for its host.
+  std::string boot_file;
+  std::optional<core::ipv4_address> next_server;
 
   [[nodiscard]] constexpr std::uint32_t mask() const noexcept {
     return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
