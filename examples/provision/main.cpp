@@ -112,8 +112,9 @@ Global options:
                       written into exports, fstab and cmdline.txt are as seen inside it)
   --config FILE       the site configuration, shared with pinetboot-server (default
                       )" PINETBOOT_DEFAULT_CONFIG R"(, below --prefix): its [tftp] root and its
-                      [provision] registry, nfs_root, image_root, scheme and server_ip are
-                      the defaults of the options below; options given here win
+                      [provision] registry, nfs_root, image_root, exports_file, ganesha_file,
+                      scheme and server_ip are the defaults of the options below and of
+                      --scheme and --server-ip; options given here win
   --tftp-root P       default /srv/tftp
   --nfs-root P        default /srv/nfs
   --exports-file P    default /etc/exports
@@ -506,6 +507,8 @@ void apply_site_config(options& o) {
   path(root.at_path("provision.registry").node(), "provision.registry", "--registry", o.cfg.registry);
   path(root.at_path("provision.nfs_root").node(), "provision.nfs_root", "--nfs-root", o.cfg.nfs_root);
   path(root.at_path("provision.image_root").node(), "provision.image_root", "--image-root", o.cfg.image_root);
+  path(root.at_path("provision.exports_file").node(), "provision.exports_file", "--exports-file", o.exports_file);
+  path(root.at_path("provision.ganesha_file").node(), "provision.ganesha_file", "--ganesha-file", o.ganesha_file);
   if (auto const* n = root.at_path("provision.scheme").node(); n != nullptr && o.given.count("--scheme") == 0) {
     auto v = *text(n, "provision.scheme");
     auto s = layout::parse_scheme(v);

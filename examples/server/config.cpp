@@ -456,7 +456,7 @@ server_config load_config(std::filesystem::path const& file) {
     registry_line = s.has("registry") ? s.line("registry") : 0;
     // Read by pinetboot-provision (the same file describes the layout to both programs);
     // checked here so a mistake shows in --check-config too.
-    for (char const* key : {"registry", "nfs_root", "image_root"}) {
+    for (char const* key : {"registry", "nfs_root", "image_root", "exports_file", "ganesha_file"}) {
       auto v = s.str(key);
       if (!v.empty() && !std::filesystem::path{v}.is_absolute())
         throw config_error(s.where(key) + " \"" + v + "\" must be an absolute path", s.line(key));
