@@ -1,5 +1,6 @@
-// The command-line parser shared by the example programs: `--name value`, `--name=value`,
-// boolean `--flag`, repeatable options, short aliases (`-v`), declared positional arguments,
+// The command-line parser of all six example programs: `--name value`, `--name=value`, boolean
+// `--flag`, repeatable options, options with several values (`--from-tree BOOT ROOT`), short
+// aliases (`-v`), declared positional arguments, a list after `--` (`image exec NAME -- CMD`),
 // and the built-in `--help`, `-h` and `--version`.
 //
 // It refuses everything it was not told about: an unknown option (`-V`, `--bogus`), a
@@ -8,12 +9,12 @@
 // (`number`, `port`, `ipv4`), which a program calls before it opens a socket or a file; every
 // refusal is a usage_error, exit code `exit_usage` (1).
 //
-// Why not CLI11 (libcli11-dev): the programs' option sets are flat (no subcommands, no config
-// files, no option groups), this header does what they need in about 250 lines with unit tests,
-// and CLI11's 2.x single header would be compiled into five programs on a 2-core machine and be
-// kept quiet under -Wconversion/-Wshadow/-Werror with g++ and clang-14, with its own exit codes
-// (105, 109, ...) and two-line messages remapped to ours. pinetboot-provision has subcommands and
-// is being rewritten; that is where a library would earn its keep.
+// One parser for all six programs, not CLI11 (libcli11-dev 2.1.2, tried): on the command lines
+// this parser must refuse, CLI11 accepts something else. `--root --port 69` gives --root the
+// value "--port" (with allow_extra_args(false); without it `--port 1 stray` takes "stray" as a
+// second port); `--user= -V` takes -V as the user; an unknown `--bogus x` leaves "x" as a
+// positional argument. Each would need a pre-pass of our own over argv, that is, this parser.
+// CLI11's messages ("--root: At Most 1 required but received 2") would be remapped too.
 #pragma once
 
 #include <algorithm>
@@ -76,12 +77,27 @@ class args {
   args& option(std::string name, std::string value_name, std::string help, std::string def = {},
                bool many = false) {
     specs_.push_back(
-        {std::move(name), std::move(value_name), std::move(help), std::move(def), true, many, {}});
+        {std::move(name), std::move(value_name), std::move(help), std::move(def), true, many, {}, 1});
+    return *this;
+  }
+  /// Declares an option taking `n` values at once (`--from-tree BOOT ROOT`); all() has them.
+  args& option_n(std::string name, int n, std::string value_names, std::string help) {
+    specs_.push_back({std::move(name), std::move(value_names), std::move(help), {}, true, false, {}, n});
+    return *this;
+  }
+  /// Everything after `--` is one list (after_dashes()), not positional arguments.
+  args& rest(std::string name) {
+    rest_name_ = std::move(name);
+    return *this;
+  }
+  /// Replaces the generated --help text (a program with commands writes its own).
+  args& help_text(std::string text) {
+    help_text_ = std::move(text);
     return *this;
   }
   /// Declares a boolean flag.
   args& flag(std::string name, std::string help) {
-    specs_.push_back({std::move(name), {}, std::move(help), {}, false, false, {}});
+    specs_.push_back({std::move(name), {}, std::move(help), {}, false, false, {}, 0});
     return *this;
   }
   /// Lets `-c` stand for the already declared `--name`.
@@ -111,6 +127,11 @@ class args {
       if (options_done || a == "-" || a.empty() || a[0] != '-') {
         add_positional(a);
         continue;
+      }
+      if (a == "--" && !rest_name_.empty()) {
+        rest_.assign(argv + i + 1, argv + argc);
+        if (rest_.empty()) throw usage_error("-- must be followed by " + rest_name_ + "; see '" + program_ + " --help'");
+        break;
       }
       if (a == "--") {
         options_done = true;
@@ -147,6 +168,17 @@ class args {
       if (!s->takes_value) {
         if (value) throw usage_error("--" + name + " is a flag and takes no value; write just --" + name);
         values_[name].push_back("1");
+        continue;
+      }
+      if (s->values > 1) {
+        if (value) throw usage_error("--" + name + " takes " + std::to_string(s->values) + " values: --" + name + " " + s->value_name);
+        if (values_.count(name) != 0) throw usage_error("--" + name + " given twice; give it once");
+        for (int k = 0; k < s->values; ++k) {
+          if (i + 1 >= argc || (argv[i + 1][0] == '-' && argv[i + 1][1] != '\0'))
+            throw usage_error("--" + name + " needs " + std::to_string(s->values) + " values: --" + name + " " +
+                              s->value_name);
+          values_[name].emplace_back(argv[++i]);
+        }
         continue;
       }
       if (!value) {
@@ -189,7 +221,11 @@ class args {
   }
   [[nodiscard]] std::vector<std::string> const& positional() const { return positional_; }
 
+  /// What followed `--` (with rest() declared).
+  [[nodiscard]] std::vector<std::string> const& after_dashes() const { return rest_; }
+
   [[nodiscard]] std::string help() const {
+    if (!help_text_.empty()) return help_text_;
     std::string h = "usage: " + program_ + " [options]" +
                     (positional_name_.empty() ? "" : " [" + positional_name_ + "...]") + "\n\n" + summary_ +
                     "\n\n";
@@ -214,6 +250,7 @@ class args {
     std::string name, value_name, help, def;
     bool takes_value = true, many = false;
     std::string short_name;
+    int values = 1;  ///< per use: 2 for `--from-tree BOOT ROOT`
   };
   [[nodiscard]] spec const* find(std::string const& name) const {
     for (auto const& s : specs_)
@@ -271,8 +308,8 @@ class args {
   std::string program_, summary_;
   std::vector<spec> specs_;
   std::map<std::string, std::vector<std::string>> values_;
-  std::vector<std::string> positional_;
-  std::string positional_name_, positional_help_, positional_hint_;
+  std::vector<std::string> positional_, rest_;
+  std::string positional_name_, positional_help_, positional_hint_, rest_name_, help_text_;
 };
 
 }  // namespace pinetboot::examples

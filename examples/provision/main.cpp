@@ -32,6 +32,8 @@
 #include "pinetboot/nfs/fstab.hpp"
 #include "pinetboot/nfs/ganesha.hpp"
 
+#include "../common/args.hpp"
+
 #include <toml++/toml.h>
 
 #ifndef PINETBOOT_DEFAULT_CONFIG
@@ -125,6 +127,7 @@ Global options:
   --dry-run           print what would be done and change nothing
   -v, --verbose       print every step
   -h, --help          this text
+  --version           print the program name and version
 
 Exit codes:
   0 success   1 usage error   2 drift found (verify)   3 conflict (client exists,
@@ -166,6 +169,7 @@ struct options {
   std::optional<fs::path> config_file;  ///< --config; else the installed default, if present
   std::set<std::string> given;          ///< long options on the command line (they beat the file)
   fs::path site_config;                 ///< the configuration file read, if any
+  std::string early_output;             ///< --help or --version text
   std::string scheme_from;              ///< file:line that set the scheme, if the file did
 };
 
@@ -307,141 +311,145 @@ T parse_or_throw(pinetboot::result<T> r, std::string const& flag, std::string_vi
 
 options parse_args(int argc, char** argv) {
   options o;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "--") {
-      o.exec_argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-      if (o.exec_argv.empty()) throw usage_error{"-- must be followed by a command"};
-      break;
-    }
-    std::string inline_value;
-    bool has_inline = false;
-    if (a.rfind("--", 0) == 0) {
-      if (auto eq = a.find('='); eq != std::string::npos) {
-        inline_value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-        has_inline = true;
-      }
-      o.given.insert(a);
-    }
-    auto value = [&]() -> std::string {
-      if (has_inline) return inline_value;
-      if (i + 1 >= args.size()) throw usage_error{a + " needs a value"};
-      return args[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      o.command = "help";
-      return o;
-    }
-    if (a == "--version") {
-      o.command = "version";
-      return o;
-    }
-    if (a == "-v" || a == "--verbose")
-      o.verbose = true;
-    else if (a == "--dry-run")
-      o.dry_run = true;
-    else if (a == "--prefix")
-      o.cfg.prefix = value();
-    else if (a == "--config")
-      o.config_file = value();
-    else if (a == "--tftp-root")
-      o.cfg.tftp_root = value();
-    else if (a == "--nfs-root")
-      o.cfg.nfs_root = value();
-    else if (a == "--exports-file")
-      o.exports_file = value();
-    else if (a == "--format") {
-      o.exports_format = value();
-      if (o.exports_format != "exports" && o.exports_format != "ganesha")
-        throw usage_error{"--format must be exports or ganesha"};
-    } else if (a == "--ganesha-file") {
-      o.ganesha_file = value();
-      if (!o.ganesha_file.is_absolute())
-        throw usage_error{o.ganesha_file.string() + ": paths must be absolute"};
-    } else if (a == "--registry")
-      o.cfg.registry = value();
-    else if (a == "--export-subnet")
-      o.export_subnet = value();
-    else if (a == "--mac") {
-      auto v = value();
-      o.mac = parse_or_throw(mac_address::parse(v), a, v);
-    } else if (a == "--serial") {
-      auto v = value();
-      o.serial = parse_or_throw(layout::pi_serial::parse(v), a, v);
-    } else if (a == "--hostname") {
-      o.hostname = value();
-      if (auto ec = layout::check_hostname(o.hostname))
-        throw usage_error{"--hostname '" + o.hostname + "': " + ec.message()};
-    } else if (a == "--ip") {
-      auto v = value();
-      o.ip = parse_or_throw(ipv4_address::parse(v), a, v);
-    } else if (a == "--server-ip") {
-      auto v = value();
-      o.server = parse_or_throw(ipv4_address::parse(v), a, v);
-    } else if (a == "--tftp-ip") {
-      auto v = value();
-      o.tftp_ip = parse_or_throw(ipv4_address::parse(v), a, v);
-    } else if (a == "--scheme") {
-      auto v = value();
-      o.scheme = parse_or_throw(layout::parse_scheme(v), a, v);
-      o.scheme_given = true;
-    } else if (a == "--from-tree") {
-      o.from_boot = value();
-      if (i + 1 >= args.size()) throw usage_error{"--from-tree needs two values: BOOT ROOT"};
-      o.from_root = args[++i];
-    } else if (a == "--from-image")
-      o.from_image = value();
-    else if (a == "--folder")
-      o.folder = value();
-    else if (a == "--force")
-      o.force = true;
-    else if (a == "--link-boot")
-      o.link_boot = true;
-    else if (a == "--image-root")
-      o.cfg.image_root = value();
-    else if (a == "--image") {
-      o.image = value();
-      if (auto ec = layout::check_image_name(o.image)) throw usage_error{"--image '" + o.image + "': " + ec.message()};
-    } else if (a == "--root-model") {
-      auto v = value();
-      auto m = layout::parse_root_model(v);
-      if (!m) throw usage_error{"--root-model '" + v + "': want copy or shared"};
-      o.model = *m;
-    } else if (a == "--all")
-      o.all = true;
-    else if (a == "--boards") {
-      auto v = value();
-      o.boards = split_list(v);
-      if (o.boards.empty()) throw usage_error{"--boards needs a comma-separated list of folders or host names"};
-    } else if (a == "--canary")
-      o.canary = parse_count(a, value(), 1);
-    else if (a == "--to")
-      o.to_gen = parse_count(a, value(), 1);
-    else if (a == "--keep")
-      o.keep = parse_count(a, value(), 1);
-    else if (a == "--persist" || a == "--volatile") {
-      auto v = value();
-      auto list = split_list(v);
-      for (auto const& p : list)
-        if (layout::check_state_path(p))
-          throw usage_error{a + " '" + p + "': want absolute paths without spaces, commas or '..'"};
-      (a == "--persist" ? o.persist : o.volatile_paths) = list;
-    }
-    else if (a == "--apply")
-      o.apply = true;
-    else if (a == "--reload")
-      o.reload = true;
-    else if (!a.empty() && a[0] == '-')
-      throw usage_error{"unknown option " + a};
-    else if (o.command.empty())
-      o.command = a;
-    else if (o.command == "image" && o.positional.size() < 2)
-      o.positional.push_back(a);
-    else
-      throw usage_error{"unexpected argument '" + a + "'"};
+  pinetboot::examples::args a{"pinetboot-provision", ""};
+  a.help_text(usage_text)
+      .flag("verbose", "")
+      .alias('v', "verbose")
+      .flag("dry-run", "")
+      .option("prefix", "DIR", "")
+      .option("config", "FILE", "")
+      .option("tftp-root", "P", "")
+      .option("nfs-root", "P", "")
+      .option("exports-file", "P", "")
+      .option("format", "F", "")
+      .option("ganesha-file", "P", "")
+      .option("registry", "P", "")
+      .option("export-subnet", "A/N", "")
+      .option("mac", "M", "")
+      .option("serial", "S", "")
+      .option("hostname", "H", "")
+      .option("ip", "A", "")
+      .option("server-ip", "A", "")
+      .option("tftp-ip", "A", "")
+      .option("scheme", "S", "")
+      .option_n("from-tree", 2, "BOOT ROOT", "")
+      .option("from-image", "X.img[.xz]", "")
+      .option("folder", "F", "")
+      .flag("force", "")
+      .flag("link-boot", "")
+      .option("image-root", "P", "")
+      .option("image", "NAME", "")
+      .option("root-model", "M", "")
+      .flag("all", "")
+      .option("boards", "A,B", "")
+      .option("canary", "N", "")
+      .option("to", "GEN", "")
+      .option("keep", "N", "")
+      .option("persist", "/a,/b", "")
+      .option("volatile", "/c,/d", "")
+      .flag("apply", "")
+      .flag("reload", "")
+      .positionals("COMMAND", "")
+      .rest("a command (image exec NAME -- CMD [ARGS...])");
+  std::ostringstream early;  // --help / --version
+  std::optional<int> stop;
+  try {
+    stop = a.parse(argc, argv, early);
+  } catch (pinetboot::examples::usage_error const& e) {
+    throw usage_error{e.what()};
   }
+  if (stop) {
+    o.command = "early";
+    o.early_output = early.str();
+    return o;
+  }
+  auto given = [&](char const* name) { return a.has(name); };
+  auto value = [&](char const* name) { return a.get(name); };
+  for (auto const& name : {"prefix", "config", "tftp-root", "nfs-root", "exports-file", "format", "ganesha-file",
+                           "registry", "export-subnet", "mac", "serial", "hostname", "ip", "server-ip", "tftp-ip",
+                           "scheme", "from-tree", "from-image", "folder", "image-root", "image", "root-model",
+                           "boards", "canary", "to", "keep", "persist", "volatile", "dry-run", "verbose", "force",
+                           "link-boot", "all", "apply", "reload"})
+    if (given(name)) o.given.insert(std::string{"--"} + name);
+  o.verbose = given("verbose");
+  o.dry_run = given("dry-run");
+  o.force = given("force");
+  o.link_boot = given("link-boot");
+  o.all = given("all");
+  o.apply = given("apply");
+  o.reload = given("reload");
+  if (given("prefix")) o.cfg.prefix = value("prefix");
+  if (given("config")) o.config_file = value("config");
+  if (given("tftp-root")) o.cfg.tftp_root = value("tftp-root");
+  if (given("nfs-root")) o.cfg.nfs_root = value("nfs-root");
+  if (given("exports-file")) o.exports_file = value("exports-file");
+  if (given("format")) {
+    o.exports_format = value("format");
+    if (o.exports_format != "exports" && o.exports_format != "ganesha")
+      throw usage_error{"--format must be exports or ganesha"};
+  }
+  if (given("ganesha-file")) {
+    o.ganesha_file = value("ganesha-file");
+    if (!o.ganesha_file.is_absolute()) throw usage_error{o.ganesha_file.string() + ": paths must be absolute"};
+  }
+  if (given("registry")) o.cfg.registry = value("registry");
+  if (given("export-subnet")) o.export_subnet = value("export-subnet");
+  if (given("mac")) o.mac = parse_or_throw(mac_address::parse(value("mac")), "--mac", value("mac"));
+  if (given("serial")) o.serial = parse_or_throw(layout::pi_serial::parse(value("serial")), "--serial", value("serial"));
+  if (given("hostname")) {
+    o.hostname = value("hostname");
+    if (auto ec = layout::check_hostname(o.hostname))
+      throw usage_error{"--hostname '" + o.hostname + "': " + ec.message()};
+  }
+  if (given("ip")) o.ip = parse_or_throw(ipv4_address::parse(value("ip")), "--ip", value("ip"));
+  if (given("server-ip"))
+    o.server = parse_or_throw(ipv4_address::parse(value("server-ip")), "--server-ip", value("server-ip"));
+  if (given("tftp-ip")) o.tftp_ip = parse_or_throw(ipv4_address::parse(value("tftp-ip")), "--tftp-ip", value("tftp-ip"));
+  if (given("scheme")) {
+    o.scheme = parse_or_throw(layout::parse_scheme(value("scheme")), "--scheme", value("scheme"));
+    o.scheme_given = true;
+  }
+  if (given("from-tree")) {
+    auto v = a.all("from-tree");
+    o.from_boot = v.at(0);
+    o.from_root = v.at(1);
+  }
+  if (given("from-image")) o.from_image = value("from-image");
+  if (given("folder")) o.folder = value("folder");
+  if (given("image-root")) o.cfg.image_root = value("image-root");
+  if (given("image")) {
+    o.image = value("image");
+    if (auto ec = layout::check_image_name(o.image)) throw usage_error{"--image '" + o.image + "': " + ec.message()};
+  }
+  if (given("root-model")) {
+    auto m = layout::parse_root_model(value("root-model"));
+    if (!m) throw usage_error{"--root-model '" + value("root-model") + "': want copy or shared"};
+    o.model = *m;
+  }
+  if (given("boards")) {
+    o.boards = split_list(value("boards"));
+    if (o.boards.empty()) throw usage_error{"--boards needs a comma-separated list of folders or host names"};
+  }
+  if (given("canary")) o.canary = parse_count("--canary", value("canary"), 1);
+  if (given("to")) o.to_gen = parse_count("--to", value("to"), 1);
+  if (given("keep")) o.keep = parse_count("--keep", value("keep"), 1);
+  for (char const* flag : {"persist", "volatile"}) {
+    if (!given(flag)) continue;
+    auto list = split_list(value(flag));
+    for (auto const& p : list)
+      if (layout::check_state_path(p))
+        throw usage_error{std::string{"--"} + flag + " '" + p + "': want absolute paths without spaces, commas or '..'"};
+    (std::string_view{flag} == "persist" ? o.persist : o.volatile_paths) = list;
+  }
+  auto const& words = a.positional();
+  if (!words.empty()) o.command = words[0];
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (o.command == "image" && o.positional.size() < 2)
+      o.positional.push_back(words[i]);
+    else
+      throw usage_error{"unexpected argument '" + words[i] + "'"};
+  }
+  o.exec_argv = a.after_dashes();
   if (!o.exec_argv.empty() && !(o.command == "image" && !o.positional.empty() && o.positional[0] == "exec"))
     throw usage_error{"-- CMD is for `image exec NAME -- CMD`"};
   if (o.command == "image") {
@@ -1768,17 +1776,14 @@ int main(int argc, char** argv) {
   options o;
   try {
     o = parse_args(argc, argv);
-    if (o.command != "help" && o.command != "version") apply_site_config(o);
+    if (o.command != "early") apply_site_config(o);
   } catch (usage_error const& e) {
-    std::cerr << "pinetboot-provision: " << e.what << "\n(see pinetboot-provision --help)\n";
+    std::cerr << "pinetboot-provision: " << e.what
+              << (e.what.find("--help") == std::string::npos ? "; see pinetboot-provision --help" : "") << "\n";
     return exit_usage;
   }
-  if (o.command == "help") {
-    std::cout << usage_text;
-    return exit_ok;
-  }
-  if (o.command == "version") {
-    std::cout << "pinetboot-provision " PINETBOOT_VERSION "\n";
+  if (o.command == "early") {
+    std::cout << o.early_output;
     return exit_ok;
   }
   bool const image_writes = o.command == "image" && !o.positional.empty() &&

@@ -196,4 +196,44 @@ TEST(ExamplesArgs, ErrorsBeforeHelpStillRefuse) {
   EXPECT_NE(refusal({"--bogus", "--help"}).find("unknown option '--bogus'"), std::string::npos);
 }
 
+TEST(ExamplesArgs, OptionWithTwoValuesTakesBothOrRefuses) {
+  args a{"prog", "x"};
+  a.option_n("from-tree", 2, "BOOT ROOT", "two trees").flag("force", "f");
+  argv_of ok{{"--from-tree", "/b", "/r", "--force"}};
+  std::ostringstream out;
+  EXPECT_EQ(a.parse(ok.argc(), ok.argv(), out), std::nullopt);
+  EXPECT_EQ(a.all("from-tree"), (std::vector<std::string>{"/b", "/r"}));
+  EXPECT_TRUE(a.has("force"));
+  for (auto words : std::vector<std::vector<std::string>>{
+           {"--from-tree", "/b"}, {"--from-tree", "/b", "--force"}, {"--from-tree=/b", "/r"}}) {
+    args b{"prog", "x"};
+    b.option_n("from-tree", 2, "BOOT ROOT", "two trees").flag("force", "f");
+    auto e = refusal(b, words);
+    EXPECT_NE(e.find("--from-tree"), std::string::npos) << e;
+    EXPECT_NE(e.find("BOOT ROOT"), std::string::npos) << e;
+  }
+}
+
+TEST(ExamplesArgs, RestTakesEverythingAfterDashes) {
+  args a{"prog", "x"};
+  a.flag("verbose", "v").positionals("WORD", "w").rest("a command");
+  argv_of av{{"image", "--verbose", "--", "ls", "--bogus", "-l"}};
+  std::ostringstream out;
+  EXPECT_EQ(a.parse(av.argc(), av.argv(), out), std::nullopt);
+  EXPECT_EQ(a.positional(), (std::vector<std::string>{"image"}));
+  EXPECT_EQ(a.after_dashes(), (std::vector<std::string>{"ls", "--bogus", "-l"}));
+  args b{"prog", "x"};
+  b.rest("a command");
+  EXPECT_NE(refusal(b, {"--"}).find("-- must be followed by a command"), std::string::npos);
+}
+
+TEST(ExamplesArgs, CustomHelpTextReplacesTheGeneratedOne) {
+  args a{"prog", "x"};
+  a.help_text("Usage: prog COMMAND\n");
+  argv_of av{{"--help"}};
+  std::ostringstream out;
+  EXPECT_EQ(a.parse(av.argc(), av.argv(), out), 0);
+  EXPECT_EQ(out.str(), "Usage: prog COMMAND\n");
+}
+
 }  // namespace

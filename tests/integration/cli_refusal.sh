@@ -222,6 +222,21 @@ refused "dhcp-decode --raw=1" "--raw" -- "$decode" --raw=1 "$fixture"
 refused "dhcp-decode missing file" "$W/nope.hex" -- "$decode" "$W/nope.hex"
 version_and_help "$decode" pinetboot-dhcp-decode
 
+# --- pinetboot-provision (the same parser; it binds nothing, and must change nothing).
+provision=$B/provision/pinetboot-provision
+if [[ -x $provision ]]; then
+  PV=("$provision" --prefix "$W/prov" --config /dev/null)
+  refused "provision -V" "'-V'" -- "${PV[@]}" list -V
+  refused "provision --bogus" "'--bogus'" -- "${PV[@]}" add --bogus
+  refused "provision stray positional" "'stray'" -- "${PV[@]}" list stray
+  refused "provision --from-tree with one value" "--from-tree" -- "${PV[@]}" add --from-tree /b --force
+  refused "provision --canary 2x" "2x" -- "${PV[@]}" upgrade --canary 2x
+  refused "provision --serial bad" "zz" -- "${PV[@]}" add --serial zz
+  [[ -e $W/prov ]] && fail "provision: a refused command created $W/prov"
+  out=$("$provision" --version 2>&1) && [[ $out == "pinetboot-provision $version" ]] \
+    || fail "provision --version: $out"
+fi
+
 if ((failures > 0)); then
   echo "FAIL: $failures check(s) failed"
   exit 1
