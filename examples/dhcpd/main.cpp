@@ -55,7 +55,8 @@ std::vector<core::ipv4_address> ip_list(std::string const& text, std::string con
   return out;
 }
 
-/// "10.0.0.0/24,range=10.0.0.100-10.0.0.200,router=10.0.0.1,dns=10.0.0.1+10.0.0.2,domain=lab,lease=3600"
+/// "10.0.0.0/24,range=10.0.0.100-10.0.0.200,router=10.0.0.1,dns=10.0.0.1+10.0.0.2,domain=lab,lease=3600,
+///  boot=u-boot.scr,next-server=10.0.0.2" (boot file and siaddr for plain clients)
 dhcp::subnet_config parse_subnet(std::string const& spec) {
   dhcp::subnet_config s;
   auto parts = split(spec, ',');
@@ -82,6 +83,11 @@ dhcp::subnet_config parse_subnet(std::string const& spec) {
       s.dns_servers = ip_list(value, "--subnet dns");
     } else if (key == "domain") {
       s.domain_name = value;
+    } else if (key == "boot") {
+      if (value.size() >= 128) throw std::invalid_argument("--subnet boot: at most 127 characters");
+      s.boot_file = value;
+    } else if (key == "next-server") {
+      s.next_server = ip_or_throw(value, "--subnet next-server");
     } else if (key == "lease") {
       s.lease_time = static_cast<std::uint32_t>(examples::parse_number(value, 60, 100'000'000, "--subnet lease"));
     } else {
@@ -180,7 +186,7 @@ int main(int argc, char** argv) {
       .option("pxe-port", "N", "PXE boot-server port (0 = off)", "4011")
       .option("client-port", "N", "port replies are sent to", "68")
       .option("server-address", "ADDR", "our address in option 54 (default: the receiving interface's)")
-      .option("subnet", "SPEC", "NET/PREFIX,range=A-B[,router=R][,dns=D1+D2][,domain=X][,lease=SECONDS]", "",
+      .option("subnet", "SPEC", "NET/PREFIX,range=A-B[,router=R][,dns=D1+D2][,domain=X][,lease=SECONDS][,boot=FILE][,next-server=A]", "",
               true)
       .option("host", "SPEC", "MAC[,IP][,NAME][,file=F][,server=IP]: reservation / per-host boot", "", true)
       .option("boot", "CLASS=FILE",

@@ -20,14 +20,14 @@ W=$PNB_WORK
 LOG=$W/dhcpd.log
 RESERVED_MAC=02:50:4e:42:00:21
 start_dhcpd "$PNB_SRV" "$LOG" --mode full --interface veth0 \
-  --subnet 10.77.0.0/24,range=10.77.0.100-10.77.0.150,router=10.77.0.1,lease=600 \
+  --subnet 10.77.0.0/24,range=10.77.0.100-10.77.0.150,router=10.77.0.1,lease=600,boot=boot.scr.uimg,next-server=10.77.0.9 \
   --host "$RESERVED_MAC,10.77.0.42,pi-reserved" --lease-file "$W/leases"
 
 # udhcpc event script: configure the address in the client namespace (renewal is unicast from it).
 cat >"$W/udhcpc.sh" <<'EOF'
 #!/bin/sh
 case "$1" in
-  bound|renew) ip addr replace "$ip/24" dev "$interface" ;;
+  bound|renew) ip addr replace "$ip/24" dev "$interface"; echo "siaddr=$siaddr boot_file=$boot_file" >"$0.seen" ;;
   deconfig) ip addr flush dev "$interface" scope global; ip addr add 10.77.0.2/24 dev "$interface" ;;
 esac
 exit 0
@@ -60,6 +60,9 @@ wait_for 5 grep -q "RELEASE .*mac $MAC .*released $ip1" "$LOG" || fail "dhclient
 acks=$(log_for_mac "$LOG" $MAC | grep -c "REQUEST .*: ack $ip1")
 ((acks >= 2)) || fail "dhclient: expected 2 ACKs (lease, renew), server log has $acks"
 [[ $(journal_state $MAC) == "released $ip1" ]] || fail "dhclient: journal says '$(journal_state $MAC)'"
+# The subnet's boot file and next server reach a plain client (U-Boot's `dhcp` reads the same
+# header fields): dhclient records the file in its lease; udhcpc's script gets both (below).
+grep -q 'filename "boot.scr.uimg";' "$W/dhclient.leases" || fail "dhclient: no filename in its lease: $(cat "$W/dhclient.leases")"
 echo "dhclient: lease $ip1, renewed, released"
 
 # ---------------------------------------------------------------- udhcpc
@@ -82,6 +85,8 @@ wait_for 5 grep -q "RELEASE .*mac $MAC .*released $uip" "$LOG" || fail "udhcpc: 
 [[ $(journal_state $MAC) == "released $uip" ]] || fail "udhcpc: journal says '$(journal_state $MAC)'"
 ip -n "$PNB_CLI" addr flush dev veth0 scope global
 ip -n "$PNB_CLI" addr add 10.77.0.2/24 dev veth0
+[[ $(cat "$W/udhcpc.sh.seen" 2>/dev/null) == "siaddr=10.77.0.9 boot_file=boot.scr.uimg" ]] \
+  || fail "udhcpc: the subnet's next-server and boot file did not arrive: $(cat "$W/udhcpc.sh.seen" 2>/dev/null)"
 echo "udhcpc: lease $uip, renewed, released"
 
 # ---------------------------------------------------------------- dhcpcd
