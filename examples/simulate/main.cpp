@@ -41,7 +41,10 @@ int run(int argc, char** argv) {
       .option("timeout", "S", "give up on unfinished boards after S seconds", "120")
       .option("dhcp-retry-ms", "MS", "DHCP retransmission interval (0 = the Pi's: 4 s, Pi 3 5 s)", "0")
       .option("tftp-rto-ms", "MS", "TFTP retransmission timeout (the Pi 4 re-sends an RRQ every 2 s)", "2000")
-      .option("seed", "N", "seed of the Pi 4/5 DHCP xids", "1")
+      .option("seed", "N", "seed of the Pi 4/5 DHCP xids and of the ACK delays", "1")
+      .option("ack-delay-ms", "MIN-MAX",
+              "slow, jittery clients: handle (and ACK) each TFTP datagram after a delay drawn "
+              "from MIN..MAX ms, e.g. 0.1-50")
       .flag("broadcast-flag", "set the BOOTP broadcast flag (default on)")
       .flag("no-broadcast-flag", "leave the broadcast flag clear (replies must reach the shared MAC)")
       .flag("tftp-from-lease", "send each board's TFTP from its DHCP address (it must be local: see README)")
@@ -86,6 +89,21 @@ int run(int argc, char** argv) {
     cfg.broadcast_flag = !a.has("no-broadcast-flag");
     cfg.tftp_from_lease = a.has("tftp-from-lease");
     cfg.seed = static_cast<std::uint64_t>(a.number("seed", 0, 0x7fffffffL));
+    if (a.has("ack-delay-ms")) {
+      auto text = a.get("ack-delay-ms");
+      auto dash = text.find('-');
+      double lo = -1, hi = -1;
+      auto whole = [](std::string_view t, double& v) {
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        return !t.empty() && ec == std::errc{} && end == t.data() + t.size();
+      };
+      if (dash == std::string::npos || !whole(std::string_view{text}.substr(0, dash), lo) ||
+          !whole(std::string_view{text}.substr(dash + 1), hi) || lo < 0 || hi < lo || hi > 10000)
+        throw usage_error("--ack-delay-ms: expected MIN-MAX in milliseconds (0 <= MIN <= MAX <= 10000), e.g. "
+                          "0.1-50, got '" + text + "'");
+      cfg.ack_delay_min = std::chrono::microseconds{static_cast<std::int64_t>(lo * 1000)};
+      cfg.ack_delay_max = std::chrono::microseconds{static_cast<std::int64_t>(hi * 1000)};
+    }
   } catch (std::invalid_argument const& e) {
     std::fprintf(stderr, "pinetboot-simulate: %s\n", e.what());
     return examples::exit_usage;

@@ -52,7 +52,7 @@ class fleet_runner;
 /// One simulated board: its DHCP client, its boot sequence, and the current TFTP transfer.
 struct board {
   board(asio::io_context& io, board_plan const& p, dhcp::pi_client_config const& dc)
-      : plan{p}, dhcp_client{dc}, sequence{p.board, p.serial}, socket{io}, timer{io} {}
+      : plan{p}, dhcp_client{dc}, sequence{p.board, p.serial}, socket{io}, timer{io}, delay{io} {}
 
   board_plan plan;
   dhcp::pi_client dhcp_client;
@@ -71,6 +71,7 @@ struct board {
   std::optional<tftp::client_reader<counting_sink>> reader;
   asio::ip::udp::socket socket;
   asio::steady_timer timer;
+  asio::steady_timer delay;  // slow clients: the received datagram waits here before handling
   asio::ip::udp::endpoint server, peer, from;
   bool have_peer = false, error_before_answer = false;
   steady::time_point file_started{};
@@ -119,6 +120,8 @@ class fleet_runner {
       boards_.push_back(std::move(b));
     }
 
+    delay_state_ ^= cfg_.seed * 0x2545f4914f6cdd1dULL;
+    if (delay_state_ == 0) delay_state_ = 1;
     started_at_ = steady::now();
     deadline_.expires_at(started_at_ + cfg_.timeout);
     deadline_.async_wait([this](std::error_code ec) {
@@ -295,6 +298,16 @@ class fleet_runner {
     auto e = b.epoch;
     b.socket.async_receive_from(asio::buffer(b.rx), b.from, [this, &b, e](std::error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || stopped_ || e != b.epoch || b.finished) return;
+      if (!ec && cfg_.ack_delay_max.count() > 0) {
+        // A slow client: the datagram (still in b.rx; nothing else is received meanwhile) is
+        // handled after the delay.
+        b.delay.expires_after(next_ack_delay());
+        b.delay.async_wait([this, &b, e, n](std::error_code tec) {
+          if (tec || stopped_ || e != b.epoch || b.finished) return;
+          tftp_handle(b, e, n);
+        });
+        return;
+      }
       if (!ec) {
         bool from_server = b.have_peer ? b.from == b.peer : b.from.address() == b.server.address();
         if (from_server) {
@@ -312,6 +325,33 @@ class fleet_runner {
       }
       tftp_receive(b);
     });
+  }
+
+  /// The slow client's handling of the datagram in b.rx, then the next receive.
+  void tftp_handle(board& b, std::uint32_t e, std::size_t n) {
+    bool from_server = b.have_peer ? b.from == b.peer : b.from.address() == b.server.address();
+    if (from_server) {
+      auto in = std::span<const std::byte>{b.rx}.first(n);
+      if (!b.have_peer) {
+        b.peer = b.from;
+        b.have_peer = true;
+      }
+      auto op = tftp::parse_opcode(in);
+      if (op && *op == tftp::opcode::error && !b.reader->answered()) b.error_before_answer = true;
+      b.reader->on_datagram(in, steady::now());
+      tftp_flush(b);
+      if (e != b.epoch || b.finished) return;
+    }
+    tftp_receive(b);
+  }
+
+  std::chrono::microseconds next_ack_delay() {
+    // xorshift64: deterministic per seed, no allocation.
+    delay_state_ ^= delay_state_ << 13;
+    delay_state_ ^= delay_state_ >> 7;
+    delay_state_ ^= delay_state_ << 17;
+    auto span = static_cast<std::uint64_t>((cfg_.ack_delay_max - cfg_.ack_delay_min).count()) + 1;
+    return cfg_.ack_delay_min + std::chrono::microseconds{static_cast<std::int64_t>(delay_state_ % span)};
   }
 
   void tftp_flush(board& b) {
@@ -363,6 +403,8 @@ class fleet_runner {
       f.blksize = o.blksize;
       f.timeouts = b.reader->stats().timeouts;
       f.retransmits = b.reader->stats().retransmits;
+      f.blocks = b.reader->stats().blocks;
+      f.duplicate_blocks = b.reader->stats().duplicate_blocks;
     }
     f.ms = ms_between(b.file_started, steady::now());
     if (res != pi_file_result::received && res != pi_file_result::found) f.error = ec;
@@ -390,6 +432,7 @@ class fleet_runner {
     std::error_code ignored;
     b.socket.close(ignored);
     b.timer.cancel();
+    b.delay.cancel();
     if (!b.report.booted) {
       b.report.error = why.empty() ? "did not boot" : std::move(why);
       if (b.report.dhcp_state == dhcp::pi_client_state::idle) b.report.dhcp_state = b.dhcp_client.state();
@@ -434,6 +477,7 @@ class fleet_runner {
   asio::io_context io_{1};
   asio::ip::udp::socket dhcp_socket_;
   asio::steady_timer deadline_;
+  std::uint64_t delay_state_ = 0x9e3779b97f4a7c15ULL;  // next_ack_delay(); seeded in run()
   asio::ip::udp::endpoint dhcp_from_;
   std::array<std::byte, 1500> dhcp_rx_{};
   std::array<std::byte, 1024> dhcp_tx_{};
@@ -576,6 +620,8 @@ void summarize(fleet_report& report) {
     for (auto const& f : b.files) {
       s.tftp_timeouts += f.timeouts;
       s.tftp_retransmits += f.retransmits;
+      s.tftp_blocks += f.blocks;
+      s.tftp_duplicate_blocks += f.duplicate_blocks;
       s.bytes += f.bytes;
       switch (f.result) {
         case tftp::pi_file_result::received:
@@ -613,6 +659,8 @@ std::string to_json(fleet_report const& report) {
   o += ",\"dhcp_retransmits\":" + std::to_string(s.dhcp_retransmits);
   o += ",\"tftp_timeouts\":" + std::to_string(s.tftp_timeouts);
   o += ",\"tftp_retransmits\":" + std::to_string(s.tftp_retransmits);
+  o += ",\"tftp_blocks\":" + std::to_string(s.tftp_blocks);
+  o += ",\"tftp_duplicate_blocks\":" + std::to_string(s.tftp_duplicate_blocks);
   o += ",\"files_received\":" + std::to_string(s.files_received);
   o += ",\"probes\":" + std::to_string(s.probes);
   o += ",\"not_found\":" + std::to_string(s.not_found);
@@ -667,6 +715,7 @@ std::string to_json(fleet_report const& report) {
       o += ",\"ms\":" + fmt_ms(f.ms);
       o += ",\"timeouts\":" + std::to_string(f.timeouts);
       o += ",\"retransmits\":" + std::to_string(f.retransmits);
+      o += ",\"duplicate_blocks\":" + std::to_string(f.duplicate_blocks);
       o += ",\"error\":";
       json_string(o, f.error ? f.error.message() : std::string{});
       o += '}';
@@ -711,6 +760,8 @@ std::string to_text(fleet_report const& report, bool verbose) {
        ", " + std::to_string(s.bytes) + " bytes in " + fmt_ms(s.wall_ms) + " ms\n";
   o += "client timeouts: dhcp retransmits " + std::to_string(s.dhcp_retransmits) + ", tftp timeouts " +
        std::to_string(s.tftp_timeouts) + ", tftp retransmits " + std::to_string(s.tftp_retransmits) + "\n";
+  o += "duplicate DATA blocks received: " + std::to_string(s.tftp_duplicate_blocks) + " of " +
+       std::to_string(s.tftp_blocks + s.tftp_duplicate_blocks) + "\n";
   return o;
 }
 

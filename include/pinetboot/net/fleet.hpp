@@ -75,6 +75,10 @@ struct fleet_config {
   /// RRQ/ACK retransmission timeout (spec 4.1: a Pi 4 re-sends an unanswered RRQ every 2 s).
   std::chrono::milliseconds tftp_rto{2000};
   unsigned tftp_max_retransmits = 5;
+  /// Slow, jittery clients: each received TFTP datagram is handled (and so ACKed) after a
+  /// delay drawn uniformly from [ack_delay_min, ack_delay_max] (seeded by `seed`); datagrams
+  /// arriving meanwhile wait in the socket. Both 0 = at once.
+  std::chrono::microseconds ack_delay_min{0}, ack_delay_max{0};
 };
 
 /// One board of the fleet, before it runs (pure: from fleet_config and the index).
@@ -104,6 +108,8 @@ struct file_record {
   double ms = 0;                  ///< RRQ to completion
   std::uint64_t timeouts = 0;     ///< client retransmission timer expiries
   std::uint64_t retransmits = 0;  ///< RRQs/ACKs sent again
+  std::uint64_t blocks = 0;       ///< DATA blocks accepted
+  std::uint64_t duplicate_blocks = 0;  ///< DATA blocks received again (the server resent them)
   std::error_code error;          ///< why it ended, when not received/found
 
   [[nodiscard]] std::string_view path() const noexcept { return {path_buffer.data(), path_size}; }
@@ -131,6 +137,7 @@ struct fleet_summary {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;  ///< time to boot over booted boards
   std::uint64_t dhcp_retransmits = 0;         ///< DISCOVERs/REQUESTs beyond the first
   std::uint64_t tftp_timeouts = 0, tftp_retransmits = 0;
+  std::uint64_t tftp_blocks = 0, tftp_duplicate_blocks = 0;  ///< DATA accepted / received again
   std::uint64_t files_received = 0, probes = 0, not_found = 0, files_failed = 0;
   std::uint64_t bytes = 0;
   double wall_ms = 0;

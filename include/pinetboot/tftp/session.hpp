@@ -59,6 +59,7 @@ struct session_stats {
   std::uint64_t timeouts = 0;        ///< retransmission timer expiries
   std::uint64_t duplicate_acks = 0;  ///< ACKs of an already acknowledged block (ignored, no re-send)
   std::uint64_t ignored = 0;         ///< malformed, stale or unexpected datagrams
+  std::uint64_t duplicate_blocks = 0;  ///< DATA blocks received again (receiver; also in ignored)
   std::uint64_t loss_events = 0;     ///< timeouts or gaps that shrank the window
   std::uint64_t spurious_timeouts = 0;  ///< timeouts shown needless by the peer's duplicate ACK
   std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend

@@ -104,8 +104,9 @@ class block_receiver {
       last_gap_ = *s;
       return;
     }
-    if (*s < expected_) {  // duplicate: our ACK was probably lost
+    if (*s < expected_) {  // duplicate: our ACK was probably lost (or late)
       ++stats_->ignored;
+      ++stats_->duplicate_blocks;
       if (!dup_acked_ || *s <= last_dup_) {
         dup_acked_ = true;
         ack_due_ = true;
