@@ -28,10 +28,10 @@ root = "$PNB_WORK/tftp"
 max_transfers = 4096
 EOT
 
-out=$(prlimit --nofile=1024:1024 "$bin" --config "$PNB_WORK/server.toml" --check-config 2>&1) || fail "check-config failed: $out"
+out=$(ip netns exec "$PNB_SRV" prlimit --nofile=1024:1024 "$bin" --config "$PNB_WORK/server.toml" --check-config 2>&1) || fail "check-config failed: $out"
 echo "$out" | grep -q 'warning: tftp.max_transfers = 4096 needs about 8256 file descriptors.*limit is 1024.*LimitNOFILE=8256' \
   || fail "no descriptor warning with a hard limit of 1024: $out"
-out=$(prlimit --nofile=1024:16384 "$bin" --config "$PNB_WORK/server.toml" --check-config 2>&1) || fail "check-config failed: $out"
+out=$(ip netns exec "$PNB_SRV" prlimit --nofile=1024:16384 "$bin" --config "$PNB_WORK/server.toml" --check-config 2>&1) || fail "check-config failed: $out"
 echo "$out" | grep -q 'warning' && fail "warned although the hard limit (16384) is enough: $out"
 
 ip netns exec "$PNB_SRV" prlimit --nofile=1024:16384 "$bin" --config "$PNB_WORK/server.toml" > "$PNB_WORK/server.log" 2>&1 &
