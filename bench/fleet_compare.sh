@@ -35,6 +35,10 @@
 #     OUT=FILE (also write the markdown table there)
 #     SINGLE_PORT=1 (pinetboot-server with tftp.single_port = true: every transfer on port 69,
 #     batched receives and sends; dnsmasq keeps its default, a port per transfer)
+#     SLOW=1 SLOW_RUNS=1 SLOW_COUNT=COUNT SLOW_ACK_MS=0.1-50 (link "slow": the plain link with slow,
+#     jittery boards, pinetboot-simulate --ack-delay-ms SLOW_ACK_MS: every ACK waits a uniformly
+#     drawn delay, as boards behind USB Ethernet or a busy emulator host do; reports the
+#     duplicate DATA blocks the boards received, resends that were not needed)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -47,6 +51,10 @@ IMPAIR=${IMPAIR:-1}
 IMPAIR_RUNS=${IMPAIR_RUNS:-1}
 IMPAIR_TIMEOUT=${IMPAIR_TIMEOUT:-120}
 IMPAIR_COUNT=${IMPAIR_COUNT:-$COUNT}
+SLOW=${SLOW:-0}
+SLOW_RUNS=${SLOW_RUNS:-1}
+SLOW_COUNT=${SLOW_COUNT:-$COUNT}
+SLOW_ACK_MS=${SLOW_ACK_MS:-0.1-50}
 SERVERS=${SERVERS:-pinetboot dnsmasq}
 SINGLE_PORT=${SINGLE_PORT:-0}
 OUT=${OUT:-}
@@ -58,8 +66,9 @@ for x in "$SIM" "$SRV"; do [[ -x $x ]] || { echo "fleet_compare: build $x first 
 if ((IMPAIR)) && [[ ! -x $IMP ]]; then echo "fleet_compare: no $IMP, skipping the impaired link" >&2; IMPAIR=0; fi
 for c in dnsmasq python3 ip; do command -v $c >/dev/null || { echo "fleet_compare: needs $c" >&2; exit 1; }; done
 [[ $(id -u) -eq 0 ]] || { echo "fleet_compare: run as root (network namespaces)" >&2; exit 1; }
-[[ $COUNT =~ ^[1-9][0-9]*$ && $COUNT -le 2000 && $IMPAIR_COUNT =~ ^[1-9][0-9]*$ && $IMPAIR_COUNT -le 2000 ]] ||
-  { echo "fleet_compare: COUNT and IMPAIR_COUNT must be 1..2000" >&2; exit 2; }
+[[ $COUNT =~ ^[1-9][0-9]*$ && $COUNT -le 2000 && $IMPAIR_COUNT =~ ^[1-9][0-9]*$ && $IMPAIR_COUNT -le 2000 &&
+   $SLOW_COUNT =~ ^[1-9][0-9]*$ && $SLOW_COUNT -le 2000 ]] ||
+  { echo "fleet_compare: COUNT, IMPAIR_COUNT and SLOW_COUNT must be 1..2000" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # one socket per transfer
 
 W=$(mktemp -d /tmp/pnb-fleet.XXXXXX)
@@ -225,7 +234,9 @@ run_one() {  # server link run timeout count
   d0=$(for ns in "$srv" "$rtr" "$brd"; do udp_drops "$ns"; done | tr '\n' ' ')
   local samples=$W/samples.$server.$link.$run
   : >"$samples"
-  ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$count" --generation pi4 --timeout "$timeout" --json \
+  local extra=()
+  [[ $link == slow ]] && extra=(--ack-delay-ms "$SLOW_ACK_MS")
+  ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$count" --generation pi4 --timeout "$timeout" --json "${extra[@]}" \
     >"$W/report.$server.$link.$run.json" 2>"$W/sim.err" &
   local sim=$!
   pids+=("$sim")
@@ -251,6 +262,8 @@ try:
 except Exception as e:  # the simulator died or was killed
     s = {"boards": 0, "booted": 0, "failed": -1, "p50_ms": 0, "p99_ms": 0, "wall_ms": 0,
          "tftp_timeouts": -1, "dhcp_retransmits": -1, "bytes": 0}
+blocks, dups = s.get("tftp_blocks", 0), s.get("tftp_duplicate_blocks", 0)
+dup_pct = 100.0 * dups / blocks if blocks else float("nan")
 if s["booted"] == 0:  # no boot times to take percentiles of
     s["p50_ms"] = s["p99_ms"] = float("nan")
 pts = [tuple(int(x) for x in l.split()) for l in open(samples) if len(l.split()) == 2]
@@ -260,13 +273,14 @@ per_live = (peak_rss - int(idle)) / live if live > 0 else float("nan")
 print("\t".join(str(x) for x in [
     server, link, run, s["boards"], s["booted"], s["failed"], round(s["wall_ms"] / 1000, 2),
     round(s["p50_ms"] / 1000, 2), round(s["p99_ms"] / 1000, 2), s["tftp_timeouts"], s["dhcp_retransmits"], int(ticks) / int(tck), int(hwm),
-    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc] + drops))
+    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc] + drops + [blocks, dups, round(dup_pct, 4)]))
 PY
-  tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live, rcvbuf drops srv/rtr/boards %s/%s/%s\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $20, $21, $22}'
+  tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live, rcvbuf drops srv/rtr/boards %s/%s/%s, duplicate DATA %s of %s blocks\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $20, $21, $22, $24, $23}'
 }
 
 echo "fleet_compare: $COUNT Pi 4s, $per_board bytes each (make-demo-tree --scale $SCALE), $RUNS run(s) on veth" \
-  "$( ((IMPAIR)) && echo "and $IMPAIR_RUNS with $IMPAIR_COUNT boards through pinetboot-impair (1 % loss, 1 ms)")"
+  "$( ((IMPAIR)) && echo "and $IMPAIR_RUNS with $IMPAIR_COUNT boards through pinetboot-impair (1 % loss, 1 ms)")" \
+  "$( ((SLOW)) && echo "and $SLOW_RUNS with $SLOW_COUNT slow boards (ACK delay $SLOW_ACK_MS ms)")"
 T0=$SECONDS
 link_boards veth
 for ((r = 1; r <= RUNS; ++r)); do
@@ -278,20 +292,27 @@ if ((IMPAIR)); then
     for s in $SERVERS; do run_one "$s" impair "$r" "$IMPAIR_TIMEOUT" "$IMPAIR_COUNT"; done
   done
 fi
+if ((SLOW)); then
+  link_boards veth
+  for ((r = 1; r <= SLOW_RUNS; ++r)); do
+    for s in $SERVERS; do run_one "$s" slow "$r" "$TIMEOUT" "$SLOW_COUNT"; done
+  done
+fi
 echo "fleet_compare: measured in $((SECONDS - T0)) s"
 
 python3 - "$ROWS" "$COUNT" "$per_board" "$SCALE" "${OUT:-}" <<'PY'
 import statistics, sys
 rows_file, count, per_board, scale, out = sys.argv[1:]
 cols = ["server", "link", "run", "boards", "booted", "failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx",
-        "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc", "drop_srv", "drop_rtr", "drop_brd"]
+        "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc", "drop_srv", "drop_rtr", "drop_brd",
+        "blocks", "dups", "dup_pct"]
 rows = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(rows_file) if l.strip()]
 def med(server, link, key):
     v = [float(r[key]) for r in rows if r["server"] == server and r["link"] == link]
     v = [x for x in v if x == x]  # drop NaN
     return statistics.median(v) if v else float("nan")
 lines = []
-for link in ("veth", "impair"):
+for link in ("veth", "impair", "slow"):
     if not any(r["link"] == link for r in rows):
         continue
     n = max(sum(1 for r in rows if r["link"] == link and r["server"] == x) for x in ("pinetboot", "dnsmasq"))
@@ -306,17 +327,19 @@ for link in ("veth", "impair"):
             ("server peak RSS, VmHWM (KiB)", "hwm", "{:.0f}"), ("server idle RSS (KiB)", "idle", "{:.0f}"),
             ("peak live transfers", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}"),
             ("UDP rcvbuf drops: server ns", "drop_srv", "{:.0f}"), ("UDP rcvbuf drops: router ns", "drop_rtr", "{:.0f}"),
-            ("UDP rcvbuf drops: boards ns", "drop_brd", "{:.0f}")]
+            ("UDP rcvbuf drops: boards ns", "drop_brd", "{:.0f}"),
+            ("DATA blocks received", "blocks", "{:.0f}"), ("duplicate DATA blocks", "dups", "{:.0f}"),
+            ("duplicate DATA (%)", "dup_pct", "{:.3f}")]
     for name, key, f in spec:
         a, b = med("pinetboot", link, key), med("dnsmasq", link, key)
         ratio = f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
         lines.append(f"| {name} | {f.format(a)} | {f.format(b)} | {ratio} |")
 lines.append("\nper run (server link run: booted/boards failed fleet_s p50 p99 tftp_timeouts dhcp_retx cpu_s hwm_KiB "
-             "idle_KiB peak_KiB live KiB/live sim_exit drops_srv/rtr/boards):")
+             "idle_KiB peak_KiB live KiB/live sim_exit drops_srv/rtr/boards dup_blocks/blocks):")
 for r in rows:
     lines.append("    " + " ".join(r[c] for c in ["server", "link", "run"]) + f": {r['booted']}/{r['boards']} " +
                  " ".join(r[c] for c in ["failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx", "cpu", "hwm", "idle",
-                                         "peak", "live", "per_live", "rc"]) + f" {r['drop_srv']}/{r['drop_rtr']}/{r['drop_brd']}")
+                                         "peak", "live", "per_live", "rc"]) + f" {r['drop_srv']}/{r['drop_rtr']}/{r['drop_brd']} {r['dups']}/{r['blocks']}")
 text = "\n".join(lines) + "\n"
 print(text)
 if out:

@@ -83,7 +83,7 @@ class tftp_server::transfer {
     source_ = std::move(src);
     record_.size = source_->size();
     record_.root = std::move(root_name);
-    engine_.emplace<read_engine>(*source_, server_.opts_.limits, rrq);
+    engine_.emplace<read_engine>(*source_, server_.limits_for(client_key(peer_)), rrq);
     auto const& o = std::get<read_engine>(engine_).options();
     size_buffers(o.blksize);
     record_.blksize = o.blksize;
@@ -760,6 +760,14 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   raw->start_read(std::move(*src), *req, root ? std::string{root->name.view()} : std::string{});
 }
 
+tftp::session_limits tftp_server::limits_for(std::uint32_t client) const {
+  auto limits = opts_.limits;
+  auto it = learned_.find(client);
+  if (it != learned_.end() && std::chrono::steady_clock::now() - it->second.at < kLearnedFor)
+    limits.remembered = it->second.path;
+  return limits;
+}
+
 void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   auto it = transfers_.find(t);
   if (it == transfers_.end()) return;
@@ -772,6 +780,16 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   else ++stats_.failed;
   stats_.bytes += rec.bytes;
   stats_.retransmits += rec.stats.retransmits;
+  if (!rec.write && rec.stats.srtt > tftp::duration::zero()) {
+    // The RTO floor this transfer ended with (it started from the remembered one); after a
+    // proven needless timeout, the slowest round trip it saw: the client is slow, not the
+    // link lossy. A fast client's RTT spike without a needless timeout is not remembered, so
+    // its losses are still resent after a LAN-sized timeout.
+    auto floor = rec.stats.rto_floor;
+    if (rec.stats.spurious_timeouts > 0) floor = std::max(floor, rec.stats.rtt_peak);
+    if (learned_.size() >= kMaxLearned && !learned_.contains(key)) learned_.clear();
+    learned_[key] = {{floor}, std::chrono::steady_clock::now()};
+  }
   if (log_) log_(rec);
   transfers_.erase(it);
   if (opts_.single_port) close_if_idle();

@@ -519,6 +519,49 @@ TEST(TftpReadSession, ARealLossIsNotTakenForASpuriousTimeout) {
   EXPECT_EQ(f.s->stats().rto, rto) << "backoff undone by the progress, no sample from the resent block";
 }
 
+TEST(TftpReadSession, ASlowClientsSecondAckShowsTheTimeoutNeedless) {
+  // A client whose ACK delay jitters (0.1 to 50 ms): its late ACK comes well after the resend,
+  // too late for Eifel's test, and it ACKs the second copy one processing delay later.
+  fixture f{512 * 100, "\0\1f\0octet\0"s};
+  auto now = settle(f, 20);
+  auto d = *f.s->next_deadline();
+  f.s->on_timer(d);
+  ASSERT_EQ(f.drain(d).size(), 1U);
+  auto late = d + 3ms;  // later after the resend than the 1 ms round trips
+  f.ack(21, late);
+  ASSERT_EQ(f.drain(late).size(), 1U);  // block 22
+  f.ack(21, late + 4ms);                // the second copy, handled 4 ms after the first
+  EXPECT_TRUE(f.drain(late + 4ms).empty());
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 1U);
+  EXPECT_GE(f.s->stats().rto_floor, 2 * (late - now)) << "twice the delay that fooled it";
+}
+
+TEST(TftpReadSession, ALinkCopyOfTheAckAfterARealLossProvesNothing) {
+  fixture f{512 * 100, "\0\1f\0octet\0"s};
+  (void)settle(f, 20);
+  auto floor = f.s->stats().rto_floor;
+  auto d = *f.s->next_deadline();
+  f.s->on_timer(d);  // block 21 was lost; the resend's ACK is duplicated by the link
+  ASSERT_EQ(f.drain(d).size(), 1U);
+  f.ack(21, d + 2ms);
+  ASSERT_EQ(f.drain(d + 2ms).size(), 1U);
+  f.ack(21, d + 2ms + 100us);
+  EXPECT_EQ(f.s->stats().spurious_timeouts, 0U);
+  EXPECT_EQ(f.s->stats().rto_floor, floor);
+}
+
+TEST(TftpReadSession, StartsFromWhatEarlierTransfersToTheClientMeasured) {
+  session_limits lim;
+  lim.remembered.floor = 40ms;  // the client's slowest ACK lately
+  fixture f{512 * 100, "\0\1f\0octet\0"s, lim};
+  auto now = settle(f, 10);  // fast ACKs: the floor still holds
+  EXPECT_GE(f.s->stats().rto, duration{40ms});
+  EXPECT_GE(f.s->next_deadline().value() - now, duration{40ms});
+  fixture fresh{512 * 100, "\0\1f\0octet\0"s};
+  now = settle(fresh, 10);
+  EXPECT_LT(fresh.s->next_deadline().value() - now, duration{10ms}) << "without the memory: the LAN's RTO";
+}
+
 TEST(TftpReadSession, SpuriousTimeoutInAWindowRaisesTheRtoFloor) {
   fixture f{512 * 200,
             "\0\1f\0octet\0windowsize\0"

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <span>
 #include <string>
@@ -156,6 +157,18 @@ class tftp_server {
   tftp::file_cache cache_;
   std::map<transfer*, std::unique_ptr<transfer>> transfers_;
   std::map<std::uint32_t, std::size_t> per_client_;
+  /// What each client's latest read transfer measured (tftp::path_memory), for its next one.
+  /// Bounded: cleared when it reaches kMaxLearned clients; forgotten after kLearnedFor.
+  struct learned_path {
+    tftp::path_memory path{};
+    std::chrono::steady_clock::time_point at{};
+  };
+  std::unordered_map<std::uint32_t, learned_path> learned_;
+  static constexpr std::size_t kMaxLearned = 4096;
+  static constexpr std::chrono::seconds kLearnedFor{120};
+  /// The limits for a new transfer to `client`: the configured ones, with what its latest
+  /// transfer (if recent) measured.
+  [[nodiscard]] tftp::session_limits limits_for(std::uint32_t client) const;
   /// Live transfers by client address and port: a client that repeats its request (its RRQ
   /// retransmit timer fired before our OACK/DATA arrived, as the Pi 4 does every 2 s) must not
   /// get a second transfer answering from another port.

@@ -16,6 +16,15 @@ using duration = std::chrono::steady_clock::duration;
 /// bootloader (since 2025-09), tftpd-hpa and curl expect; some old clients want 1.
 enum class rollover : std::uint8_t { to_zero, to_one };
 
+/// What earlier transfers with the same peer measured, to start a new one from (as TCP's
+/// per-destination metrics cache does): a board fetches a dozen files in a row, and a slow one
+/// should not have to show each transfer again, by needless timeouts, that its ACKs come late.
+struct path_memory {
+  /// The least RTO: the longest round trip the peer took lately (its slowest ACK, or what a
+  /// needless timeout showed). 0 = nothing known.
+  duration floor{};
+};
+
 /// Per-session policy (both server and client sessions).
 struct session_limits {
   negotiation_limits negotiation{};  ///< server side only
@@ -33,6 +42,8 @@ struct session_limits {
   /// end the transfer because a LAN-sized RTO used up the count first.
   std::chrono::milliseconds give_up_after{10000};
   rollover block_rollover = rollover::to_zero;
+  /// The peer's RTT as earlier transfers measured it (server: kept per client address).
+  path_memory remembered{};
   /// Loss-adaptive window (sender, windowsize > 1): the negotiated window is kept and its
   /// blocks are paced at the rate the receiver was measured to get them. A loss in a round that
   /// the path delivered slower than it was sent (a queue overflowed) paces the window at that
@@ -65,6 +76,8 @@ struct session_stats {
   std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend
   duration srtt{};                   ///< smoothed RTT (0 until measured)
   duration rto{};                    ///< current retransmission timeout
+  duration rto_floor{};              ///< the RTO's lower bound (raised by needless timeouts)
+  duration rtt_peak{};               ///< longest RTT sample (0 until measured)
   std::uint16_t window = 0;          ///< current effective window (sender)
 };
 

@@ -17,11 +17,20 @@ class rto_estimator {
     rto_ = std::clamp(initial, min_, max_);
   }
 
+  /// Starts from what earlier transfers with this peer measured (path_memory).
+  constexpr void seed(path_memory const& m) noexcept {
+    if (m.floor > min_) min_ = std::min(m.floor, max_);
+    rto_ = std::clamp(rto_, min_, max_);
+  }
+  /// The longest RTT sample (0 before the first).
+  [[nodiscard]] constexpr duration peak() const noexcept { return peak_; }
+
   /// Feeds one RTT measurement (never from a retransmitted packet: Karn's rule is the caller's).
   constexpr void sample(duration r) noexcept {
     if (r < duration::zero()) r = duration::zero();
     last_ = r;
     if (!has_ || r < base_) base_ = r;
+    peak_ = std::max(peak_, r);
     if (!has_) {
       srtt_ = r;
       rttvar_ = r / 2;
@@ -75,6 +84,7 @@ class rto_estimator {
   duration rttvar_{};
   duration base_{};  // lowest RTT sample (the path without queueing)
   duration last_{};  // latest RTT sample
+  duration peak_{};  // longest RTT sample
   duration rto_{std::chrono::seconds{1}};
   duration min_{std::chrono::milliseconds{5}};
   duration max_{std::chrono::seconds{1}};
@@ -119,7 +129,9 @@ class retry_budget {
 /// The RTO bounds for a session: the upper bound is the negotiated timeout if any.
 [[nodiscard]] inline rto_estimator make_rto(session_limits const& lim, std::uint8_t timeout_s) noexcept {
   duration max = timeout_s != 0 ? duration{std::chrono::seconds{timeout_s}} : duration{lim.max_rto};
-  return rto_estimator{std::min<duration>(lim.initial_rto, max), lim.min_rto, max};
+  rto_estimator r{std::min<duration>(lim.initial_rto, max), lim.min_rto, max};
+  r.seed(lim.remembered);
+  return r;
 }
 
 }  // namespace pinetboot::tftp::detail

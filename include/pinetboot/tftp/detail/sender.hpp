@@ -134,7 +134,8 @@ class block_sender {
     if (*s + 1 == base_) {
       ++stats_->duplicate_acks;
       judge_timeout(*s);
-      if (probe_.state == probe::acked && *s == probe_.acked_seq)
+      if (*s == probe_.acked_seq && (probe_.state == probe::acked ||
+                                     (probe_.state == probe::acked_late && now - probe_.acked_at >= kDoubleAckSpacing)))
         undo_spurious_timeout();
       else if (gap_at_window_start(now))
         go_back();
@@ -148,10 +149,11 @@ class block_sender {
       // Only an ACK faster than any round trip seen cannot answer the resent copy (Eifel's
       // test, RFC 3522, with the lowest RTT for a timestamp): otherwise a duplicate ACK made
       // by the link (or a client's own timer) after a real loss would pass as evidence.
-      probe_.state = rto_.has_sample() && now - probe_.resent_at < rto_.base() ? probe::acked : probe::idle;
+      probe_.state = rto_.has_sample() && now - probe_.resent_at < rto_.base() ? probe::acked : probe::acked_late;
       probe_.acked_seq = *s;
+      probe_.acked_at = now;
       probe_.rtt = now - probe_.sent_at;
-    } else if (probe_.state == probe::acked) {
+    } else if (probe_.state == probe::acked || probe_.state == probe::acked_late) {
       probe_.state = probe::idle;  // progress past the ACK that could have been repeated
     }
     note_silent_peer(now);
@@ -197,8 +199,8 @@ class block_sender {
     // peer later ACKs it twice, it had received the first copy and the timeout was needless.
     // A second timeout of the same block keeps the probe (and its first send time).
     if (timed_seq_ != 0)
-      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, now, {}};
-    else if (probe_.state == probe::acked)
+      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, now, {}, {}};
+    else if (probe_.state == probe::acked || probe_.state == probe::acked_late)
       probe_.state = probe::idle;
     rto_.backoff();
     next_ = base_;
@@ -241,18 +243,33 @@ class block_sender {
   /// reduced window: a queue that delayed one window would slow every later one.
   /// Measured: 1000 lockstep transfers on two busy cores sent 11 % of all DATA twice without
   /// this (RTT spikes from CPU scheduling, not loss), each also costing the client an ACK.
+  ///
+  /// A slow client (its ACK delay jitters between a fraction of a millisecond and tens of
+  /// them) fails Eifel's test: its lowest RTT is tiny, and the late original's ACK comes at
+  /// any time after the resend. Its second ACK is the evidence then, when it comes at least
+  /// kDoubleAckSpacing after the first: a client ACKs two copies one processing delay apart,
+  /// while a copy of one ACK made by the link arrives right behind it.
   struct probe {
-    enum : std::uint8_t { idle, waiting, acked } state = idle;
+    // acked: the first ACK passed Eifel's test; acked_late: it came too late for that test.
+    enum : std::uint8_t { idle, waiting, acked, acked_late } state = idle;
     std::uint64_t seq = 0;        // the timed block outstanding at the timeout
     std::uint64_t acked_seq = 0;  // the ACK that first covered it
     time_point sent_at{};         // its first transmission
     time_point resent_at{};       // the timeout that resent it
+    time_point acked_at{};        // the first ACK that covered it
     duration rtt{};               // first send to first ACK
   };
+  /// Least spacing of two ACKs of one block that shows two copies reached the receiver (see
+  /// probe): above a duplicating link's spacing (tests/support/lossy_link.hpp: 100 us).
+  static constexpr duration kDoubleAckSpacing = std::chrono::milliseconds{1};
+  /// After a needless timeout the RTO's floor becomes this many times the late ACK's delay:
+  /// delays that long come back, and a jittery peer's next spike is often longer (1.25 left a
+  /// slow client two or three more needless resends per transfer: bench/results/tftp_slow_clients.md).
+  static constexpr std::int64_t kNeedlessTimeoutFloor = 2;
 
   void undo_spurious_timeout() noexcept {
     ++stats_->spurious_timeouts;
-    rto_.raise_min(probe_.rtt + probe_.rtt / 4);
+    rto_.raise_min(kNeedlessTimeoutFloor * probe_.rtt);
     probe_.state = probe::idle;
     publish();
   }
@@ -297,6 +314,8 @@ class block_sender {
   void publish() noexcept {
     stats_->srtt = rto_.srtt();
     stats_->rto = rto_.rto();
+    stats_->rto_floor = rto_.min();
+    stats_->rtt_peak = rto_.peak();
     stats_->window = effective_window();
   }
   /// Loss-adaptive pacing. A receiver ACKs once per negotiated window, so the sender keeps the
