@@ -1,10 +1,12 @@
 include_guard(GLOBAL)
 
-# pinetboot_add_module(<name> [SOURCES ...] [DEPS ...] [PUBLIC_LIBS ...])
+# pinetboot_add_module(<name> [NO_INSTALL] [SOURCES ...] [DEPS ...] [PUBLIC_LIBS ...])
 # Creates target pinetboot_<name>, alias pinetboot::<name>, exported as pinetboot::<name>.
-# A module without sources is an INTERFACE (header-only) library.
+# A module without sources is an INTERFACE (header-only) library. NO_INSTALL: built for this
+# tree's programs and tests only (the simulators), not part of pinetboot::pinetboot, not
+# installed, not in the CMake package or pkg-config file.
 function(pinetboot_add_module name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PUBLIC_LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "" "SOURCES;DEPS;PUBLIC_LIBS" ${ARGN})
   set(target pinetboot_${name})
   if(ARG_SOURCES)
     add_library(${target} STATIC ${ARG_SOURCES})
@@ -26,5 +28,7 @@ function(pinetboot_add_module name)
   if(ARG_PUBLIC_LIBS)
     target_link_libraries(${target} ${scope} ${ARG_PUBLIC_LIBS})
   endif()
-  set(PINETBOOT_MODULES ${PINETBOOT_MODULES} ${name} CACHE INTERNAL "")
+  if(NOT ARG_NO_INSTALL)
+    set(PINETBOOT_MODULES ${PINETBOOT_MODULES} ${name} CACHE INTERNAL "")
+  endif()
 endfunction()

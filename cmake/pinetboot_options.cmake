@@ -8,6 +8,7 @@ option(PINETBOOT_BUILD_EXAMPLES "Build the example binaries" ${_pnb_top})
 option(PINETBOOT_BUILD_BENCH "Build the Google Benchmark programs" OFF)
 option(PINETBOOT_BUILD_FUZZERS "Build the fuzz targets (replay main without libFuzzer)" ${_pnb_top})
 option(PINETBOOT_LIBFUZZER "Link fuzz targets with clang's libFuzzer" OFF)
+option(PINETBOOT_INSTALL "Install the library, headers, CMake package and programs" ${_pnb_top})
 option(PINETBOOT_WERROR "Treat warnings as errors" OFF)
 set(PINETBOOT_SANITIZE "" CACHE STRING "Sanitizers to enable, e.g. address,undefined")
 

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "../common/args.hpp"
-#include "pinetboot/net/fleet.hpp"
+#include "pinetboot/sim/fleet.hpp"
 
 namespace {
 

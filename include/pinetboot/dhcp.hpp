@@ -9,5 +9,4 @@
 #include "pinetboot/dhcp/message.hpp"
 #include "pinetboot/dhcp/option_codes.hpp"
 #include "pinetboot/dhcp/options.hpp"
-#include "pinetboot/dhcp/pi_client.hpp"
 #include "pinetboot/dhcp/pxe.hpp"

@@ -8,7 +8,6 @@
 #include "pinetboot/tftp/options.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/path.hpp"
-#include "pinetboot/tftp/pi_boot_sequence.hpp"
 #include "pinetboot/tftp/read_session.hpp"
 #include "pinetboot/tftp/roots.hpp"
 #include "pinetboot/tftp/session.hpp"

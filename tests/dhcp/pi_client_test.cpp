@@ -1,4 +1,4 @@
-#include "pinetboot/dhcp/pi_client.hpp"
+#include "pinetboot/sim/pi_client.hpp"
 
 #include <algorithm>
 #include <array>

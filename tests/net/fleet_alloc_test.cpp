@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "net/fleet_loopback.hpp"
-#include "pinetboot/net/fleet.hpp"
+#include "pinetboot/sim/fleet.hpp"
 #include "support/alloc_counter.hpp"
 
 namespace pinetboot::net {

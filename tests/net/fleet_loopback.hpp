@@ -18,7 +18,7 @@
 
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
-#include "pinetboot/net/fleet.hpp"
+#include "pinetboot/sim/fleet.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/net/udp.hpp"
 

@@ -1,4 +1,4 @@
-#include "pinetboot/net/fleet.hpp"
+#include "pinetboot/sim/fleet.hpp"
 
 #include <gtest/gtest.h>
 

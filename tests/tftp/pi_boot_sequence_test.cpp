@@ -1,4 +1,4 @@
-#include "pinetboot/tftp/pi_boot_sequence.hpp"
+#include "pinetboot/sim/pi_boot_sequence.hpp"
 
 #include <gtest/gtest.h>
 

@@ -43,7 +43,7 @@
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/dhcp/message.hpp"
 #include "pinetboot/dhcp/options.hpp"
-#include "pinetboot/dhcp/pi_client.hpp"
+#include "pinetboot/sim/pi_client.hpp"
 
 namespace {
 

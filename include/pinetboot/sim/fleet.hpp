@@ -28,9 +28,9 @@
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/result.hpp"
-#include "pinetboot/dhcp/pi_client.hpp"
+#include "pinetboot/sim/pi_client.hpp"
 #include "pinetboot/dhcp/pxe.hpp"
-#include "pinetboot/tftp/pi_boot_sequence.hpp"
+#include "pinetboot/sim/pi_boot_sequence.hpp"
 
 namespace pinetboot::net {
 
