@@ -286,6 +286,8 @@ server_config load_config(std::filesystem::path const& file) {
                            s.line("metrics"));
     }
     c.shutdown_grace = std::chrono::seconds(s.integer("shutdown_grace", 10, 0, 3600));
+    c.stuck_after = std::chrono::seconds(s.integer("stuck_after", 60, 5, 86400));
+    c.unknown_boards = static_cast<std::size_t>(s.integer("unknown_boards", 256, 0, 100000));
     if (s.has("boot_complete_files")) c.boot_complete_files = s.strings("boot_complete_files");
     s.finish();
   }

@@ -32,6 +32,10 @@ struct server_config {
   bool json_logs = false;
   std::string metrics_listen;        ///< "ADDR:PORT" for Prometheus; empty = off
   std::chrono::seconds shutdown_grace{10};
+  /// The per-board view: a board without progress this long in DHCP or firmware is `stuck`;
+  /// boards not in the registry kept at most (the oldest evicted first).
+  std::chrono::seconds stuck_after{60};
+  std::size_t unknown_boards = 256;
   std::vector<std::string> boot_complete_files{"kernel8.img", "kernel7l.img", "kernel7.img", "kernel.img",
                                                "kernel_2712.img", "vmlinuz", "linux"};
   // [dhcp]

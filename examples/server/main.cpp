@@ -332,7 +332,8 @@ int main(int argc, char** argv) {
   shared_mac_lookup macs{*leases};
   boot_tracker boots{log, m, macs};
   boots.set_complete_files(cfg.boot_complete_files);
-  server::status_feed fleet;  // the per-board view: /status, the page, per-board metrics
+  // The per-board view: /status, the page, per-board metrics.
+  server::status_feed fleet{{.max_unknown = cfg.unknown_boards, .stuck_after = cfg.stuck_after}};
   fleet.load(cfg.registry, cfg.tftp.root, cfg.boot_complete_files);
 
   dhcp::server_engine engine{cfg.engine, *leases};
@@ -440,6 +441,7 @@ int main(int argc, char** argv) {
         }
         boots.set_complete_files(next.boot_complete_files);
         fleet.load(next.registry, next.tftp.root, next.boot_complete_files);
+        fleet.set_stuck_after(next.stuck_after);  // unknown_boards: at the next start
         log.set_json(next.json_logs || a.has("json"));
         log.line("reload", {{"hosts", std::to_string(next.engine.hosts.size())}},
                  "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +

@@ -31,6 +31,7 @@ class status_feed {
   /// A finished TFTP transfer of the board `mac` (the server's IP -> MAC lookup).
   void on_tftp(net::tftp_transfer_record const& r, std::optional<core::mac_address> mac);
   void on_timer() { status_.on_timer(std::chrono::steady_clock::now()); }
+  void set_stuck_after(std::chrono::milliseconds d) noexcept { status_.set_stuck_after(d); }
 
   [[nodiscard]] net::board_status const& status() const noexcept { return status_; }
   /// The /status document, now.

@@ -75,6 +75,8 @@ refused typo 'typo.toml:7: unknown key tftp.max_windw: did you mean tftp.max_win
 mkdir -p "$work/regdir"
 printf '[server]\nuser = ""\n[dhcp]\nmode = "off"\n[tftp]\nroot = "%s"\n[provision]\nregistry = "%s"\n' "$work/tftp" "$work/regdir" > "$work/reg.toml"
 refused reg 'reg.toml:8: provision.registry .*regdir is not a file'
+printf '[server]\nuser = ""\nstuck_after = 1\n[dhcp]\nmode = "off"\n[tftp]\nroot = "%s"\n' "$work/tftp" > "$work/stuck.toml"
+refused stuck 'stuck.toml:3: server.stuck_after: 1 is outside 5\.\.86400'
 printf '[server]\nuser = ""\n[dhcp]\nmode = "off"\n[tftp]\nroot = "%s"\n[provision]\nscheme = "serail"\n' "$work/tftp" > "$work/scheme.toml"
 refused scheme 'scheme.toml:8: provision.scheme "serail": want serial, mac-dash, mac-colon or hostname'
 

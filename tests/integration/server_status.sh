@@ -62,6 +62,7 @@ cat >"$W/server.toml" <<EOT
 interface = "veth0"
 user = ""
 metrics = "127.0.0.1:9110"
+stuck_after = 45
 [dhcp]
 mode = "full"
 lease_file = "$W/leases.journal"
@@ -89,6 +90,7 @@ assert d["schema"] == 1 and d["provisioned"] == 5 and d["unknown"] == 0, d
 assert [r["name"] for r in d["records"]] == ["pi-a", "pi-b", "pi-c", "pi-d", "pi-off"], d
 assert all(r["state"] == "unseen" for r in d["records"]), d
 assert d["by_state"]["unseen"] == 5, d
+assert d["stuck_after_ms"] == 45000, d  # server.stuck_after
 PY
 
 # Four boards boot; the fourth fails (its DTB is missing), so the simulator exits 1.

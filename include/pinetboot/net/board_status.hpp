@@ -167,6 +167,8 @@ class board_status {
   /// The generation the board's boot tree holds now (its marker), read by the caller when a
   /// boot starts; the boot's kernel being served makes it the booted generation.
   void set_tree_generation(core::mac_address mac, unsigned generation) noexcept;
+  /// A new stuck_after (configuration reload); the next on_timer() applies it.
+  void set_stuck_after(std::chrono::milliseconds d) noexcept { cfg_.stuck_after = d; }
   /// Moves boards without progress for stuck_after to `stuck`. Returns how many changed.
   std::size_t on_timer(status_time now) noexcept;
 
