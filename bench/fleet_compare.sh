@@ -35,6 +35,12 @@
 #     OUT=FILE (also write the markdown table there)
 #     SINGLE_PORT=1 (pinetboot-server with tftp.single_port = true: every transfer on port 69,
 #     batched receives and sends; dnsmasq keeps its default, a port per transfer)
+#     FROM_LEASE=1 (default; 0 = the simulator's older mode, every board sends TFTP from 10.77.0.50):
+#     each board sends TFTP from the address the router leased it, as a real board does (the pool
+#     is a local route in the boards' namespace; the server gets static neighbours for it), so
+#     the server keeps one per-board record per board and per-client state per board
+#     BEFORE=DIR (adds server "before": DIR/examples/server/pinetboot-server, an older build with
+#     the same config, run in turn with the others; the table then has a column per server)
 #     SLOW=1 SLOW_RUNS=1 SLOW_COUNT=COUNT SLOW_ACK_MS=0.1-50 (link "slow": the plain link with slow,
 #     jittery boards, pinetboot-simulate --ack-delay-ms SLOW_ACK_MS: every ACK waits a uniformly
 #     drawn delay, as boards behind USB Ethernet or a busy emulator host do; reports the
@@ -51,18 +57,21 @@ IMPAIR=${IMPAIR:-1}
 IMPAIR_RUNS=${IMPAIR_RUNS:-1}
 IMPAIR_TIMEOUT=${IMPAIR_TIMEOUT:-120}
 IMPAIR_COUNT=${IMPAIR_COUNT:-$COUNT}
+FROM_LEASE=${FROM_LEASE:-1}
+BEFORE=${BEFORE:-}
 SLOW=${SLOW:-0}
 SLOW_RUNS=${SLOW_RUNS:-1}
 SLOW_COUNT=${SLOW_COUNT:-$COUNT}
 SLOW_ACK_MS=${SLOW_ACK_MS:-0.1-50}
-SERVERS=${SERVERS:-pinetboot dnsmasq}
+SERVERS=${SERVERS:-pinetboot ${BEFORE:+before }dnsmasq}
 SINGLE_PORT=${SINGLE_PORT:-0}
 OUT=${OUT:-}
 SIM=$BUILD/examples/simulate/pinetboot-simulate
 SRV=$BUILD/examples/server/pinetboot-server
 IMP=$BUILD/tests/support/pinetboot-impair
 MKTREE=$SRC/examples/simulate/make-demo-tree.sh
-for x in "$SIM" "$SRV"; do [[ -x $x ]] || { echo "fleet_compare: build $x first (see the header)" >&2; exit 1; }; done
+[[ -z $BEFORE ]] || BEFORE_SRV=$(cd "$BEFORE" && pwd)/examples/server/pinetboot-server
+for x in "$SIM" "$SRV" ${BEFORE:+"$BEFORE_SRV"}; do [[ -x $x ]] || { echo "fleet_compare: build $x first (see the header)" >&2; exit 1; }; done
 if ((IMPAIR)) && [[ ! -x $IMP ]]; then echo "fleet_compare: no $IMP, skipping the impaired link" >&2; IMPAIR=0; fi
 for c in dnsmasq python3 ip; do command -v $c >/dev/null || { echo "fleet_compare: needs $c" >&2; exit 1; }; done
 [[ $(id -u) -eq 0 ]] || { echo "fleet_compare: run as root (network namespaces)" >&2; exit 1; }
@@ -110,6 +119,9 @@ for ns in "$rtr" "$srv"; do
 done
 ip -n "$rtr" addr add 10.77.0.254/16 dev eth0 && ip -n "$rtr" link set eth0 up
 ip -n "$srv" addr add 10.77.0.1/16 dev eth0 && ip -n "$srv" link set eth0 up
+if ((FROM_LEASE)); then
+  for ((i = 1; i <= 8; ++i)); do ip -n "$brd" route add local "10.77.$i.0/24" dev lo; done
+fi
 BIF=""  # the boards' interface: eth0 (veth) or tapc (through pinetboot-impair)
 
 link_boards() {  # veth | impair
@@ -139,6 +151,11 @@ link_boards() {  # veth | impair
   bmac=$(ip -n "$brd" -br link show "$BIF" | awk '{print $3}')
   ip -n "$brd" neigh replace 10.77.0.1 lladdr "$smac" dev "$BIF"
   ip -n "$srv" neigh replace 10.77.0.50 lladdr "$bmac" dev eth0
+  if ((FROM_LEASE)); then  # the router's pool (hosts file below): 10.77.1.1 .. 10.77.8.250
+    python3 -c "import sys
+for i in range(int(sys.argv[1])): print(f'neigh replace 10.77.{1 + i // 250}.{1 + i % 250} lladdr {sys.argv[2]} dev eth0')" \
+      "$((COUNT > IMPAIR_COUNT ? COUNT : IMPAIR_COUNT))" "$bmac" | ip -n "$srv" -batch -
+  fi
 }
 
 # The site's router: hands out the addresses, knows nothing about booting. Runs all along.
@@ -170,15 +187,15 @@ mode = "proxy"
 root = "$W/tftp"
 per_client = "shared"   # the boards ask for <serial>/... themselves
 max_transfers = $((2 * COUNT + 100))
-max_per_client = $((2 * COUNT + 100))   # the simulated boards share one address
+max_per_client = $( ((FROM_LEASE)) && echo 8 || echo $((2 * COUNT + 100)) )   # FROM_LEASE=0: one address for all boards
 single_port = $( ((SINGLE_PORT)) && echo true || echo false)
 EOF
 
 start_server() {  # pinetboot | dnsmasq; sets SPID
   local log=$W/$1.log
   : >"$log"
-  if [[ $1 == pinetboot ]]; then
-    ip netns exec "$srv" "$SRV" --config "$W/pinetboot.toml" >"$log" 2>&1 &
+  if [[ $1 == pinetboot || $1 == before ]]; then
+    ip netns exec "$srv" "$([[ $1 == before ]] && echo "$BEFORE_SRV" || echo "$SRV")" --config "$W/pinetboot.toml" >"$log" 2>&1 &
   else
     ip netns exec "$srv" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --user=root \
       --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy,255.255.0.0 \
@@ -210,7 +227,7 @@ nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/n
 # Live transfers: transfer sockets (both servers open one per transfer), or pinetboot's gauge in
 # single-port mode.
 live_now() {  # server pid idle_socks
-  if [[ $1 == pinetboot ]] && ((SINGLE_PORT)); then
+  if [[ $1 == pinetboot || $1 == before ]] && ((SINGLE_PORT)); then
     ip netns exec "$srv" curl -s --max-time 1 http://127.0.0.1:9110/metrics |
       awk '$1 == "pinetboot_tftp_active_transfers" {print $2; f = 1} END {if (!f) print 0}'
   else
@@ -236,6 +253,7 @@ run_one() {  # server link run timeout count
   : >"$samples"
   local extra=()
   [[ $link == slow ]] && extra=(--ack-delay-ms "$SLOW_ACK_MS")
+  ((FROM_LEASE)) && extra+=(--tftp-from-lease)
   ip netns exec "$brd" "$SIM" --interface "$BIF" --count "$count" --generation pi4 --timeout "$timeout" --json "${extra[@]}" \
     >"$W/report.$server.$link.$run.json" 2>"$W/sim.err" &
   local sim=$!
@@ -315,11 +333,15 @@ lines = []
 for link in ("veth", "impair", "slow"):
     if not any(r["link"] == link for r in rows):
         continue
-    n = max(sum(1 for r in rows if r["link"] == link and r["server"] == x) for x in ("pinetboot", "dnsmasq"))
+    servers = [x for x in ("pinetboot", "before", "dnsmasq") if any(r["server"] == x for r in rows)]
+    # Ratios: pinetboot against each other server.
+    others = [x for x in servers if x != "pinetboot"] if "pinetboot" in servers else []
+    n = max(sum(1 for r in rows if r["link"] == link and r["server"] == x) for x in servers)
     boards = max(int(r["boards"]) for r in rows if r["link"] == link)
     lines.append(f"\n{link}: {boards} Pi 4s x {int(per_board):,} bytes (scale {scale}), median of {n} run(s)\n")
-    lines.append("| metric | pinetboot-server | dnsmasq | pinetboot / dnsmasq |")
-    lines.append("|---|---:|---:|---:|")
+    names = {"pinetboot": "pinetboot-server", "before": "pinetboot-server (BEFORE)", "dnsmasq": "dnsmasq"}
+    lines.append("| metric | " + " | ".join(names[x] for x in servers) + "".join(f" | pinetboot / {x}" for x in others) + " |")
+    lines.append("|---|" + "---:|" * (len(servers) + len(others)))
     spec = [("fleet booted (s)", "wall", "{:.1f}"), ("p50 per board (s)", "p50", "{:.2f}"),
             ("p99 per board (s)", "p99", "{:.2f}"), ("boards booted", "booted", "{:.0f}"),
             ("boards failed", "failed", "{:.0f}"), ("client TFTP timeouts", "tftp_to", "{:.0f}"),
@@ -331,9 +353,11 @@ for link in ("veth", "impair", "slow"):
             ("DATA blocks received", "blocks", "{:.0f}"), ("duplicate DATA blocks", "dups", "{:.0f}"),
             ("duplicate DATA (%)", "dup_pct", "{:.3f}")]
     for name, key, f in spec:
-        a, b = med("pinetboot", link, key), med("dnsmasq", link, key)
-        ratio = f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
-        lines.append(f"| {name} | {f.format(a)} | {f.format(b)} | {ratio} |")
+        v = {x: med(x, link, key) for x in servers}
+        def ratio(a, b):
+            return f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
+        lines.append(f"| {name} | " + " | ".join(f.format(v[x]) for x in servers) +
+                     "".join(f" | {ratio(v['pinetboot'], v[x])}" for x in others) + " |")
 lines.append("\nper run (server link run: booted/boards failed fleet_s p50 p99 tftp_timeouts dhcp_retx cpu_s hwm_KiB "
              "idle_KiB peak_KiB live KiB/live sim_exit drops_srv/rtr/boards dup_blocks/blocks):")
 for r in rows:
