@@ -3,8 +3,8 @@
 #   pinetboot_add_man(pinetboot-server.8.scd)
 #
 # The source's name is the page's name plus ".scd"; the section is its last digit. The source is
-# first configured (@ONLY) so that @PROJECT_VERSION@ and the install paths (@PINETBOOT_MAN_SYSCONFDIR@,
-# @PINETBOOT_MAN_STATEDIR@) match the build, then converted by scdoc into
+# first configured (@ONLY) so that @PROJECT_VERSION@ and the configuration directory
+# (@PINETBOOT_MAN_SYSCONFDIR@, /etc for prefix /usr) match the build, then converted by scdoc into
 # <binary dir>/<name>.<section>, built by the target pinetboot_man (part of `all`) and installed
 # into ${CMAKE_INSTALL_MANDIR}/man<section>. tests/integration/man_pages.sh reads the built pages.
 include_guard(GLOBAL)
@@ -18,7 +18,6 @@ if(NOT TARGET pinetboot_man)
   add_custom_target(pinetboot_man ALL)
 endif()
 set(PINETBOOT_MAN_SYSCONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR})
-set(PINETBOOT_MAN_STATEDIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/pinetboot)
 
 function(pinetboot_add_man source)
   get_filename_component(page ${source} NAME)
