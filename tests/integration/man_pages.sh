@@ -3,7 +3,7 @@
 # without warnings (issue 16, "Man pages"). For each program: the words --help prints that look
 # like options (--name, -v) are looked up in the page rendered by man(1) at a width that
 # breaks no line, as whole words; `pinetboot-server status --help` is checked against the
-# server's page. Then each page is rendered at 80 columns with --warnings and must print
+# server's page, and the keys the server's configuration parser reads against pinetboot.toml(5). Then each page is rendered at 80 columns with --warnings and must print
 # nothing on stderr. Runs the built programs (--help binds nothing) and the pages scdoc built
 # beside them (cmake/pinetboot_man.cmake).
 set -uo pipefail
@@ -70,6 +70,39 @@ for check in "${checks[@]}"; do
     echo "ok   $name: documents the ${#opts[@]} options of '$(basename "${cmd[0]}")${cmd[1]:+ ${cmd[*]:1}} --help'"
   fi
 done
+
+# pinetboot.toml(5) describes every key the server's parser reads (examples/server/config.cpp:
+# section methods such as s.integer("max_window", ...), the boot classes set("x86_bios", ...),
+# parse_mac(h, "mac") and the checked [provision] paths), each as "KEY = TYPE", or as a table
+# heading ([dhcp.boot], [[dhcp.subnet]]); and every section table_or_empty() reads.
+config=$(dirname "$0")/../../examples/server/config.cpp
+toml=$B/server/pinetboot.toml.5
+if [[ -f $config && -f $toml ]]; then
+  mapfile -t keys < <({
+    grep -oE '\b[a-z]\.(str|flag|integer|ip|ips|strings|has|node|get<[^>]*>)\("[a-z0-9_]+"' "$config"
+    grep -oE '\bset\("[a-z0-9_]+"' "$config"
+    grep -oE '\bparse_mac\([a-z]+, "[a-z0-9_]+"' "$config"
+    grep -oE 'for \(char const\* key : \{[^}]*\}' "$config"
+  } | grep -oE '"[a-z0-9_]+"' | tr -d '"' | sort -u)
+  mapfile -t sections < <(grep -oE 'table_or_empty\(root, "[a-z0-9_]+"' "$config" | grep -oE '"[a-z0-9_]+"' | tr -d '"')
+  text=$(MANWIDTH=4000 man -E UTF-8 -l "$toml" 2>/dev/null | col -bx)
+  missing=()
+  for k in "${keys[@]}"; do
+    grep -qE -- "^ +$k = |\[\[?[a-z.]+\.$k\]\]?" <<<"$text" || missing+=("$k")
+  done
+  for sct in "${sections[@]}"; do
+    grep -qE -- "^\[$sct\]" <<<"$text" || missing+=("[$sct]")
+  done
+  if ((${#keys[@]} < 50 || ${#sections[@]} < 4)); then
+    fail "config.cpp: found only ${#keys[@]} keys and ${#sections[@]} sections; is it still parsed right?"
+  elif ((${#missing[@]})); then
+    fail "pinetboot.toml.5 does not describe what config.cpp reads: ${missing[*]}"
+  else
+    echo "ok   pinetboot.toml.5: describes the ${#keys[@]} keys and ${#sections[@]} sections config.cpp reads"
+  fi
+else
+  fail "no $config or $toml"
+fi
 
 if ((failures > 0)); then
   echo "FAIL: $failures check(s) failed"
