@@ -25,8 +25,9 @@ if(rc EQUAL 0)
     # Tags when there are any ("v0.1.0-3-g385757d", --long: also on the tag itself, "-0-g..."),
     # else the abbreviated commit; "-dirty"
     # when tracked files differ from it.
-    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SOURCE_DIR} describe --tags --long --always --dirty --abbrev=7
-                    OUTPUT_VARIABLE out OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
+    execute_process(
+      COMMAND ${GIT_EXECUTABLE} -C ${SOURCE_DIR} describe --tags --long --always --dirty --abbrev=7
+      OUTPUT_VARIABLE out OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
     # Only characters a C string literal and the test's pattern take as they are.
     if(rc EQUAL 0 AND out MATCHES "^[0-9A-Za-z._+-]+$")
       set(description "${out}")

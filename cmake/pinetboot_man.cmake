@@ -31,7 +31,8 @@ function(pinetboot_add_man source)
   configure_file(${source} ${configured} @ONLY)
   add_custom_command(OUTPUT ${out}
     # Through a temporary file: a page scdoc refused must not be left behind as up to date.
-    COMMAND sh -c "\"$0\" <\"$1\" >\"$2.tmp\" && mv \"$2.tmp\" \"$2\"" ${SCDOC_EXECUTABLE} ${configured} ${out}
+    COMMAND sh -c "\"$0\" <\"$1\" >\"$2.tmp\" && mv \"$2.tmp\" \"$2\""
+            ${SCDOC_EXECUTABLE} ${configured} ${out}
     DEPENDS ${configured}
     COMMENT "scdoc ${page}"
     VERBATIM)

@@ -198,7 +198,8 @@ TEST(ExamplesArgs, HelpAndVersionPrintAndExitZero) {
 TEST(ExamplesArgs, VersionLineAddsTheGitDescriptionWhenThereIsOne) {
   using pinetboot::examples::version_line;
   EXPECT_EQ(version_line("prog", ""), std::string{"prog "} + PINETBOOT_VERSION);
-  EXPECT_EQ(version_line("prog", "385757d-dirty"), std::string{"prog "} + PINETBOOT_VERSION + " (git 385757d-dirty)");
+  EXPECT_EQ(version_line("prog", "385757d-dirty"),
+            std::string{"prog "} + PINETBOOT_VERSION + " (git 385757d-dirty)");
 }
 
 TEST(ExamplesArgs, ErrorsBeforeHelpStillRefuse) {

@@ -3,7 +3,8 @@
 # without warnings (issue 16, "Man pages"). For each program: the words --help prints that look
 # like options (--name, -v) are looked up in the page rendered by man(1) at a width that
 # breaks no line, as whole words; `pinetboot-server status --help` is checked against the
-# server's page, and the keys the server's configuration parser reads against pinetboot.toml(5). Then each page is rendered at 80 columns with --warnings and must print
+# server's page, and the keys the server's configuration parser reads against
+# pinetboot.toml(5). Then each page is rendered at 80 columns with --warnings and must print
 # nothing on stderr. Runs the built programs (--help binds nothing) and the pages scdoc built
 # beside them (cmake/pinetboot_man.cmake).
 set -uo pipefail
