@@ -24,6 +24,7 @@ checks=(
   "dhcpd/pinetboot-dhcpd.8|dhcpd/pinetboot-dhcpd"
   "tftpd/pinetboot-tftpd.8|tftpd/pinetboot-tftpd"
   "simulate/pinetboot-simulate.1|simulate/pinetboot-simulate"
+  "simulate/pinetboot-make-demo-tree.1|-"
   "dhcp-decode/pinetboot-dhcp-decode.1|dhcp-decode/pinetboot-dhcp-decode"
 )
 
