@@ -31,8 +31,10 @@ function(pinetboot_add_man source)
   configure_file(${source} ${configured} @ONLY)
   add_custom_command(OUTPUT ${out}
     # Through a temporary file: a page scdoc refused must not be left behind as up to date.
-    COMMAND sh -c "\"$0\" <\"$1\" >\"$2.tmp\" && mv \"$2.tmp\" \"$2\""
-            ${SCDOC_EXECUTABLE} ${configured} ${out}
+    # scdoc's .nh comes before .TH, which turns hyphenation back on ("pinet-boot-simulate");
+    # HY=0 keeps it off (groff_man(7)).
+    COMMAND sh -c "\"$0\" <\"$1\" >\"$2.tmp\" && sed -i \"$3\" \"$2.tmp\" && mv \"$2.tmp\" \"$2\""
+            ${SCDOC_EXECUTABLE} ${configured} ${out} "s/^\\.nh$/.nh\\n.nr HY 0/"
     DEPENDS ${configured}
     COMMENT "scdoc ${page}"
     VERBATIM)
