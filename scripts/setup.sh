@@ -21,6 +21,8 @@ packages=(
   # systemd-analyze verify/security for the unit (installing it starts nothing in a container:
   # PID 1 stays what it is and policy-rc.d refuses service starts); man for the man pages
   systemd man-db
+  # the man pages are written in scdoc(5) and converted at build time (cmake/pinetboot_man.cmake)
+  scdoc
   # the Debian package (tests/integration/debian_package.sh): Debian's own tooling
   dpkg-dev debhelper lintian
   # provisioning from disk images (partitions extracted without mounting) and its tests

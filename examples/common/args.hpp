@@ -29,6 +29,7 @@
 #include <system_error>
 #include <vector>
 
+#include "git_description.hpp"
 #include "pinetboot/core/address.hpp"
 
 #ifndef PINETBOOT_VERSION
@@ -40,6 +41,20 @@ namespace pinetboot::examples {
 /// Exit code for a command line the program does not understand (as sysexits' EX_USAGE, but
 /// 1 like most tools: grep, ip, dnsmasq).
 inline constexpr int exit_usage = 1;
+
+/// What --version prints: "NAME VERSION", and " (git DESCRIPTION)" after it when `git` (the
+/// git description, see git_description()) is not empty: "pinetboot-server 0.1.0 (git 385757d)".
+[[nodiscard]] inline std::string version_line(std::string_view program, std::string_view git) {
+  std::string line{program};
+  line += ' ';
+  line += PINETBOOT_VERSION;
+  if (!git.empty()) {
+    line += " (git ";
+    line += git;
+    line += ')';
+  }
+  return line;
+}
 
 /// A command line the program does not understand; the message names the argument and the fix.
 class usage_error : public std::invalid_argument {
@@ -142,7 +157,7 @@ class args {
         return 0;
       }
       if (a == "--version") {
-        out << program_ << ' ' << PINETBOOT_VERSION << '\n';
+        out << version_line(program_, git_description()) << '\n';
         return 0;
       }
       std::string name;

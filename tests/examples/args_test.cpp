@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+// The programs link the generated description (examples/CMakeLists.txt); this test stands in
+// for it with a tree that is not a git checkout, so --version prints the bare version.
+char const* pinetboot::examples::git_description() noexcept { return ""; }
+
 namespace {
 
 using pinetboot::examples::args;
@@ -189,6 +193,13 @@ TEST(ExamplesArgs, HelpAndVersionPrintAndExitZero) {
   std::ostringstream out;
   EXPECT_EQ(a.parse(av.argc(), av.argv(), out), 0);
   EXPECT_EQ(out.str(), std::string{"prog "} + PINETBOOT_VERSION + "\n");
+}
+
+TEST(ExamplesArgs, VersionLineAddsTheGitDescriptionWhenThereIsOne) {
+  using pinetboot::examples::version_line;
+  EXPECT_EQ(version_line("prog", ""), std::string{"prog "} + PINETBOOT_VERSION);
+  EXPECT_EQ(version_line("prog", "385757d-dirty"),
+            std::string{"prog "} + PINETBOOT_VERSION + " (git 385757d-dirty)");
 }
 
 TEST(ExamplesArgs, ErrorsBeforeHelpStillRefuse) {

@@ -110,12 +110,22 @@ refused() {
   echo "ok   $what: $err"
 }
 
-# version_and_help PROGRAM NAME: --version prints "NAME VERSION", --help the usage; both exit 0.
+# version_re NAME: what --version must print, whole: "NAME VERSION", then, when built from a
+# git checkout, " (git DESCRIPTION)", where DESCRIPTION is `git describe --tags --long --always
+# --dirty`: an abbreviated commit, after TAG-N-g when there is a tag, with -dirty at the end
+# ("pinetboot-server 0.1.0 (git 385757d-dirty)", "... (git v0.1.0-3-g385757d)").
+version_re() {
+  printf '^%s %s( \\(git ([0-9A-Za-z._+-]+-[0-9]+-g)?[0-9a-f]{7,40}(-dirty)?\\))?$' "$1" "${version//./\\.}"
+}
+
+# version_and_help PROGRAM NAME: --version prints "NAME VERSION [(git ...)]", --help the usage;
+# both exit 0.
 version_and_help() {
-  local bin=$1 name=$2 out rc=0
+  local bin=$1 name=$2 out rc=0 re
+  re=$(version_re "$name")
   out=$("$bin" --version 2>&1) || rc=$?
-  if ((rc != 0)) || [[ $out != "$name $version" ]]; then
-    fail "$name --version: exit $rc, printed '$out', expected '$name $version'"
+  if ((rc != 0)) || ! [[ $out =~ $re ]]; then
+    fail "$name --version: exit $rc, printed '$out', expected '$name $version' or '$name $version (git DESCRIPTION)'"
   else
     echo "ok   $name --version: $out"
   fi
@@ -233,8 +243,8 @@ if [[ -x $provision ]]; then
   refused "provision --canary 2x" "2x" -- "${PV[@]}" upgrade --canary 2x
   refused "provision --serial bad" "zz" -- "${PV[@]}" add --serial zz
   [[ -e $W/prov ]] && fail "provision: a refused command created $W/prov"
-  out=$("$provision" --version 2>&1) && [[ $out == "pinetboot-provision $version" ]] \
-    || fail "provision --version: $out"
+  re=$(version_re pinetboot-provision)
+  out=$("$provision" --version 2>&1) && [[ $out =~ $re ]] || fail "provision --version: $out"
 fi
 
 if ((failures > 0)); then

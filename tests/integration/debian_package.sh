@@ -70,8 +70,9 @@ conf=$root/etc/pinetboot/pinetboot.toml
 "$server" --config "$conf" --check-config >"$work/check.log" 2>&1 || { cat "$work/check.log"; fail "--check-config on the installed configuration"; }
 head -3 "$work/check.log"
 "$root/usr/bin/pinetboot-provision" --version >/dev/null || fail "pinetboot-provision --version"
-for page in pinetboot-server.8 pinetboot-provision.8; do
-  [[ -f $root/usr/share/man/man8/$page.gz ]] || fail "no man page $page"
+for page in pinetboot-server.8 pinetboot.toml.5 pinetboot-provision.8 pinetboot-dhcpd.8 pinetboot-tftpd.8 \
+  pinetboot-simulate.1 pinetboot-make-demo-tree.1 pinetboot-dhcp-decode.1; do
+  [[ -f $root/usr/share/man/man${page##*.}/$page.gz ]] || fail "no man page $page"
 done
 unit=$root/lib/systemd/system/pinetboot-server.service
 [[ -f $unit ]] || fail "no unit in /lib/systemd/system"

@@ -30,9 +30,14 @@ conf=$(sed -n 's/^ExecStart=[^ ]* --config \([^ ]*\)$/\1/p' "$unit")
 [[ -f $root$conf ]] || fail "ExecStart's --config $conf was not installed"
 "$root$exe" --config "$root$conf" --check-config >"$work/check.log" 2>&1 \
   || { cat "$work/check.log"; fail "the installed configuration does not pass --check-config"; }
-for page in pinetboot-server.8 pinetboot-provision.8; do
-  found=$(find "$root" -path "*/man/man8/$page*" | head -1)
-  [[ -n $found ]] || fail "man page $page not installed"
+# Every page the unit's Documentation= names was installed (man:NAME(SECTION)).
+docs=$(sed -n 's/^Documentation=//p' "$unit")
+[[ -n $docs ]] || fail "the unit has no Documentation="
+for doc in $docs; do
+  [[ $doc =~ ^man:([A-Za-z0-9._-]+)\(([1-8])\)$ ]] || fail "Documentation=$doc is not man:NAME(SECTION)"
+  page=${BASH_REMATCH[1]}.${BASH_REMATCH[2]}
+  found=$(find "$root" -path "*/man/man${BASH_REMATCH[2]}/$page*" | head -1)
+  [[ -n $found ]] || fail "man page $page (the unit's Documentation=) not installed"
   # Plain roff that renders without warnings.
   warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' man --warnings -E UTF-8 -l "$found" 2>&1 >/dev/null || true)
   [[ -z $warnings ]] || fail "man $page: $warnings"
