@@ -156,10 +156,11 @@ class boot_tracker {
     std::string text = "board " + who + ": tftp " + (r.write ? "WRQ " : "") + r.file + " " + outcome;
     if (!r.not_found) text += " (" + std::string{stats} + ")";
     if (!r.root.empty()) text += " from " + r.root + "/";
-    // A missing file or a client that gave up is the client's business; a failed transfer ours.
-    auto level = out_of_descriptors(r.outcome)                              ? log_level::error
-                 : r.outcome && r.outcome != tftp::errc::client_aborted ? log_level::warning
-                                                                          : log_level::info;
+    // A missing file (boards probe for optional ones) or a client that gave up is the client's
+    // business; a failed transfer is ours.
+    auto level = out_of_descriptors(r.outcome)                                              ? log_level::error
+                 : !r.not_found && r.outcome && r.outcome != tftp::errc::client_aborted ? log_level::warning
+                                                                                          : log_level::info;
     log_.line(level, "tftp",
               {{"board", who},
                {"client", ip.to_string()},
@@ -243,7 +244,9 @@ std::string located(std::string const& path, server::config_error const& e) {
 /// one object with the same facts as typed fields.
 void log_start(logger& log, std::string const& config_path, server::server_config const& c) {
   if (!log.json()) {
-    log.line("start", {}, "pinetboot-server started (" + config_path + ")\n" + server::describe(c));
+    auto summary = server::describe(c);
+    if (!summary.empty() && summary.back() == '\n') summary.pop_back();  // the logger ends the line
+    log.line("start", {}, "pinetboot-server started (" + config_path + ")\n" + summary);
     return;
   }
   char const* mode = c.dhcp == server::dhcp_mode::off ? "off" : c.dhcp == server::dhcp_mode::proxy ? "proxy" : "full";
@@ -397,6 +400,18 @@ int main(int argc, char** argv) {
   // Lease journal compaction runs inside commits on the DHCP side; its failures do not fail
   // the commit, so look for new ones here, log them with the likely cause, and count them.
   m.lease_compaction_failures = [&] { return leases->compaction_failures(); };
+  if (cfg.dhcp == server::dhcp_mode::full) {
+    // Rendered on this thread (http.hpp), like everything else that reads the engine.
+    m.dhcp_pools = [&] {
+      std::vector<server::metrics::pool> pools;
+      auto const& subnets = engine.config().subnets;
+      auto now = static_cast<std::int64_t>(std::time(nullptr));
+      for (std::size_t i = 0; i < subnets.size(); ++i)
+        pools.push_back({subnets[i].network.to_string() + "/" + std::to_string(subnets[i].prefix_length),
+                         engine.usage(i, now)});
+      return pools;
+    };
+  }
   asio::steady_timer housekeeping{io};
   std::uint64_t compaction_failures_seen = 0;
   std::function<void()> check_leases = [&] {
