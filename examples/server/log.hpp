@@ -18,6 +18,9 @@ enum class log_level : std::uint8_t { info, warning, error };
   return l == log_level::error ? "error" : l == log_level::warning ? "warning" : "info";
 }
 
+template <class T>
+concept unsigned_number = std::unsigned_integral<T> && !std::same_as<T, bool>;
+
 /// A field's value: text, or a number or boolean that JSON writes unquoted. Holds a view of
 /// text, never a copy: a value lives as long as the log call it is an argument of.
 class log_value {
@@ -30,8 +33,7 @@ class log_value {
   log_value(bool b) noexcept : kind_{kind::boolean}, u_{b ? 1U : 0U} {}
   template <std::signed_integral T>
   log_value(T v) noexcept : kind_{kind::signed_integer}, i_{v} {}
-  template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
+  template <unsigned_number T>
   log_value(T v) noexcept : kind_{kind::unsigned_integer}, u_{v} {}
   template <std::floating_point T>
   log_value(T v) noexcept : kind_{kind::real}, d_{static_cast<double>(v)} {}
@@ -72,7 +74,8 @@ class logger {
   [[nodiscard]] bool json() const noexcept { return json_; }
 
   /// One record: `text` for people (text format), `fields` for machines (JSON format).
-  void line(log_level level, std::string_view event, std::initializer_list<log_field> fields, std::string_view text);
+  void line(log_level level, std::string_view event, std::initializer_list<log_field> fields,
+            std::string_view text);
   void line(std::string_view event, std::initializer_list<log_field> fields, std::string_view text) {
     line(log_level::info, event, fields, text);
   }

@@ -394,7 +394,8 @@ int main(int argc, char** argv) {
   }
   log_start(log, config_path, cfg);
   // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
-  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) log.line(log_level::warning, "limits", {{"warning", w}}, w);
+  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty())
+    log.line(log_level::warning, "limits", {{"warning", w}}, w);
   (void)sd_notify(0, "READY=1\nSTATUS=serving");
 
   // Lease journal compaction runs inside commits on the DHCP side; its failures do not fail
@@ -452,7 +453,8 @@ int main(int argc, char** argv) {
         auto next = server::load_config(config_path);
         if (next.dhcp != cfg.dhcp || next.dhcp_net.port != cfg.dhcp_net.port || next.tftp.port != cfg.tftp.port ||
             next.interface != cfg.interface || next.tftp_enabled != cfg.tftp_enabled)
-          log.line(log_level::warning, "reload", {{"restart_needed", true}}, "reload: DHCP mode, ports, interface and enabling TFTP need a restart; kept as they were");
+          log.line(log_level::warning, "reload", {{"restart_needed", true}},
+                   "reload: DHCP mode, ports, interface and enabling TFTP need a restart; kept as they were");
         next.address = next.address.is_unspecified() ? cfg.address : next.address;
         next.engine.server_address = next.address;
         next.engine.mode = cfg.engine.mode;

@@ -54,8 +54,10 @@ class scoped_tz {
     ::tzset();
   }
   ~scoped_tz() {
-    if (old_.empty()) ::unsetenv("TZ");
-    else ::setenv("TZ", old_.c_str(), 1);
+    if (old_.empty())
+      ::unsetenv("TZ");
+    else
+      ::setenv("TZ", old_.c_str(), 1);
     ::tzset();
   }
   scoped_tz(scoped_tz const&) = delete;
@@ -168,8 +170,9 @@ TEST(ServerLog, JsonEscapesControlCharactersAndSwitchesToText) {
   auto j = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(j["level"], "error");
   EXPECT_EQ(j["error"], std::string("a\x01\tb\\"));
-  EXPECT_TRUE(std::regex_match(lines[1], std::regex{R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2} )"
-                                                    R"(reload FAILED, keeping the running configuration)"}))
+  EXPECT_TRUE(
+      std::regex_match(lines[1], std::regex{R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2} )"
+                                            R"(reload FAILED, keeping the running configuration)"}))
       << lines[1];
 }
 
