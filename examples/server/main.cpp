@@ -21,6 +21,7 @@
 
 #include "../common/args.hpp"
 #include "../common/log.hpp"
+#include "git_description.hpp"
 #include "config.hpp"
 #include "http.hpp"
 #include "log.hpp"
@@ -253,6 +254,7 @@ void log_start(logger& log, std::string const& config_path, server::server_confi
   bool const dhcp = c.dhcp != server::dhcp_mode::off;
   log.line("start",
            {{"version", PINETBOOT_VERSION},
+            {"git", examples::git_description()},
             {"config", config_path},
             {"interface", c.interface},
             {"address", c.address.is_unspecified() ? std::string{} : c.address.to_string()},

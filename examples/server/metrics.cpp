@@ -1,7 +1,10 @@
 #include "metrics.hpp"
 
+#include "git_description.hpp"
+
 #include <cstdio>
 #include <sstream>
+#include <string_view>
 
 #ifndef PINETBOOT_VERSION
 #define PINETBOOT_VERSION "unknown"
@@ -21,6 +24,19 @@ std::string compiler() {
   std::snprintf(b, sizeof b, "unknown");
 #endif
   return b;
+}
+/// A label value as the text format wants it: backslash, quote and newline escaped.
+std::string label_value(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '\\' || c == '"') o += '\\';
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o += c;
+  }
+  return o;
 }
 }  // namespace
 
@@ -95,10 +111,12 @@ std::string metrics::render() const {
         o << "pinetboot_dhcp_pool_held{subnet=\"" << p.subnet << "\",reason=\"" << reason << "\"} " << n << "\n";
     }
   }
-  o << "# HELP pinetboot_build_info The server's version and compiler (the value is always 1).\n"
+  o << "# HELP pinetboot_build_info The server's version, git description and compiler (the value is "
+       "always 1).\n"
        "# TYPE pinetboot_build_info gauge\n"
        "pinetboot_build_info{version=\""
-    << PINETBOOT_VERSION << "\",compiler=\"" << compiler() << "\"} 1\n";
+    << PINETBOOT_VERSION << "\",git=\"" << label_value(examples::git_description()) << "\",compiler=\""
+    << compiler() << "\"} 1\n";
   return o.str();
 }
 

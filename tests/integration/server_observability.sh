@@ -102,7 +102,7 @@ S='subnet="10.77.0.0/24"'
 [[ $(metric "$W/metrics0.txt" "pinetboot_dhcp_pool_leased{$S}") == 0 ]] || fail "leased before the boots"
 [[ $(metric "$W/metrics0.txt" "pinetboot_dhcp_pool_free{$S}") == 60 ]] || fail "free before the boots"
 [[ $(metric "$W/metrics0.txt" "pinetboot_dhcp_pool_held{$S,reason=\"reserved\"}") == 1 ]] || fail "reserved"
-grep -Eq '^pinetboot_build_info\{version="[^"]+",compiler="(gcc|clang) [0-9.]+"\} 1$' "$W/metrics0.txt" ||
+grep -Eq '^pinetboot_build_info\{version="[^"]+",git="[^"]*",compiler="(gcc|clang) [0-9.]+"\} 1$' "$W/metrics0.txt" ||
   fail "build info: $(grep build_info "$W/metrics0.txt")"
 grep -q '^# HELP pinetboot_reload_failures_total ' "$W/metrics0.txt" || fail "reload failures without help"
 
@@ -161,6 +161,7 @@ for k in ("subnets", "hosts", "dhcp_port", "pxe_port", "tftp_port", "max_blksize
     assert integer(start[k]), f"start: {k} = {start[k]!r}"
 assert start["subnets"] == 1 and start["hosts"] == 1 and start["dhcp_port"] == 67 and start["tftp_port"] == 69, start
 assert start["metrics"] == "127.0.0.1:9110" and start["lease_file"].endswith("leases.journal"), start
+assert isinstance(start["version"], str) and start["version"] and isinstance(start["git"], str), start
 assert sum(r["event"] == "start" for r in records) == 1, "more than one start record"
 by = {}
 for r in records:
