@@ -1,6 +1,6 @@
 // Feeds arbitrary datagrams to the DHCP policy engine in both modes and on both ports:
 // no crash, no reply larger than the buffer, every reply parses as a BOOTREPLY, and nothing
-// ever answers a message that is not a BOOTREQUEST.
+// ever answers a message that is not a BOOTREQUEST; the full pool's usage always adds up.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -62,5 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
   }
   if (e.store.size() > 100000) std::abort();
+  // Whatever the exchanges did to the leases, the pool's counts add up to its size (11).
+  for (std::int64_t t : {now, now + 60, now + 100000}) {
+    auto u = e.full.usage(0, t);
+    if (u.size != 11 || u.leased + u.offered + u.declined + u.released + u.reserved + u.free != u.size) std::abort();
+  }
   return 0;
 }

@@ -21,8 +21,10 @@
 
 #include "../common/args.hpp"
 #include "../common/log.hpp"
+#include "git_description.hpp"
 #include "config.hpp"
 #include "http.hpp"
+#include "log.hpp"
 #include "metrics.hpp"
 #include "status.hpp"
 #include "status_cli.hpp"
@@ -39,26 +41,10 @@
 namespace {
 
 using namespace pinetboot;
-using examples::timestamp;
+using server::log_level;
+using server::logger;
 using examples::type_name;
 using steady = std::chrono::steady_clock;
-
-std::string json_escape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
 
 std::string class_name(dhcp::classification const& c) {
   std::string s{dhcp::to_string(c.kind)};
@@ -71,28 +57,6 @@ std::string class_name(dhcp::classification const& c) {
 bool out_of_descriptors(std::error_code ec) {
   return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
 }
-
-/// One log line, as text or JSON (fields are key/value pairs, values already formatted).
-class logger {
- public:
-  explicit logger(bool json) : json_{json} {}
-  void set_json(bool j) { json_ = j; }
-  void line(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string>> fields,
-            std::string_view text) {
-    if (json_) {
-      std::string o = "{\"time\":\"" + timestamp() + "\",\"event\":\"" + json_escape(event) + "\"";
-      for (auto const& [k, v] : fields) o += ",\"" + std::string{k} + "\":\"" + json_escape(v) + "\"";
-      o += "}";
-      std::printf("%s\n", o.c_str());
-    } else {
-      std::printf("%s %.*s\n", timestamp().c_str(), static_cast<int>(text.size()), text.data());
-    }
-    std::fflush(stdout);
-  }
-
- private:
-  bool json_;
-};
 
 /// MAC for an IP: the DHCP side's leases first, then the kernel's neighbour table.
 class shared_mac_lookup final : public tftp::mac_lookup {
@@ -152,12 +116,17 @@ class boot_tracker {
     if (!r.boot_file.empty()) text += " file " + std::string{r.boot_file};
     if (r.delay_ms > 0) text += " (delayed " + std::to_string(r.delay_ms) + " ms)";
     if (ev.error) text += " NOT SENT: lease commit failed: " + ev.error.message();
-    log_.line("dhcp",
+    auto level = ev.error ? log_level::error : r.size == 0 && notable ? log_level::warning : log_level::info;
+    log_.line(level, "dhcp",
               {{"mac", mac},
                {"class", class_name(r.client)},
                {"request", type},
-               {"outcome", std::string{r.outcome}},
+               {"outcome", r.outcome},
                {"address", r.address.is_unspecified() ? std::string{} : r.address.to_string()},
+               {"boot_file", r.boot_file},
+               {"delay_ms", r.delay_ms},
+               {"port", ev.local_port},
+               {"sent", r.size > 0 && !ev.error},
                {"from", ev.from.address().to_string()}},
               text);
   }
@@ -188,14 +157,23 @@ class boot_tracker {
     std::string text = "board " + who + ": tftp " + (r.write ? "WRQ " : "") + r.file + " " + outcome;
     if (!r.not_found) text += " (" + std::string{stats} + ")";
     if (!r.root.empty()) text += " from " + r.root + "/";
-    log_.line("tftp",
+    // A missing file (boards probe for optional ones) or a client that gave up is the client's
+    // business; a failed transfer is ours.
+    auto level = out_of_descriptors(r.outcome)                                              ? log_level::error
+                 : !r.not_found && r.outcome && r.outcome != tftp::errc::client_aborted ? log_level::warning
+                                                                                          : log_level::info;
+    log_.line(level, "tftp",
               {{"board", who},
                {"client", ip.to_string()},
                {"file", r.file},
+               {"write", r.write},
                {"outcome", outcome},
-               {"bytes", std::to_string(r.bytes)},
-               {"seconds", std::to_string(secs)},
-               {"retransmits", std::to_string(r.stats.retransmits)}},
+               {"bytes", r.bytes},
+               {"seconds", secs},
+               {"blksize", r.blksize},
+               {"windowsize", r.windowsize},
+               {"retransmits", r.stats.retransmits},
+               {"root", r.root}},
               text);
     if (!mac || r.outcome || r.not_found || r.write) return;
     auto it = boards_.find(*mac);
@@ -210,7 +188,7 @@ class boot_tracker {
     m_.boot_seconds[it->second.cls].observe(t);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f", t);
-    log_.line("booted", {{"board", who}, {"class", it->second.cls}, {"seconds", buf}, {"file", r.file}},
+    log_.line("booted", {{"board", who}, {"class", it->second.cls}, {"seconds", t}, {"file", r.file}},
               "board " + who + " (" + it->second.cls + "): booted in " + buf + " s (" + r.file + " served)");
   }
 
@@ -261,6 +239,40 @@ std::string descriptor_warning(server::server_config const& c, rlim_t limit) {
 /// "FILE:LINE: message" (or "FILE: message") for a configuration error.
 std::string located(std::string const& path, server::config_error const& e) {
   return e.line() > 0 ? path + ":" + std::to_string(e.line()) + ": " + e.what() : path + ": " + e.what();
+}
+
+/// The start-up record: in text, a line and the summary of --check-config below it; in JSON,
+/// one object with the same facts as typed fields.
+void log_start(logger& log, std::string const& config_path, server::server_config const& c) {
+  if (!log.json()) {
+    auto summary = server::describe(c);
+    if (!summary.empty() && summary.back() == '\n') summary.pop_back();  // the logger ends the line
+    log.line("start", {}, "pinetboot-server started (" + config_path + ")\n" + summary);
+    return;
+  }
+  char const* mode = c.dhcp == server::dhcp_mode::off ? "off" : c.dhcp == server::dhcp_mode::proxy ? "proxy" : "full";
+  bool const dhcp = c.dhcp != server::dhcp_mode::off;
+  log.line("start",
+           {{"version", PINETBOOT_VERSION},
+            {"git", examples::git_description()},
+            {"config", config_path},
+            {"interface", c.interface},
+            {"address", c.address.is_unspecified() ? std::string{} : c.address.to_string()},
+            {"dhcp", mode},
+            {"dhcp_port", dhcp ? c.dhcp_net.port : 0},
+            {"pxe_port", dhcp ? c.dhcp_net.pxe_port : 0},
+            {"subnets", c.engine.subnets.size()},
+            {"hosts", c.engine.hosts.size()},
+            {"provisioned", c.provisioned_clients},
+            {"lease_file", c.dhcp == server::dhcp_mode::full ? c.lease_file.string() : std::string{}},
+            {"tftp", c.tftp_enabled},
+            {"tftp_root", c.tftp_enabled ? c.tftp.root.string() : std::string{}},
+            {"tftp_port", c.tftp_enabled ? c.tftp.port : 0},
+            {"max_blksize", c.tftp.limits.negotiation.max_blksize},
+            {"max_windowsize", c.tftp.limits.negotiation.max_windowsize},
+            {"max_transfers", c.tftp.max_transfers},
+            {"metrics", c.metrics_listen}},
+           {});
 }
 
 /// RELOADING=1 for systemd, stamped with CLOCK_MONOTONIC (systemd 253's Type=notify-reload
@@ -323,7 +335,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (leases->recovery().discarded_bytes > 0)
-    log.line("leases", {{"discarded_bytes", std::to_string(leases->recovery().discarded_bytes)}},
+    log.line(log_level::warning, "leases",
+             {{"records", leases->recovery().records}, {"discarded_bytes", leases->recovery().discarded_bytes}},
              "lease journal: recovered " + std::to_string(leases->recovery().records) +
                  " records, cut a torn tail of " + std::to_string(leases->recovery().discarded_bytes) + " bytes");
 
@@ -381,22 +394,34 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  log.line("start", {{"config", config_path}},
-           "pinetboot-server started (" + config_path + ")\n" + server::describe(cfg));
+  log_start(log, config_path, cfg);
   // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
-  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty()) log.line("limits", {{"warning", w}}, w);
+  if (auto w = descriptor_warning(cfg, fd_limit); !w.empty())
+    log.line(log_level::warning, "limits", {{"warning", w}}, w);
   (void)sd_notify(0, "READY=1\nSTATUS=serving");
 
   // Lease journal compaction runs inside commits on the DHCP side; its failures do not fail
   // the commit, so look for new ones here, log them with the likely cause, and count them.
   m.lease_compaction_failures = [&] { return leases->compaction_failures(); };
+  if (cfg.dhcp == server::dhcp_mode::full) {
+    // Rendered on this thread (http.hpp), like everything else that reads the engine.
+    m.dhcp_pools = [&] {
+      std::vector<server::metrics::pool> pools;
+      auto const& subnets = engine.config().subnets;
+      auto now = static_cast<std::int64_t>(std::time(nullptr));
+      for (std::size_t i = 0; i < subnets.size(); ++i)
+        pools.push_back({subnets[i].network.to_string() + "/" + std::to_string(subnets[i].prefix_length),
+                         engine.usage(i, now)});
+      return pools;
+    };
+  }
   asio::steady_timer housekeeping{io};
   std::uint64_t compaction_failures_seen = 0;
   std::function<void()> check_leases = [&] {
     if (auto n = leases->compaction_failures(); n > compaction_failures_seen) {
       compaction_failures_seen = n;
       auto why = leases->compaction_error().message();
-      log.line("leases", {{"error", why}, {"failures", std::to_string(n)}},
+      log.line(log_level::error, "leases", {{"error", why}, {"failures", n}},
                "lease journal compaction FAILED (" + std::to_string(n) + " so far): " + why + "; the journal " +
                    cfg.lease_file.string() + " keeps growing until its directory is writable by the run user");
     }
@@ -430,7 +455,8 @@ int main(int argc, char** argv) {
         auto next = server::load_config(config_path);
         if (next.dhcp != cfg.dhcp || next.dhcp_net.port != cfg.dhcp_net.port || next.tftp.port != cfg.tftp.port ||
             next.interface != cfg.interface || next.tftp_enabled != cfg.tftp_enabled)
-          log.line("reload", {}, "reload: DHCP mode, ports, interface and enabling TFTP need a restart; kept as they were");
+          log.line(log_level::warning, "reload", {{"restart_needed", true}},
+                   "reload: DHCP mode, ports, interface and enabling TFTP need a restart; kept as they were");
         next.address = next.address.is_unspecified() ? cfg.address : next.address;
         next.engine.server_address = next.address;
         next.engine.mode = cfg.engine.mode;
@@ -443,7 +469,9 @@ int main(int argc, char** argv) {
         fleet.load(next.registry, next.tftp.root, next.boot_complete_files);
         fleet.set_stuck_after(next.stuck_after);  // unknown_boards: at the next start
         log.set_json(next.json_logs || a.has("json"));
-        log.line("reload", {{"hosts", std::to_string(next.engine.hosts.size())}},
+        log.line("reload",
+                 {{"hosts", next.engine.hosts.size()},
+                  {"transfers_kept", tftp_srv ? tftp_srv->active_transfers() : std::size_t{0}}},
                  "reload: configuration reloaded, " + std::to_string(next.engine.hosts.size()) + " host(s), " +
                      std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " live transfer(s) kept");
         cfg = std::move(next);
@@ -452,7 +480,7 @@ int main(int argc, char** argv) {
         ++m.reload_failures;
         auto const* ce = dynamic_cast<server::config_error const*>(&e);
         std::string why = ce ? located(config_path, *ce) : config_path + ": " + e.what();
-        log.line("reload", {{"error", why}}, "reload FAILED, keeping the running configuration: " + why);
+        log.line(log_level::error, "reload", {{"error", why}}, "reload FAILED, keeping the running configuration: " + why);
         (void)sd_notifyf(0, "READY=1\nSTATUS=reload failed, running the previous configuration: %s", why.c_str());
       }
       wait_hup();
@@ -467,7 +495,7 @@ int main(int argc, char** argv) {
   std::function<void()> check_drained = [&] {
     std::size_t live = tftp_srv ? tftp_srv->active_transfers() : 0;
     if (live == 0 || steady::now() >= deadline) {
-      if (live > 0) log.line("stop", {{"aborted", std::to_string(live)}}, "aborting " + std::to_string(live) + " transfer(s)");
+      if (live > 0) log.line(log_level::warning, "stop", {{"aborted", live}}, "aborting " + std::to_string(live) + " transfer(s)");
       if (tftp_srv) tftp_srv->stop();
       metrics_http.stop();
       hup.cancel();
@@ -485,7 +513,7 @@ int main(int argc, char** argv) {
   term.async_wait([&](std::error_code ec, int sig) {
     if (ec) return;
     (void)sd_notify(0, "STOPPING=1");
-    log.line("stop", {{"signal", std::to_string(sig)}},
+    log.line("stop", {{"signal", sig}, {"transfers", tftp_srv ? tftp_srv->active_transfers() : std::size_t{0}}},
              "signal " + std::to_string(sig) + ": no new requests; " +
                  std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " transfer(s) finishing");
     if (dhcp_srv) dhcp_srv->stop();  // commits leases

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pinetboot/dhcp/engine.hpp"
+
 namespace pinetboot::server {
 
 /// A cumulative histogram with fixed buckets (seconds).
@@ -36,6 +38,12 @@ struct metrics {
   std::uint64_t reloads = 0, reload_failures = 0;
   std::uint64_t descriptor_exhaustion = 0;                                     ///< EMFILE/ENFILE seen
   std::function<std::uint64_t()> lease_compaction_failures;
+  /// Full DHCP mode: each subnet's pool ("10.77.0.0/24") and its use now; unset otherwise.
+  struct pool {
+    std::string subnet;
+    dhcp::pool_usage usage;
+  };
+  std::function<std::vector<pool>()> dhcp_pools;
 
   [[nodiscard]] std::string render() const;
 };

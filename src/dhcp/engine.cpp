@@ -85,6 +85,7 @@ server_engine::server_engine(engine_config config, lease_store& leases)
     : config_{std::move(config)}, leases_{leases} {
   classifier_.pi_ouis = config_.pi_ouis;
   classifier_.extra_guid_prefixes = config_.extra_guid_prefixes;
+  index_reservations();
 }
 
 void server_engine::reconfigure(engine_config config) {
@@ -92,6 +93,44 @@ void server_engine::reconfigure(engine_config config) {
   // The classifier's spans point into config_.
   classifier_.pi_ouis = config_.pi_ouis;
   classifier_.extra_guid_prefixes = config_.extra_guid_prefixes;
+  index_reservations();
+}
+
+void server_engine::index_reservations() {
+  reserved_.clear();
+  for (auto const& h : config_.hosts)
+    if (h.address) reserved_.push_back(h.address->to_uint());
+  std::sort(reserved_.begin(), reserved_.end());
+  reserved_.erase(std::unique(reserved_.begin(), reserved_.end()), reserved_.end());
+}
+
+pool_usage server_engine::usage(std::size_t subnet, std::int64_t now) const noexcept {
+  pool_usage u;
+  if (subnet >= config_.subnets.size()) return u;
+  auto const& net = config_.subnets[subnet];
+  std::uint32_t first = net.range_start.to_uint(), last = net.range_end.to_uint();
+  if (last < first) return u;
+  u.size = std::uint64_t{last} - first + 1;
+  std::uint64_t held = 0;  // addresses with a live record
+  (void)leases_.find_in(first, last, [&](lease const& l) {
+    if (l.expires > now) {
+      ++held;
+      switch (l.state) {
+        case lease_state::bound: ++u.leased; break;
+        case lease_state::offered: ++u.offered; break;
+        case lease_state::declined: ++u.declined; break;
+        case lease_state::released: ++u.released; break;
+      }
+    }
+    return false;  // visit them all
+  });
+  for (auto it = std::lower_bound(reserved_.begin(), reserved_.end(), first); it != reserved_.end() && *it <= last;
+       ++it) {
+    auto const* l = leases_.find_by_ip(core::ipv4_address{*it});
+    if (l == nullptr || l->expires <= now) ++u.reserved;
+  }
+  u.free = u.size - held - u.reserved;
+  return u;
 }
 
 core::ipv4_address server_engine::our_address(packet_context const& ctx) const noexcept {

@@ -653,6 +653,104 @@ TEST(DhcpEngineFull, DeclinedAddressIsNotOfferedUntilHoldExpires) {
   EXPECT_NE(f.last->yiaddr(), ip);
 }
 
+/// Checks that a pool_usage adds up to its size, and returns it.
+pool_usage checked_usage(server_engine const& e, std::int64_t now, std::size_t subnet = 0) {
+  auto u = e.usage(subnet, now);
+  EXPECT_EQ(u.size, u.leased + u.offered + u.declined + u.released + u.reserved + u.free);
+  return u;
+}
+
+TEST(DhcpEngineFull, PoolUsageCountsEachStateAndAddsUp) {
+  auto cfg = full_config();  // pool .100-.149: 50 addresses
+  host_config in_pool, elsewhere;
+  in_pool.mac = mac_address{{0x02, 0, 0, 0, 0, 0x07}};
+  in_pool.address = ipv4_address{192, 168, 1, 100};
+  elsewhere.mac = mac_address{{0x02, 0, 0, 0, 0, 0x08}};
+  elsewhere.address = ipv4_address{192, 168, 1, 10};  // outside the pool: not counted
+  cfg.hosts = {in_pool, elsewhere};
+  engine_fixture f{cfg};
+  constexpr std::int64_t now = 1'000'000;
+  auto u = checked_usage(f.engine, now);
+  EXPECT_EQ(u.size, 50U);
+  EXPECT_EQ(u.reserved, 1U);
+  EXPECT_EQ(u.free, 49U);
+  EXPECT_EQ(u.leased + u.offered + u.declined + u.released, 0U);
+
+  auto dora = [&](std::uint8_t id) {
+    request_spec s;
+    s.mac = mac_address{{0x02, 0, 0, 0, 6, id}};
+    EXPECT_GT(f.send(make_request(s)).size, 0U);
+    s.type = message_type::request;
+    s.requested = f.last->yiaddr();
+    s.server_id = kServer;
+    EXPECT_EQ(f.send(make_request(s)).reply_type, message_type::ack);
+    return s;
+  };
+  // An OFFER holds an address; its REQUEST turns it into a lease.
+  request_spec offered;
+  offered.mac = mac_address{{0x02, 0, 0, 0, 6, 0}};
+  ASSERT_GT(f.send(make_request(offered)).size, 0U);
+  u = checked_usage(f.engine, now);
+  EXPECT_EQ(u.offered, 1U);
+  EXPECT_EQ(u.free, 48U);
+  dora(1);
+  dora(2);
+  auto declining = dora(3);
+  declining.type = message_type::decline;
+  f.send(make_request(declining));
+  // The reserved host takes its address: no longer "reserved", now leased.
+  request_spec host;
+  host.mac = in_pool.mac;
+  ASSERT_GT(f.send(make_request(host)).size, 0U);
+  host.type = message_type::request;
+  host.requested = in_pool.address;
+  host.server_id = kServer;
+  ASSERT_EQ(f.send(make_request(host)).reply_type, message_type::ack);
+  // A released lease still held for its client, an expired one, and one outside the range.
+  lease released;
+  released.ip = ipv4_address{192, 168, 1, 140};
+  released.client = key_for_mac(mac_address{{0x02, 0, 0, 0, 6, 9}});
+  released.state = lease_state::released;
+  released.expires = now + 10;
+  f.store.put(released);
+  lease expired = released;
+  expired.ip = ipv4_address{192, 168, 1, 141};
+  expired.client = key_for_mac(mac_address{{0x02, 0, 0, 0, 6, 10}});
+  expired.state = lease_state::bound;
+  expired.expires = now - 1;
+  f.store.put(expired);
+  lease outside = expired;
+  outside.ip = ipv4_address{192, 168, 1, 200};
+  outside.client = key_for_mac(mac_address{{0x02, 0, 0, 0, 6, 11}});
+  outside.expires = now + 3600;
+  f.store.put(outside);
+
+  u = checked_usage(f.engine, now);
+  EXPECT_EQ(u.size, 50U);
+  EXPECT_EQ(u.leased, 3U);  // clients 1 and 2, the host
+  EXPECT_EQ(u.offered, 1U);
+  EXPECT_EQ(u.declined, 1U);
+  EXPECT_EQ(u.released, 1U);
+  EXPECT_EQ(u.reserved, 0U);
+  EXPECT_EQ(u.free, 44U);
+
+  // After the lease time everything has expired; the reservation is back to "reserved".
+  u = checked_usage(f.engine, now + 3601);
+  EXPECT_EQ(u.leased + u.offered + u.declined + u.released, 0U);
+  EXPECT_EQ(u.reserved, 1U);
+  EXPECT_EQ(u.free, 49U);
+
+  // A reload that drops the reservation frees its address for anyone.
+  auto next = full_config();
+  f.engine.reconfigure(next);
+  EXPECT_EQ(checked_usage(f.engine, now + 3601).free, 50U);
+  // No such subnet, or a backwards range: nothing.
+  EXPECT_EQ(f.engine.usage(1, now).size, 0U);
+  next.subnets[0].range_end = ipv4_address{192, 168, 1, 99};
+  f.engine.reconfigure(next);
+  EXPECT_EQ(f.engine.usage(0, now).size, 0U);
+}
+
 TEST(DhcpEngineFull, RelayedRequestsGoBackToTheRelayWithOption82) {
   auto cfg = full_config();
   subnet_config remote;

@@ -10,3 +10,5 @@ set_tests_properties(integration.server_status PROPERTIES RUN_SERIAL TRUE)
 pinetboot_add_script_test(server_notify server_notify.sh TIMEOUT 120)
 pinetboot_add_script_test(server_limits server_limits.sh TIMEOUT 120)
 pinetboot_add_script_test(server_config_checks server_config_checks.sh TIMEOUT 60)
+# JSON logs parsed line by line, /metrics through promtool in full and proxy mode (issues 16, 17).
+pinetboot_add_script_test(server_observability server_observability.sh TIMEOUT 180)

@@ -9,6 +9,7 @@
 #     /tftpboot/<MAC>/ tree, names the board in its log and reports its time to boot.
 # Namespaces: LAN (bridge), ROUTER (dnsmasq 10.77.0.1), SERVER (10.77.0.3), CLIENT.
 source "$(dirname "$0")/dhcp_lib.sh"
+source "$(dirname "$0")/lib/promtool.sh"
 pnb_require_netns
 need_cmd dnsmasq dnsmasq-base
 need_cmd curl curl
@@ -78,6 +79,14 @@ wait_for 5 grep -q "board $PI_MAC (raspberry_pi/pi4): booted in" "$LOG" || fail 
 metrics=$(ip netns exec "$SERVER" curl -sS http://127.0.0.1:9110/metrics) || fail "no metrics"
 echo "$metrics" | grep -q '^pinetboot_boot_seconds_count{class="raspberry_pi/pi4"} 1$' ||
   fail "boot histogram: $(echo "$metrics" | grep boot_seconds_count)"
+# Prometheus's own lint, on a document with every family of a real boot filled in (proxy mode).
+echo "$metrics" >"$W/metrics.txt"
+if pnb_find_promtool; then
+  pnb_check_metrics "$W/metrics.txt" || fail "promtool check metrics"
+else
+  echo "note: $PNB_PROMTOOL_WHY; /metrics not linted"
+fi
+! grep -q '^pinetboot_dhcp_pool' "$W/metrics.txt" || fail "pool gauges in proxy mode"
 echo "pi4: $PI_IP learned from its REQUEST to the router; kernel from its own tree; booted"
 
 kill "$SRV_PID"

@@ -12,6 +12,7 @@
 #  - the page / in headless Chromium (when installed) shows each board's state after polling;
 #    a screenshot is kept in the build tree (artifacts/server_status.png).
 source "$(dirname "$0")/lib/netns.sh"
+source "$(dirname "$0")/lib/promtool.sh"
 pnb_require_netns
 B=${PINETBOOT_BUILD_DIR:?PINETBOOT_BUILD_DIR not set}
 SERVER=$B/examples/server/pinetboot-server
@@ -205,8 +206,15 @@ rc=$?
 set -e
 ((rc == 1)) || fail "status against nothing exited $rc"
 
-# Metrics: boards by state, per-board last boot.
+# Metrics: boards by state, per-board last boot; Prometheus's lint passes (full mode).
 pnb_in_srv curl -sS -m 5 http://127.0.0.1:9110/metrics >"$W/metrics.txt" || fail "no /metrics"
+if pnb_find_promtool; then
+  pnb_check_metrics "$W/metrics.txt" || fail "promtool check metrics"
+else
+  echo "note: $PNB_PROMTOOL_WHY; /metrics not linted"
+fi
+# Four boards leased from the registry's reservations (.200-.203), outside the pool .130-.190.
+grep -q '^pinetboot_dhcp_pool_size{subnet="10.77.0.0/24"} 61$' "$W/metrics.txt" || fail "pool: $(grep pool "$W/metrics.txt")"
 grep -q '^pinetboot_boards{state="failed"} 1$' "$W/metrics.txt" || fail "metrics: $(grep boards "$W/metrics.txt")"
 grep -q '^pinetboot_boards{state="unseen"} 1$' "$W/metrics.txt" || fail "metrics: $(grep boards "$W/metrics.txt")"
 grep -Eq '^pinetboot_board_last_boot_duration_seconds\{board="pi-b",mac="b8:27:eb:00:00:01"\} [0-9]+\.[0-9]{3}$' "$W/metrics.txt" ||

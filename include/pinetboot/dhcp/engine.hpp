@@ -144,6 +144,18 @@ struct reply {
   std::string_view outcome;        ///< "offer", "ack", "nak: ...", "ignored: ..."
 };
 
+/// How one subnet's dynamic pool (`range_start`..`range_end`) is used at a given time. The
+/// counts add up: `size == leased + offered + declined + released + reserved + free`.
+struct pool_usage {
+  std::uint64_t size = 0;      ///< addresses in the range
+  std::uint64_t leased = 0;    ///< bound (ACKed, or a Pi 3 OFFER) and not expired
+  std::uint64_t offered = 0;   ///< held for an OFFER (`offer_hold_seconds`)
+  std::uint64_t declined = 0;  ///< DECLINEd, unused until `decline_hold_seconds` pass
+  std::uint64_t released = 0;  ///< released but not yet expired (kept for the same client)
+  std::uint64_t reserved = 0;  ///< reserved for a host (`host_config::address`) that holds no live lease
+  std::uint64_t free = 0;      ///< what a new client can get: never leased, or expired
+};
+
 class server_engine {
  public:
   /// The lease store must outlive the engine.
@@ -159,6 +171,12 @@ class server_engine {
   [[nodiscard]] std::optional<core::mac_address> mac_for(core::ipv4_address ip) const noexcept {
     return leases_.mac_for(ip);
   }
+
+  /// The use of subnet `config().subnets[subnet]`'s pool at `now` (unix seconds); all zero
+  /// for an index out of range. Walks the leases inside the range and the reservations (a
+  /// sorted copy made at configuration time), so it costs about one step per lease of the
+  /// subnet: meant for a metrics scrape, not per packet.
+  [[nodiscard]] pool_usage usage(std::size_t subnet, std::int64_t now) const noexcept;
 
   [[nodiscard]] engine_config const& config() const noexcept { return config_; }
   /// Replaces the configuration (SIGHUP reload); leases and remembered boot clients are kept.
@@ -199,8 +217,11 @@ class server_engine {
     std::int64_t seen = 0;
   };
 
+  void index_reservations();
+
   engine_config config_;
   lease_store& leases_;
+  std::vector<std::uint32_t> reserved_;  ///< host reservation addresses, sorted, unique
   classifier_config classifier_;
   std::unordered_map<std::uint64_t, remembered> boot_clients_;
 };
