@@ -7,15 +7,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <new>
 #include <optional>
 #include <span>
 #include <system_error>
 
 #include "pinetboot/core/result.hpp"
+#include "pinetboot/tftp/detail/block_reader.hpp"
 #include "pinetboot/tftp/detail/blocks.hpp"
-#include "pinetboot/tftp/detail/netascii.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/session.hpp"
@@ -41,19 +39,12 @@ class block_sender {
   /// Allocates the netascii buffers (only for netascii). On allocation failure the sender is
   /// failed() with io_error.
   block_sender(Source& src, config const& cfg, rto_estimator const& rto, session_stats& stats) noexcept
-      : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
+      : cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
         retries_{cfg.max_retransmits, cfg.give_up_after} {
     cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
     cfg_.adaptive = cfg_.adaptive && cfg_.window > 1;  // lockstep has nothing to pace
-    if (cfg_.mode == transfer_mode::netascii) {
-      ring_size_ = std::size_t{cfg_.window} + 1;
-      ring_.reset(detail::try_new<netascii_checkpoint>(ring_size_));
-      staging_.reset(detail::try_new<std::byte>(cfg_.blksize));
-      if (!ring_ || !staging_)
-        fail(errc::io_error);
-      else
-        ring_[1 % ring_size_] = {};
-    }
+    reader_ = block_reader<Source>{src, cfg_.blksize, cfg_.mode, cfg_.window};
+    if (!reader_.ok()) fail(errc::io_error);
     publish();
   }
 
@@ -404,39 +395,13 @@ class block_sender {
     return !pacing() || now >= next_send_at_;
   }
 
-  /// Reads block `seq` into `payload` (blksize bytes); returns its length.
+  /// Reads block `seq` into `payload` (blksize bytes); returns its length and notes the last.
   [[nodiscard]] result<std::size_t> produce(std::uint64_t seq, std::span<std::byte> payload) noexcept {
-    std::uint64_t size = src_->size();
-    std::size_t n = 0;
-    if (cfg_.mode == transfer_mode::octet) {
-      std::uint64_t off = (seq - 1) * cfg_.blksize;
-      if (off > size) return errc::io_error;
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - off));
-      if (want != 0) {
-        auto r = src_->read_at(off, payload.first(want));
-        if (!r) return r.error();
-        if (*r != want) return errc::io_error;  // the file shrank under us
-      }
-      n = want;
-    } else {
-      auto cp = ring_[seq % ring_size_];
-      if (cp.in_off > size) return errc::io_error;
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - cp.in_off));
-      std::span<std::byte> staged{staging_.get(), want};
-      if (want != 0) {
-        auto r = src_->read_at(cp.in_off, staged);
-        if (!r) return r.error();
-        if (*r != want) return errc::io_error;
-      }
-      auto step = netascii_encode(cp.pending, staged, payload);
-      ring_[(seq + 1) % ring_size_] = {cp.in_off + step.consumed, step.pending};
-      n = step.written;
-    }
-    if (n < cfg_.blksize) last_ = seq;
+    auto n = reader_.read(seq, payload);
+    if (n && *n < cfg_.blksize) last_ = seq;
     return n;
   }
 
-  Source* src_ = nullptr;
   config cfg_{};
   block_numbering numbering_{};
   rto_estimator rto_{};
@@ -471,9 +436,7 @@ class block_sender {
   time_point timed_at_{};
   probe probe_{};
   time_point next_send_at_{};
-  std::unique_ptr<netascii_checkpoint[]> ring_;
-  std::size_t ring_size_ = 0;
-  std::unique_ptr<std::byte[]> staging_;
+  block_reader<Source> reader_{};
 };
 
 }  // namespace pinetboot::tftp::detail
