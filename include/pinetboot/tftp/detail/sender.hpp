@@ -13,7 +13,7 @@
 
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/detail/block_reader.hpp"
-#include "pinetboot/tftp/detail/blocks.hpp"
+#include "pinetboot/tftp/detail/send_window.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/session.hpp"
@@ -39,10 +39,10 @@ class block_sender {
   /// Allocates the netascii buffers (only for netascii). On allocation failure the sender is
   /// failed() with io_error.
   block_sender(Source& src, config const& cfg, rto_estimator const& rto, session_stats& stats) noexcept
-      : cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
-        retries_{cfg.max_retransmits, cfg.give_up_after} {
+      : cfg_{cfg}, rto_{rto}, stats_{&stats}, retries_{cfg.max_retransmits, cfg.give_up_after} {
     cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
     cfg_.adaptive = cfg_.adaptive && cfg_.window > 1;  // lockstep has nothing to pace
+    window_ = send_window{cfg_.window, cfg_.roll};
     reader_ = block_reader<Source>{src, cfg_.blksize, cfg_.mode, cfg_.window};
     if (!reader_.ok()) fail(errc::io_error);
     publish();
@@ -53,10 +53,10 @@ class block_sender {
   [[nodiscard]] bool failed() const noexcept { return state_ == st::failed; }
   [[nodiscard]] std::error_code error() const noexcept { return error_; }
   [[nodiscard]] rto_estimator const& rto() const noexcept { return rto_; }
-  [[nodiscard]] std::uint64_t base() const noexcept { return base_; }
-  [[nodiscard]] std::uint64_t next() const noexcept { return next_; }
-  [[nodiscard]] std::uint64_t highest_sent() const noexcept { return high_; }
-  [[nodiscard]] std::uint64_t last_block() const noexcept { return last_; }
+  [[nodiscard]] std::uint64_t base() const noexcept { return window_.base(); }
+  [[nodiscard]] std::uint64_t next() const noexcept { return window_.next(); }
+  [[nodiscard]] std::uint64_t highest_sent() const noexcept { return window_.high(); }
+  [[nodiscard]] std::uint64_t last_block() const noexcept { return window_.last(); }
   [[nodiscard]] std::uint16_t window() const noexcept { return cfg_.window; }
   /// The paced rate as blocks per smoothed round trip (the negotiated window when unpaced).
   [[nodiscard]] std::uint16_t effective_window() const noexcept {
@@ -74,13 +74,13 @@ class block_sender {
   [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now) noexcept {
     if (!can_send(now)) return std::size_t{0};
     if (out.size() < std::size_t{4} + cfg_.blksize) return errc::buffer_too_small;
-    std::uint64_t seq = next_;
+    std::uint64_t seq = window_.next();
     auto n = produce(seq, out.subspan(4, cfg_.blksize));
     if (!n) {
       fail(n.error());
       return std::size_t{0};
     }
-    (void)write_data_header(out, numbering_.wire(seq));
+    (void)write_data_header(out, window_.wire(seq));
     // Within a round, a timer that woke late may catch up with the blocks due by now (up to a
     // quarter millisecond's worth, at least three): the rate decides how fast blocks leave, not
     // how promptly an event loop wakes (tens of microseconds late under load).
@@ -92,12 +92,10 @@ class block_sender {
     round_.last = now;
     ++round_.sent;
     ++stats_->blocks;
-    if (seq <= high_) {
+    if (window_.sent()) {
       ++stats_->retransmits;
-      resent_mark_ = std::max(resent_mark_, seq + 1);
       if (timed_seq_ != 0 && seq <= timed_seq_) timed_seq_ = 0;  // Karn
     } else {
-      high_ = seq;
       stats_->bytes += *n;
       // Time the newest block: the receiver ACKs when the last block of a window arrives, so
       // timing an earlier one would add the window's (paced) send time to the RTT.
@@ -109,7 +107,6 @@ class block_sender {
     // After a resend went unanswered, a peer that never answers a repeated block waits for its
     // own timer, which each further copy would restart: give that timer room.
     timer_ = now + (retries_.count() >= 1 ? std::max(rto_.rto(), silent_floor_) : rto_.rto());
-    ++next_;
     return 4 + *n;
   }
 
@@ -117,12 +114,12 @@ class block_sender {
   /// Apprentice re-send).
   void on_ack(std::uint16_t block, time_point now) noexcept {
     if (state_ != st::running) return;
-    auto s = numbering_.at_or_below(high_, block);
-    if (!s || *s + 1 < base_) {
+    auto s = window_.map_ack(block);
+    if (!s) {
       ++stats_->ignored;
       return;
     }
-    if (*s + 1 == base_) {
+    if (*s + 1 == window_.base()) {
       ++stats_->duplicate_acks;
       judge_timeout(*s);
       if (*s == probe_.acked_seq && (probe_.state == probe::acked ||
@@ -150,15 +147,13 @@ class block_sender {
     note_silent_peer(now);
     retries_.progress(now);
     rto_.reset_backoff();
-    bool partial = *s + 1 < next_;
+    bool partial = window_.is_partial(*s);
     judge_timeout(*s);
     std::optional<delivery> measured;
     if (cfg_.adaptive && round_.started && round_.clean)
-      measured = measure_round(*s + 1 - base_, partial, now);
+      measured = measure_round(*s + 1 - window_.base(), partial, now);
     round_ = {};
-    base_ = *s + 1;
-    if (next_ < base_) next_ = base_;
-    if (last_ != 0 && *s >= last_) {
+    if (window_.acknowledge(*s)) {
       state_ = st::done;
       timer_.reset();
       publish();
@@ -167,13 +162,13 @@ class block_sender {
     if (partial) {
       // RFC 7440: the receiver acknowledged the last block it got in order (gap or its timeout);
       // the next window starts right after it.
-      next_ = base_;
+      window_.go_back();
       loss_event(measured);  // the loss was in the round this ACK ended
     } else if (measured) {
       speed_up(*measured);
     }
     timer_.reset();
-    if (base_ < next_) timer_ = now + rto_.rto();
+    if (window_.in_flight()) timer_ = now + rto_.rto();
     publish();
   }
 
@@ -194,16 +189,16 @@ class block_sender {
     else if (probe_.state == probe::acked || probe_.state == probe::acked_late)
       probe_.state = probe::idle;
     rto_.backoff();
-    next_ = base_;
+    window_.go_back();
     timer_.reset();
     round_.clean = false;
-    std::uint64_t outstanding = high_ + 1 - base_;
+    std::uint64_t outstanding = window_.outstanding();
     loss_event(std::nullopt);
     if (retries_.count() >= 2) {
       after_timeout_.pending = false;
       slow_down();
     } else {
-      after_timeout_ = {true, base_, outstanding};
+      after_timeout_ = {true, window_.base(), outstanding};
     }
     publish();
   }
@@ -273,11 +268,11 @@ class block_sender {
   /// least one lowest RTT after the window's first block left (a copy made by the link comes
   /// sooner), and once per round (the go-back starts a new one).
   [[nodiscard]] bool gap_at_window_start(time_point now) const noexcept {
-    return cfg_.window > 1 && round_.started && base_ - 1 >= resent_mark_ && rto_.has_sample() &&
+    return cfg_.window > 1 && round_.started && window_.sent_once_below_base() && rto_.has_sample() &&
            now - round_.start >= rto_.base();
   }
   void go_back() noexcept {
-    next_ = base_;
+    window_.go_back();
     loss_event(std::nullopt);
     round_ = {};
     timer_.reset();
@@ -331,13 +326,13 @@ class block_sender {
     ++stats_->loss_events;
     // Act at most once per window: losses among the blocks up to the end of the window in
     // which we last reduced belong to the same episode (like NewReno's recovery point).
-    if (!cfg_.adaptive || base_ <= recover_) return;
+    if (!cfg_.adaptive || window_.base() <= recover_) return;
     if (measured && !measured->kept_up) {
       // At most half the rate: a gap ACK that the receiver's timer sent late (its first one
       // lost) can look like a slow path.
       set_gap(std::min(measured->received, 2 * gap_ + round_trip() / cfg_.window));
       limit_gap_ = gap_;
-      recover_ = std::max(high_, base_ + cfg_.window - 1);
+      recover_ = std::max(window_.high(), window_.base() + cfg_.window - 1);
     } else if (measured) {
       speed_up(*measured);  // the path kept up: noise, not a queue
     }
@@ -347,7 +342,7 @@ class block_sender {
     if (!cfg_.adaptive) return;
     duration slower = gap_ == duration::zero() ? 2 * rtt_estimate() / cfg_.window : 2 * gap_;
     set_gap(std::min(slower, rtt_estimate()));  // at least a block per round trip
-    recover_ = std::max(high_, base_ + cfg_.window - 1);
+    recover_ = std::max(window_.high(), window_.base() + cfg_.window - 1);
   }
   /// The first ACK after a timeout tells what the receiver had got by then: most of the window
   /// (only its tail or our ACK was lost, as random loss does) or little (a queue overflowed).
@@ -387,7 +382,7 @@ class block_sender {
   }
   void set_gap(duration g) noexcept { gap_ = g * cfg_.window <= round_trip() / 8 ? duration::zero() : g; }
   [[nodiscard]] bool has_block_to_send() const noexcept {
-    return state_ == st::running && (last_ == 0 || next_ <= last_) && next_ < base_ + cfg_.window;
+    return state_ == st::running && window_.has_block_to_send();
   }
   [[nodiscard]] bool pacing() const noexcept { return cfg_.adaptive && gap_ != duration::zero(); }
   [[nodiscard]] bool can_send(time_point now) const noexcept {
@@ -398,22 +393,17 @@ class block_sender {
   /// Reads block `seq` into `payload` (blksize bytes); returns its length and notes the last.
   [[nodiscard]] result<std::size_t> produce(std::uint64_t seq, std::span<std::byte> payload) noexcept {
     auto n = reader_.read(seq, payload);
-    if (n && *n < cfg_.blksize) last_ = seq;
+    if (n && *n < cfg_.blksize) window_.set_last(seq);
     return n;
   }
 
   config cfg_{};
-  block_numbering numbering_{};
   rto_estimator rto_{};
   session_stats* stats_ = nullptr;
   st state_ = st::running;
   std::error_code error_{};
-  std::uint64_t base_ = 1;  // first unacknowledged block
-  std::uint64_t next_ = 1;  // next block to send
-  std::uint64_t high_ = 0;  // highest block ever sent
-  std::uint64_t last_ = 0;  // final (short) block, 0 until known
+  send_window window_{};
   std::uint64_t recover_ = 0;
-  std::uint64_t resent_mark_ = 0;  // one past the highest block sent more than once
   time_point last_timeout_at_{};
   duration silent_floor_{};  // least wait before a second resend (note_silent_peer), 0 = none
   struct round {
