@@ -92,16 +92,12 @@ class block_sender {
     round_.last = now;
     ++round_.sent;
     ++stats_->blocks;
-    if (window_.sent()) {
+    bool retransmit = window_.sent();
+    if (retransmit)
       ++stats_->retransmits;
-      if (timed_seq_ != 0 && seq <= timed_seq_) timed_seq_ = 0;  // Karn
-    } else {
+    else
       stats_->bytes += *n;
-      // Time the newest block: the receiver ACKs when the last block of a window arrives, so
-      // timing an earlier one would add the window's (paced) send time to the RTT.
-      timed_seq_ = seq;
-      timed_at_ = now;
-    }
+    karn_.sent(seq, retransmit, now);
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
     // After a resend went unanswered, a peer that never answers a repeated block waits for its
@@ -129,10 +125,7 @@ class block_sender {
         go_back();
       return;
     }
-    if (timed_seq_ != 0 && *s >= timed_seq_) {
-      rto_.sample(now - timed_at_);
-      timed_seq_ = 0;
-    }
+    if (auto rtt = karn_.acked(*s, now)) rto_.sample(*rtt);
     if (probe_.state == probe::waiting && *s >= probe_.seq) {
       // Only an ACK faster than any round trip seen cannot answer the resent copy (Eifel's
       // test, RFC 3522, with the lowest RTT for a timestamp): otherwise a duplicate ACK made
@@ -184,8 +177,8 @@ class block_sender {
     // Karn's rule drops the timed block's RTT sample, but remember when it was sent: if the
     // peer later ACKs it twice, it had received the first copy and the timeout was needless.
     // A second timeout of the same block keeps the probe (and its first send time).
-    if (timed_seq_ != 0)
-      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, now, {}, {}};
+    if (karn_.seq() != 0)
+      probe_ = {probe::waiting, karn_.seq(), 0, karn_.sent_at(), now, {}, {}};
     else if (probe_.state == probe::acked || probe_.state == probe::acked_late)
       probe_.state = probe::idle;
     rto_.backoff();
@@ -322,7 +315,7 @@ class block_sender {
   /// wakes late, and every round would look slow. Lockstep (window 1) is never paced.
   /// BM_WindowUnderLoss (bench/tftp_bench.cpp) compares it with a fixed window.
   void loss_event(std::optional<delivery> measured) noexcept {
-    timed_seq_ = 0;
+    karn_.cancel();
     ++stats_->loss_events;
     // Act at most once per window: losses among the blocks up to the end of the window in
     // which we last reduced belong to the same episode (like NewReno's recovery point).
@@ -422,8 +415,7 @@ class block_sender {
   } after_timeout_;
   retry_budget retries_{};
   std::optional<time_point> timer_;
-  std::uint64_t timed_seq_ = 0;
-  time_point timed_at_{};
+  rtt_sampler karn_{};
   probe probe_{};
   time_point next_send_at_{};
   block_reader<Source> reader_{};
