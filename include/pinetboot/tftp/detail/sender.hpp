@@ -13,6 +13,7 @@
 
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/detail/block_reader.hpp"
+#include "pinetboot/tftp/detail/needless_timeout.hpp"
 #include "pinetboot/tftp/detail/send_window.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
 #include "pinetboot/tftp/packet.hpp"
@@ -118,25 +119,14 @@ class block_sender {
     if (*s + 1 == window_.base()) {
       ++stats_->duplicate_acks;
       judge_timeout(*s);
-      if (*s == probe_.acked_seq && (probe_.state == probe::acked ||
-                                     (probe_.state == probe::acked_late && now - probe_.acked_at >= kDoubleAckSpacing)))
+      if (needless_.proves_needless(*s, now))
         undo_spurious_timeout();
       else if (gap_at_window_start(now))
         go_back();
       return;
     }
     if (auto rtt = karn_.acked(*s, now)) rto_.sample(*rtt);
-    if (probe_.state == probe::waiting && *s >= probe_.seq) {
-      // Only an ACK faster than any round trip seen cannot answer the resent copy (Eifel's
-      // test, RFC 3522, with the lowest RTT for a timestamp): otherwise a duplicate ACK made
-      // by the link (or a client's own timer) after a real loss would pass as evidence.
-      probe_.state = rto_.has_sample() && now - probe_.resent_at < rto_.base() ? probe::acked : probe::acked_late;
-      probe_.acked_seq = *s;
-      probe_.acked_at = now;
-      probe_.rtt = now - probe_.sent_at;
-    } else if (probe_.state == probe::acked || probe_.state == probe::acked_late) {
-      probe_.state = probe::idle;  // progress past the ACK that could have been repeated
-    }
+    needless_.on_progress(*s, now, rto_);
     note_silent_peer(now);
     retries_.progress(now);
     rto_.reset_backoff();
@@ -176,11 +166,7 @@ class block_sender {
     }
     // Karn's rule drops the timed block's RTT sample, but remember when it was sent: if the
     // peer later ACKs it twice, it had received the first copy and the timeout was needless.
-    // A second timeout of the same block keeps the probe (and its first send time).
-    if (karn_.seq() != 0)
-      probe_ = {probe::waiting, karn_.seq(), 0, karn_.sent_at(), now, {}, {}};
-    else if (probe_.state == probe::acked || probe_.state == probe::acked_late)
-      probe_.state = probe::idle;
+    needless_.on_timeout(karn_.seq(), karn_.sent_at(), now);
     rto_.backoff();
     window_.go_back();
     timer_.reset();
@@ -212,44 +198,12 @@ class block_sender {
     bool kept_up;       // no slower than we actually sent them (timers make that the gap or more)
   };
 
-  /// Spurious-timeout detection (in the spirit of RFC 3522/4015, with the duplicate ACK as the
-  /// evidence instead of a timestamp): after a timeout resent block `seq`, the first ACK of it
-  /// may answer either copy. A receiver ACKs every copy it gets (RFC 1350 lockstep; RFC 7440
-  /// re-ACKs a repeated block), so a second ACK of the same block right after the first, with
-  /// no progress between, means both copies arrived: the original was only late, by `rtt`
-  /// (first send to first ACK). The RTO's floor then rises above that delay for the rest of
-  /// the transfer (such delays come back). It is not fed to the smoothed RTT, which paces a
-  /// reduced window: a queue that delayed one window would slow every later one.
-  /// Measured: 1000 lockstep transfers on two busy cores sent 11 % of all DATA twice without
-  /// this (RTT spikes from CPU scheduling, not loss), each also costing the client an ACK.
-  ///
-  /// A slow client (its ACK delay jitters between a fraction of a millisecond and tens of
-  /// them) fails Eifel's test: its lowest RTT is tiny, and the late original's ACK comes at
-  /// any time after the resend. Its second ACK is the evidence then, when it comes at least
-  /// kDoubleAckSpacing after the first: a client ACKs two copies one processing delay apart,
-  /// while a copy of one ACK made by the link arrives right behind it.
-  struct probe {
-    // acked: the first ACK passed Eifel's test; acked_late: it came too late for that test.
-    enum : std::uint8_t { idle, waiting, acked, acked_late } state = idle;
-    std::uint64_t seq = 0;        // the timed block outstanding at the timeout
-    std::uint64_t acked_seq = 0;  // the ACK that first covered it
-    time_point sent_at{};         // its first transmission
-    time_point resent_at{};       // the timeout that resent it
-    time_point acked_at{};        // the first ACK that covered it
-    duration rtt{};               // first send to first ACK
-  };
-  /// Least spacing of two ACKs of one block that shows two copies reached the receiver (see
-  /// probe): above a duplicating link's spacing (tests/support/lossy_link.hpp: 100 us).
-  static constexpr duration kDoubleAckSpacing = std::chrono::milliseconds{1};
-  /// After a needless timeout the RTO's floor becomes this many times the late ACK's delay:
-  /// delays that long come back, and a jittery peer's next spike is often longer (1.25 left a
-  /// slow client two or three more needless resends per transfer: bench/results/tftp_slow_clients.md).
-  static constexpr std::int64_t kNeedlessTimeoutFloor = 2;
-
+  /// A needless timeout was proven (needless_timeout_detector): the RTO's floor rises above
+  /// the late ACK's delay.
   void undo_spurious_timeout() noexcept {
     ++stats_->spurious_timeouts;
-    rto_.raise_min(kNeedlessTimeoutFloor * probe_.rtt);
-    probe_.state = probe::idle;
+    rto_.raise_min(needless_.floor());
+    needless_.reset();
     publish();
   }
 
@@ -416,7 +370,7 @@ class block_sender {
   retry_budget retries_{};
   std::optional<time_point> timer_;
   rtt_sampler karn_{};
-  probe probe_{};
+  needless_timeout_detector needless_{};
   time_point next_send_at_{};
   block_reader<Source> reader_{};
 };
