@@ -15,6 +15,7 @@
 #include "pinetboot/tftp/detail/block_reader.hpp"
 #include "pinetboot/tftp/detail/needless_timeout.hpp"
 #include "pinetboot/tftp/detail/send_window.hpp"
+#include "pinetboot/tftp/detail/silent_peer.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/session.hpp"
@@ -101,9 +102,7 @@ class block_sender {
     karn_.sent(seq, retransmit, now);
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
-    // After a resend went unanswered, a peer that never answers a repeated block waits for its
-    // own timer, which each further copy would restart: give that timer room.
-    timer_ = now + (retries_.count() >= 1 ? std::max(rto_.rto(), silent_floor_) : rto_.rto());
+    timer_ = now + silent_.timeout(retries_.count(), rto_);
     return 4 + *n;
   }
 
@@ -127,7 +126,7 @@ class block_sender {
     }
     if (auto rtt = karn_.acked(*s, now)) rto_.sample(*rtt);
     needless_.on_progress(*s, now, rto_);
-    note_silent_peer(now);
+    if (silent_.on_progress(now, retries_.count(), rto_)) ++stats_->silent_peer_waits;
     retries_.progress(now);
     rto_.reset_backoff();
     bool partial = window_.is_partial(*s);
@@ -159,7 +158,7 @@ class block_sender {
   void on_timer(time_point now) noexcept {
     if (state_ != st::running || !timer_ || now < *timer_) return;
     ++stats_->timeouts;
-    last_timeout_at_ = now;
+    silent_.on_timeout(now);
     if (retries_.exhausted_by_timeout(now)) {
       fail(errc::timed_out);
       return;
@@ -224,20 +223,6 @@ class block_sender {
     round_ = {};
     timer_.reset();
     publish();
-  }
-  /// A peer that does not answer a repeated block (busybox tftp, older boot ROMs) repeats its
-  /// ACK only when its own timer expires, and a timer like busybox's restarts on every packet
-  /// it gets. Seen when progress comes after two or more timeouts and well after the latest
-  /// resend (not its answer): the delay since that resend is the peer's timer. From then on,
-  /// the first resend still goes after one RTO (a lost DATA block), the later ones wait longer
-  /// than that timer. Measured with busybox through 1 % loss: each lost ACK cost about 255 ms
-  /// of resends 5, 10, 20, 40 and 80 ms apart before its 100 ms timer could fire.
-  void note_silent_peer(time_point now) noexcept {
-    if (retries_.count() < 2) return;
-    duration waited = now - last_timeout_at_;
-    if (!rto_.has_sample() || waited <= 2 * rto_.srtt() || waited <= rto_.min()) return;
-    silent_floor_ = std::min(std::max(silent_floor_, waited + waited / 4), rto_.max());
-    ++stats_->silent_peer_waits;
   }
   void fail(std::error_code ec) noexcept {
     state_ = st::failed;
@@ -351,8 +336,7 @@ class block_sender {
   std::error_code error_{};
   send_window window_{};
   std::uint64_t recover_ = 0;
-  time_point last_timeout_at_{};
-  duration silent_floor_{};  // least wait before a second resend (note_silent_peer), 0 = none
+  silent_peer_floor silent_{};
   struct round {
     bool started = false;  // a block was sent since the last ACK that moved the window
     bool clean = true;     // no loss or timeout since that ACK
