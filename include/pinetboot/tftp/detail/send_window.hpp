@@ -37,7 +37,9 @@ class send_window {
   [[nodiscard]] constexpr bool sent_once_below_base() const noexcept { return base_ - 1 >= resent_mark_; }
 
   /// The 16-bit block number of `seq` on the wire.
-  [[nodiscard]] constexpr std::uint16_t wire(std::uint64_t seq) const noexcept { return numbering_.wire(seq); }
+  [[nodiscard]] constexpr std::uint16_t wire(std::uint64_t seq) const noexcept {
+    return numbering_.wire(seq);
+  }
   /// The sequence number an ACK of wire number `block` names: the highest one sent with that
   /// number. nullopt when it names none, or one below base() - 1 (older than any duplicate).
   [[nodiscard]] constexpr std::optional<std::uint64_t> map_ack(std::uint16_t block) const noexcept {
