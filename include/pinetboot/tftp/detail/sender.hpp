@@ -27,6 +27,8 @@ namespace pinetboot::tftp::detail {
 template <block_source Source>
 class block_sender {
  public:
+  /// DATA header before the payload: opcode and block number (RFC 1350).
+  static constexpr std::size_t kDataHeader = 4;
   struct config {
     std::uint16_t blksize = default_blksize;
     std::uint16_t window = 1;
@@ -73,9 +75,9 @@ class block_sender {
   /// A source failure makes failed() true and returns 0.
   [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now) noexcept {
     if (!can_send(now)) return std::size_t{0};
-    if (out.size() < std::size_t{4} + cfg_.blksize) return errc::buffer_too_small;
+    if (out.size() < kDataHeader + cfg_.blksize) return errc::buffer_too_small;
     std::uint64_t seq = window_.next();
-    auto n = produce(seq, out.subspan(4, cfg_.blksize));
+    auto n = produce(seq, out.subspan(kDataHeader, cfg_.blksize));
     if (!n) {
       fail(n.error());
       return std::size_t{0};
@@ -92,7 +94,7 @@ class block_sender {
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
     timer_ = now + silent_.timeout(retries_.count(), rto_);
-    return 4 + *n;
+    return kDataHeader + *n;
   }
 
   /// An ACK with wire number `block`. Duplicates are counted and ignored (no Sorcerer's
