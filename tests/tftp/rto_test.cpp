@@ -156,6 +156,17 @@ TEST(TftpRtoEstimator, SetMaxRebounds) {
   EXPECT_EQ(r.max(), 5ms) << "never below min";
 }
 
+TEST(TftpRtoEstimator, DefaultsMatchSessionLimits) {
+  rto_estimator r;
+  session_limits lim;
+  EXPECT_EQ(r.rto(), duration{lim.initial_rto});
+  EXPECT_EQ(r.min(), duration{lim.min_rto});
+  EXPECT_EQ(r.max(), duration{lim.max_rto});
+  retry_budget b;
+  for (unsigned i = 0; i < lim.max_retransmits; ++i) EXPECT_FALSE(b.exhausted_by_timeout(t0()));
+  EXPECT_TRUE(b.exhausted_by_timeout(t0()));
+}
+
 TEST(TftpMakeRto, NegotiatedTimeoutIsTheUpperBound) {
   session_limits lim;
   lim.initial_rto = 1000ms;

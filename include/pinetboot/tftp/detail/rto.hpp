@@ -24,6 +24,13 @@ class rto_estimator {
   /// slack) means queueing.
   static constexpr std::int64_t kQueueingFraction = 4;
   static constexpr duration kQueueingSlack = std::chrono::microseconds{200};
+  /// RFC 6298 section 5.5: each timeout multiplies the RTO by this (up to max).
+  static constexpr std::int64_t kBackoffFactor = 2;
+  /// A default-constructed estimator: RFC 6298's 1 s initial RTO, a 5 ms LAN floor and a 1 s
+  /// ceiling (the values session_limits defaults to).
+  static constexpr duration kDefaultRto = std::chrono::seconds{1};
+  static constexpr duration kDefaultMin = std::chrono::milliseconds{5};
+  static constexpr duration kDefaultMax = std::chrono::seconds{1};
 
   constexpr rto_estimator() noexcept = default;
   constexpr rto_estimator(duration initial, duration min, duration max) noexcept
@@ -70,7 +77,7 @@ class rto_estimator {
     reset_backoff();
   }
   /// Doubles the RTO (bounded by max) after a timeout.
-  constexpr void backoff() noexcept { rto_ = std::min(rto_ * 2, max_); }
+  constexpr void backoff() noexcept { rto_ = std::min(rto_ * kBackoffFactor, max_); }
   /// Changes the bounds (e.g. once "timeout" was negotiated).
   constexpr void set_max(duration max) noexcept {
     max_ = std::max(min_, max);
@@ -103,9 +110,9 @@ class rto_estimator {
   duration base_{};  // lowest RTT sample (the path without queueing)
   duration last_{};  // latest RTT sample
   duration peak_{};  // longest RTT sample
-  duration rto_{std::chrono::seconds{1}};
-  duration min_{std::chrono::milliseconds{5}};
-  duration max_{std::chrono::seconds{1}};
+  duration rto_{kDefaultRto};
+  duration min_{kDefaultMin};
+  duration max_{kDefaultMax};
   bool has_ = false;
 };
 
@@ -149,6 +156,8 @@ class rtt_sampler {
 /// ACK twice; the floor keeps the transfer alive for those repeats.
 class retry_budget {
  public:
+  /// A default-constructed budget's count (session_limits::max_retransmits' default).
+  static constexpr unsigned kDefaultMaxTimeouts = 8;
   constexpr retry_budget() noexcept = default;
   constexpr retry_budget(unsigned max, duration floor) noexcept : max_{max}, floor_{floor} {}
   /// The peer made progress: the count starts again.
@@ -166,7 +175,7 @@ class retry_budget {
   [[nodiscard]] constexpr unsigned count() const noexcept { return count_; }
 
  private:
-  unsigned max_ = 8;
+  unsigned max_ = kDefaultMaxTimeouts;
   duration floor_{};
   unsigned count_ = 0;
   time_point since_{};
