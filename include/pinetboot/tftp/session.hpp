@@ -53,7 +53,7 @@ struct session_limits {
   /// small queue it is several times faster than a fixed window and sends a fraction of the
   /// packets; on random loss it matches a fixed window in simulation and reached 0.8-0.9x of
   /// it on this machine's CPU-bound impaired veth link (where bursts batch better), so it can
-  /// be turned off. See block_sender::loss_event and bench/results/tftp_window.md.
+  /// be turned off. See detail::window_pacer (detail/pacer.hpp) and bench/results/tftp_window.md.
   bool adaptive_window = true;
   /// How long a receiver keeps answering a retransmitted final block after its final ACK
   /// (RFC 1350 section 6 "dallying").

@@ -1,9 +1,12 @@
 /// @file
-/// @brief RFC 6298-style retransmission timer estimator (SRTT/RTTVAR, exponential backoff).
+/// @brief RFC 6298-style retransmission timer estimator (SRTT/RTTVAR, exponential backoff),
+/// Karn's rule for its samples, and the retry budget.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 
 #include "pinetboot/tftp/session.hpp"
 
@@ -11,6 +14,24 @@ namespace pinetboot::tftp::detail {
 
 class rto_estimator {
  public:
+  /// RFC 6298 section 2.3: RTTVAR <- (1 - beta) RTTVAR + beta |SRTT - R|, beta = 1/4;
+  /// SRTT <- (1 - alpha) SRTT + alpha R, alpha = 1/8 (as numerator over denominator).
+  static constexpr std::int64_t kRttvarKeep = 3, kRttvarDenominator = 4;
+  static constexpr std::int64_t kSrttKeep = 7, kSrttDenominator = 8;
+  /// RFC 6298 K: RTO = SRTT + max(G, K RTTVAR), with the floor standing in for G.
+  static constexpr std::int64_t kRttvarWeight = 4;
+  /// A latest sample this far above the lowest one (a quarter of it, at least the absolute
+  /// slack) means queueing.
+  static constexpr std::int64_t kQueueingFraction = 4;
+  static constexpr duration kQueueingSlack = std::chrono::microseconds{200};
+  /// RFC 6298 section 5.5: each timeout multiplies the RTO by this (up to max).
+  static constexpr std::int64_t kBackoffFactor = 2;
+  /// A default-constructed estimator: RFC 6298's 1 s initial RTO, a 5 ms LAN floor and a 1 s
+  /// ceiling (the values session_limits defaults to).
+  static constexpr duration kDefaultRto = std::chrono::seconds{1};
+  static constexpr duration kDefaultMin = std::chrono::milliseconds{5};
+  static constexpr duration kDefaultMax = std::chrono::seconds{1};
+
   constexpr rto_estimator() noexcept = default;
   constexpr rto_estimator(duration initial, duration min, duration max) noexcept
       : min_{min}, max_{std::max(min, max)} {
@@ -33,19 +54,19 @@ class rto_estimator {
     peak_ = std::max(peak_, r);
     if (!has_) {
       srtt_ = r;
-      rttvar_ = r / 2;
+      rttvar_ = r / 2;  // RFC 6298 section 2.2
       has_ = true;
     } else {
       duration diff = srtt_ > r ? srtt_ - r : r - srtt_;
-      rttvar_ = (3 * rttvar_ + diff) / 4;
-      srtt_ = (7 * srtt_ + r) / 8;
+      rttvar_ = (kRttvarKeep * rttvar_ + diff) / kRttvarDenominator;
+      srtt_ = (kSrttKeep * srtt_ + r) / kSrttDenominator;
     }
-    rto_ = std::clamp(srtt_ + std::max(min_, 4 * rttvar_), min_, max_);
+    rto_ = computed();
   }
   /// Undoes backoff once the peer made progress (a new ACK or in-order DATA): the path works
   /// again, so waiting a backed-off RTO for the next loss would only stall the transfer.
   constexpr void reset_backoff() noexcept {
-    if (has_) rto_ = std::clamp(srtt_ + std::max(min_, 4 * rttvar_), min_, max_);
+    if (has_) rto_ = computed();
   }
   /// Raises the lower bound to `floor` (bounded by max): a timeout shown needless says that
   /// this path's round trips can take that long, whatever the smoothed RTT says in between
@@ -56,7 +77,7 @@ class rto_estimator {
     reset_backoff();
   }
   /// Doubles the RTO (bounded by max) after a timeout.
-  constexpr void backoff() noexcept { rto_ = std::min(rto_ * 2, max_); }
+  constexpr void backoff() noexcept { rto_ = std::min(rto_ * kBackoffFactor, max_); }
   /// Changes the bounds (e.g. once "timeout" was negotiated).
   constexpr void set_max(duration max) noexcept {
     max_ = std::max(min_, max);
@@ -75,20 +96,57 @@ class rto_estimator {
   /// on the link (a bad cable, a lossy test link) that a smaller window would not cure.
   [[nodiscard]] constexpr bool queueing() const noexcept {
     if (!has_) return false;
-    duration slack = std::max<duration>(base_ / 4, std::chrono::microseconds{200});
+    duration slack = std::max<duration>(base_ / kQueueingFraction, kQueueingSlack);
     return last_ > base_ + slack;
   }
 
  private:
+  [[nodiscard]] constexpr duration computed() const noexcept {
+    return std::clamp(srtt_ + std::max(min_, kRttvarWeight * rttvar_), min_, max_);
+  }
+
   duration srtt_{};
   duration rttvar_{};
   duration base_{};  // lowest RTT sample (the path without queueing)
   duration last_{};  // latest RTT sample
   duration peak_{};  // longest RTT sample
-  duration rto_{std::chrono::seconds{1}};
-  duration min_{std::chrono::milliseconds{5}};
-  duration max_{std::chrono::seconds{1}};
+  duration rto_{kDefaultRto};
+  duration min_{kDefaultMin};
+  duration max_{kDefaultMax};
   bool has_ = false;
+};
+
+/// Karn's rule (RFC 6298 section 3): one block at a time is timed, and a retransmission of it
+/// (or of any block before it) voids the measurement, since its ACK may answer either copy.
+/// The newest block is timed: a receiver ACKs when the last block of a window arrives, so
+/// timing an earlier one would add the window's (paced) send time to the RTT.
+class rtt_sampler {
+ public:
+  /// A block left at `now`; `retransmit` when it had been sent before.
+  constexpr void sent(std::uint64_t seq, bool retransmit, time_point now) noexcept {
+    if (retransmit) {
+      if (seq_ != 0 && seq <= seq_) seq_ = 0;
+      return;
+    }
+    seq_ = seq;
+    sent_at_ = now;
+  }
+  /// An ACK covered blocks up to `acked`: the round trip of the timed block, if it was covered.
+  [[nodiscard]] constexpr std::optional<duration> acked(std::uint64_t acked, time_point now) noexcept {
+    if (seq_ == 0 || acked < seq_) return std::nullopt;
+    seq_ = 0;
+    return now - sent_at_;
+  }
+  /// Stops timing (a loss: the block will be sent again).
+  constexpr void cancel() noexcept { seq_ = 0; }
+  /// The timed block, 0 = none.
+  [[nodiscard]] constexpr std::uint64_t seq() const noexcept { return seq_; }
+  /// When the timed block was sent (meaningful while seq() != 0).
+  [[nodiscard]] constexpr time_point sent_at() const noexcept { return sent_at_; }
+
+ private:
+  std::uint64_t seq_ = 0;
+  time_point sent_at_{};
 };
 
 /// Consecutive timeouts without progress, and when to give up: after more than `max` of them
@@ -98,6 +156,8 @@ class rto_estimator {
 /// ACK twice; the floor keeps the transfer alive for those repeats.
 class retry_budget {
  public:
+  /// A default-constructed budget's count (session_limits::max_retransmits' default).
+  static constexpr unsigned kDefaultMaxTimeouts = 8;
   constexpr retry_budget() noexcept = default;
   constexpr retry_budget(unsigned max, duration floor) noexcept : max_{max}, floor_{floor} {}
   /// The peer made progress: the count starts again.
@@ -115,7 +175,7 @@ class retry_budget {
   [[nodiscard]] constexpr unsigned count() const noexcept { return count_; }
 
  private:
-  unsigned max_ = 8;
+  unsigned max_ = kDefaultMaxTimeouts;
   duration floor_{};
   unsigned count_ = 0;
   time_point since_{};

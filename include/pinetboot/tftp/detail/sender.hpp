@@ -7,16 +7,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <new>
 #include <optional>
 #include <span>
 #include <system_error>
 
 #include "pinetboot/core/result.hpp"
-#include "pinetboot/tftp/detail/blocks.hpp"
-#include "pinetboot/tftp/detail/netascii.hpp"
+#include "pinetboot/tftp/detail/block_reader.hpp"
+#include "pinetboot/tftp/detail/needless_timeout.hpp"
+#include "pinetboot/tftp/detail/pacer.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
+#include "pinetboot/tftp/detail/send_window.hpp"
+#include "pinetboot/tftp/detail/silent_peer.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/session.hpp"
 #include "pinetboot/tftp/source.hpp"
@@ -26,7 +27,8 @@ namespace pinetboot::tftp::detail {
 template <block_source Source>
 class block_sender {
  public:
-  static constexpr duration pace_credit = std::chrono::microseconds{250};
+  /// DATA header before the payload: opcode and block number (RFC 1350).
+  static constexpr std::size_t kDataHeader = 4;
   struct config {
     std::uint16_t blksize = default_blksize;
     std::uint16_t window = 1;
@@ -41,19 +43,13 @@ class block_sender {
   /// Allocates the netascii buffers (only for netascii). On allocation failure the sender is
   /// failed() with io_error.
   block_sender(Source& src, config const& cfg, rto_estimator const& rto, session_stats& stats) noexcept
-      : src_{&src}, cfg_{cfg}, numbering_{cfg.roll}, rto_{rto}, stats_{&stats},
-        retries_{cfg.max_retransmits, cfg.give_up_after} {
+      : cfg_{cfg}, rto_{rto}, stats_{&stats}, retries_{cfg.max_retransmits, cfg.give_up_after} {
     cfg_.window = std::clamp<std::uint16_t>(cfg_.window, 1, max_effective_windowsize);
     cfg_.adaptive = cfg_.adaptive && cfg_.window > 1;  // lockstep has nothing to pace
-    if (cfg_.mode == transfer_mode::netascii) {
-      ring_size_ = std::size_t{cfg_.window} + 1;
-      ring_.reset(detail::try_new<netascii_checkpoint>(ring_size_));
-      staging_.reset(detail::try_new<std::byte>(cfg_.blksize));
-      if (!ring_ || !staging_)
-        fail(errc::io_error);
-      else
-        ring_[1 % ring_size_] = {};
-    }
+    window_ = send_window{cfg_.window, cfg_.roll};
+    pacer_ = window_pacer{cfg_.window, cfg_.adaptive};
+    reader_ = block_reader<Source>{src, cfg_.blksize, cfg_.mode, cfg_.window};
+    if (!reader_.ok()) fail(errc::io_error);
     publish();
   }
 
@@ -62,16 +58,13 @@ class block_sender {
   [[nodiscard]] bool failed() const noexcept { return state_ == st::failed; }
   [[nodiscard]] std::error_code error() const noexcept { return error_; }
   [[nodiscard]] rto_estimator const& rto() const noexcept { return rto_; }
-  [[nodiscard]] std::uint64_t base() const noexcept { return base_; }
-  [[nodiscard]] std::uint64_t next() const noexcept { return next_; }
-  [[nodiscard]] std::uint64_t highest_sent() const noexcept { return high_; }
-  [[nodiscard]] std::uint64_t last_block() const noexcept { return last_; }
+  [[nodiscard]] std::uint64_t base() const noexcept { return window_.base(); }
+  [[nodiscard]] std::uint64_t next() const noexcept { return window_.next(); }
+  [[nodiscard]] std::uint64_t highest_sent() const noexcept { return window_.high(); }
+  [[nodiscard]] std::uint64_t last_block() const noexcept { return window_.last(); }
   [[nodiscard]] std::uint16_t window() const noexcept { return cfg_.window; }
   /// The paced rate as blocks per smoothed round trip (the negotiated window when unpaced).
-  [[nodiscard]] std::uint16_t effective_window() const noexcept {
-    if (gap_ == duration::zero()) return cfg_.window;
-    return static_cast<std::uint16_t>(std::clamp<std::int64_t>(rtt_estimate() / gap_, 1, cfg_.window));
-  }
+  [[nodiscard]] std::uint16_t effective_window() const noexcept { return pacer_.effective_window(rto_); }
   /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
   void seed_rto(rto_estimator const& rto) noexcept {
     rto_ = rto;
@@ -82,92 +75,55 @@ class block_sender {
   /// A source failure makes failed() true and returns 0.
   [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now) noexcept {
     if (!can_send(now)) return std::size_t{0};
-    if (out.size() < std::size_t{4} + cfg_.blksize) return errc::buffer_too_small;
-    std::uint64_t seq = next_;
-    auto n = produce(seq, out.subspan(4, cfg_.blksize));
+    if (out.size() < kDataHeader + cfg_.blksize) return errc::buffer_too_small;
+    std::uint64_t seq = window_.next();
+    auto n = produce(seq, out.subspan(kDataHeader, cfg_.blksize));
     if (!n) {
       fail(n.error());
       return std::size_t{0};
     }
-    (void)write_data_header(out, numbering_.wire(seq));
-    // Within a round, a timer that woke late may catch up with the blocks due by now (up to a
-    // quarter millisecond's worth, at least three): the rate decides how fast blocks leave, not
-    // how promptly an event loop wakes (tens of microseconds late under load).
-    if (pacing()) {
-      time_point credit = round_.started ? now - std::max<duration>(3 * gap_, pace_credit) : now;
-      next_send_at_ = std::max(next_send_at_, credit) + gap_;
-    }
-    if (!round_.started) round_ = {true, round_.clean, now, now, 0};
-    round_.last = now;
-    ++round_.sent;
+    (void)write_data_header(out, window_.wire(seq));
+    pacer_.on_send(now);
     ++stats_->blocks;
-    if (seq <= high_) {
+    bool retransmit = window_.sent();
+    if (retransmit)
       ++stats_->retransmits;
-      resent_mark_ = std::max(resent_mark_, seq + 1);
-      if (timed_seq_ != 0 && seq <= timed_seq_) timed_seq_ = 0;  // Karn
-    } else {
-      high_ = seq;
+    else
       stats_->bytes += *n;
-      // Time the newest block: the receiver ACKs when the last block of a window arrives, so
-      // timing an earlier one would add the window's (paced) send time to the RTT.
-      timed_seq_ = seq;
-      timed_at_ = now;
-    }
+    karn_.sent(seq, retransmit, now);
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
-    // After a resend went unanswered, a peer that never answers a repeated block waits for its
-    // own timer, which each further copy would restart: give that timer room.
-    timer_ = now + (retries_.count() >= 1 ? std::max(rto_.rto(), silent_floor_) : rto_.rto());
-    ++next_;
-    return 4 + *n;
+    timer_ = now + silent_.timeout(retries_.count(), rto_);
+    return kDataHeader + *n;
   }
 
   /// An ACK with wire number `block`. Duplicates are counted and ignored (no Sorcerer's
   /// Apprentice re-send).
   void on_ack(std::uint16_t block, time_point now) noexcept {
     if (state_ != st::running) return;
-    auto s = numbering_.at_or_below(high_, block);
-    if (!s || *s + 1 < base_) {
+    auto s = window_.map_ack(block);
+    if (!s) {
       ++stats_->ignored;
       return;
     }
-    if (*s + 1 == base_) {
+    if (*s + 1 == window_.base()) {
       ++stats_->duplicate_acks;
-      judge_timeout(*s);
-      if (*s == probe_.acked_seq && (probe_.state == probe::acked ||
-                                     (probe_.state == probe::acked_late && now - probe_.acked_at >= kDoubleAckSpacing)))
+      pacer_.judge_timeout(*s, window_.base(), window_.high(), rto_);
+      if (needless_.proves_needless(*s, now))
         undo_spurious_timeout();
       else if (gap_at_window_start(now))
         go_back();
       return;
     }
-    if (timed_seq_ != 0 && *s >= timed_seq_) {
-      rto_.sample(now - timed_at_);
-      timed_seq_ = 0;
-    }
-    if (probe_.state == probe::waiting && *s >= probe_.seq) {
-      // Only an ACK faster than any round trip seen cannot answer the resent copy (Eifel's
-      // test, RFC 3522, with the lowest RTT for a timestamp): otherwise a duplicate ACK made
-      // by the link (or a client's own timer) after a real loss would pass as evidence.
-      probe_.state = rto_.has_sample() && now - probe_.resent_at < rto_.base() ? probe::acked : probe::acked_late;
-      probe_.acked_seq = *s;
-      probe_.acked_at = now;
-      probe_.rtt = now - probe_.sent_at;
-    } else if (probe_.state == probe::acked || probe_.state == probe::acked_late) {
-      probe_.state = probe::idle;  // progress past the ACK that could have been repeated
-    }
-    note_silent_peer(now);
+    if (auto rtt = karn_.acked(*s, now)) rto_.sample(*rtt);
+    needless_.on_progress(*s, now, rto_);
+    if (silent_.on_progress(now, retries_.count(), rto_)) ++stats_->silent_peer_waits;
     retries_.progress(now);
     rto_.reset_backoff();
-    bool partial = *s + 1 < next_;
-    judge_timeout(*s);
-    std::optional<delivery> measured;
-    if (cfg_.adaptive && round_.started && round_.clean)
-      measured = measure_round(*s + 1 - base_, partial, now);
-    round_ = {};
-    base_ = *s + 1;
-    if (next_ < base_) next_ = base_;
-    if (last_ != 0 && *s >= last_) {
+    bool partial = window_.is_partial(*s);
+    pacer_.judge_timeout(*s, window_.base(), window_.high(), rto_);
+    std::optional<delivery> measured = pacer_.end_round(*s + 1 - window_.base(), partial, now, rto_);
+    if (window_.acknowledge(*s)) {
       state_ = st::done;
       timer_.reset();
       publish();
@@ -176,13 +132,13 @@ class block_sender {
     if (partial) {
       // RFC 7440: the receiver acknowledged the last block it got in order (gap or its timeout);
       // the next window starts right after it.
-      next_ = base_;
+      window_.go_back();
       loss_event(measured);  // the loss was in the round this ACK ended
     } else if (measured) {
-      speed_up(*measured);
+      pacer_.on_clean_round(*measured, rto_);
     }
     timer_.reset();
-    if (base_ < next_) timer_ = now + rto_.rto();
+    if (window_.in_flight()) timer_ = now + rto_.rto();
     publish();
   }
 
@@ -190,87 +146,40 @@ class block_sender {
   void on_timer(time_point now) noexcept {
     if (state_ != st::running || !timer_ || now < *timer_) return;
     ++stats_->timeouts;
-    last_timeout_at_ = now;
+    silent_.on_timeout(now);
     if (retries_.exhausted_by_timeout(now)) {
       fail(errc::timed_out);
       return;
     }
     // Karn's rule drops the timed block's RTT sample, but remember when it was sent: if the
     // peer later ACKs it twice, it had received the first copy and the timeout was needless.
-    // A second timeout of the same block keeps the probe (and its first send time).
-    if (timed_seq_ != 0)
-      probe_ = {probe::waiting, timed_seq_, 0, timed_at_, now, {}, {}};
-    else if (probe_.state == probe::acked || probe_.state == probe::acked_late)
-      probe_.state = probe::idle;
+    needless_.on_timeout(karn_.seq(), karn_.sent_at(), now);
     rto_.backoff();
-    next_ = base_;
+    window_.go_back();
     timer_.reset();
-    round_.clean = false;
-    std::uint64_t outstanding = high_ + 1 - base_;
     loss_event(std::nullopt);
-    if (retries_.count() >= 2) {
-      after_timeout_.pending = false;
-      slow_down();
-    } else {
-      after_timeout_ = {true, base_, outstanding};
-    }
+    pacer_.on_timeout(retries_.count(), window_.base(), window_.high(), rto_);
     publish();
   }
 
   [[nodiscard]] std::optional<time_point> deadline() const noexcept {
     if (state_ != st::running) return std::nullopt;
     std::optional<time_point> d = timer_;
-    if (has_block_to_send() && pacing()) {
-      if (!d || next_send_at_ < *d) d = next_send_at_;
+    if (has_block_to_send() && pacer_.pacing()) {
+      if (!d || pacer_.next_send_at() < *d) d = pacer_.next_send_at();
     }
     return d;
   }
 
  private:
   enum class st : std::uint8_t { running, done, failed };
-  struct delivery {
-    duration received;  // the receiver's spacing of the round's blocks
-    bool kept_up;       // no slower than we actually sent them (timers make that the gap or more)
-  };
 
-  /// Spurious-timeout detection (in the spirit of RFC 3522/4015, with the duplicate ACK as the
-  /// evidence instead of a timestamp): after a timeout resent block `seq`, the first ACK of it
-  /// may answer either copy. A receiver ACKs every copy it gets (RFC 1350 lockstep; RFC 7440
-  /// re-ACKs a repeated block), so a second ACK of the same block right after the first, with
-  /// no progress between, means both copies arrived: the original was only late, by `rtt`
-  /// (first send to first ACK). The RTO's floor then rises above that delay for the rest of
-  /// the transfer (such delays come back). It is not fed to the smoothed RTT, which paces a
-  /// reduced window: a queue that delayed one window would slow every later one.
-  /// Measured: 1000 lockstep transfers on two busy cores sent 11 % of all DATA twice without
-  /// this (RTT spikes from CPU scheduling, not loss), each also costing the client an ACK.
-  ///
-  /// A slow client (its ACK delay jitters between a fraction of a millisecond and tens of
-  /// them) fails Eifel's test: its lowest RTT is tiny, and the late original's ACK comes at
-  /// any time after the resend. Its second ACK is the evidence then, when it comes at least
-  /// kDoubleAckSpacing after the first: a client ACKs two copies one processing delay apart,
-  /// while a copy of one ACK made by the link arrives right behind it.
-  struct probe {
-    // acked: the first ACK passed Eifel's test; acked_late: it came too late for that test.
-    enum : std::uint8_t { idle, waiting, acked, acked_late } state = idle;
-    std::uint64_t seq = 0;        // the timed block outstanding at the timeout
-    std::uint64_t acked_seq = 0;  // the ACK that first covered it
-    time_point sent_at{};         // its first transmission
-    time_point resent_at{};       // the timeout that resent it
-    time_point acked_at{};        // the first ACK that covered it
-    duration rtt{};               // first send to first ACK
-  };
-  /// Least spacing of two ACKs of one block that shows two copies reached the receiver (see
-  /// probe): above a duplicating link's spacing (tests/support/lossy_link.hpp: 100 us).
-  static constexpr duration kDoubleAckSpacing = std::chrono::milliseconds{1};
-  /// After a needless timeout the RTO's floor becomes this many times the late ACK's delay:
-  /// delays that long come back, and a jittery peer's next spike is often longer (1.25 left a
-  /// slow client two or three more needless resends per transfer: bench/results/tftp_slow_clients.md).
-  static constexpr std::int64_t kNeedlessTimeoutFloor = 2;
-
+  /// A needless timeout was proven (needless_timeout_detector): the RTO's floor rises above
+  /// the late ACK's delay.
   void undo_spurious_timeout() noexcept {
     ++stats_->spurious_timeouts;
-    rto_.raise_min(kNeedlessTimeoutFloor * probe_.rtt);
-    probe_.state = probe::idle;
+    rto_.raise_min(needless_.floor());
+    needless_.reset();
     publish();
   }
 
@@ -282,29 +191,15 @@ class block_sender {
   /// least one lowest RTT after the window's first block left (a copy made by the link comes
   /// sooner), and once per round (the go-back starts a new one).
   [[nodiscard]] bool gap_at_window_start(time_point now) const noexcept {
-    return cfg_.window > 1 && round_.started && base_ - 1 >= resent_mark_ && rto_.has_sample() &&
-           now - round_.start >= rto_.base();
+    return cfg_.window > 1 && pacer_.round_started() && window_.sent_once_below_base() && rto_.has_sample() &&
+           now - pacer_.round_start() >= rto_.base();
   }
   void go_back() noexcept {
-    next_ = base_;
+    window_.go_back();
     loss_event(std::nullopt);
-    round_ = {};
+    pacer_.abandon_round();
     timer_.reset();
     publish();
-  }
-  /// A peer that does not answer a repeated block (busybox tftp, older boot ROMs) repeats its
-  /// ACK only when its own timer expires, and a timer like busybox's restarts on every packet
-  /// it gets. Seen when progress comes after two or more timeouts and well after the latest
-  /// resend (not its answer): the delay since that resend is the peer's timer. From then on,
-  /// the first resend still goes after one RTO (a lost DATA block), the later ones wait longer
-  /// than that timer. Measured with busybox through 1 % loss: each lost ACK cost about 255 ms
-  /// of resends 5, 10, 20, 40 and 80 ms apart before its 100 ms timer could fire.
-  void note_silent_peer(time_point now) noexcept {
-    if (retries_.count() < 2) return;
-    duration waited = now - last_timeout_at_;
-    if (!rto_.has_sample() || waited <= 2 * rto_.srtt() || waited <= rto_.min()) return;
-    silent_floor_ = std::min(std::max(silent_floor_, waited + waited / 4), rto_.max());
-    ++stats_->silent_peer_waits;
   }
   void fail(std::error_code ec) noexcept {
     state_ = st::failed;
@@ -318,162 +213,39 @@ class block_sender {
     stats_->rtt_peak = rto_.peak();
     stats_->window = effective_window();
   }
-  /// Loss-adaptive pacing. A receiver ACKs once per negotiated window, so the sender keeps the
-  /// window and spaces its blocks gap_ apart instead (0: the whole window at once). Each round
-  /// (from an ACK that moves the window to the next) without a timeout measures how far apart
-  /// the receiver got the blocks: the round's time minus the lowest RTT, per block that arrived.
-  ///  - A gap in a round that the path delivered slower than we sent it: a queue overflowed.
-  ///    Send at the delivered spacing (at most halving the rate at once); it becomes the limit
-  ///    above which the rate grows carefully (like TCP's ssthresh).
-  ///  - A gap in a round the path kept up with: random loss (a bad cable, a lossy test link),
-  ///    which sending slower would not cure. The rate stays, and may grow.
-  ///  - A timeout: the first ACK after it tells how much of the window had arrived. Less than
-  ///    three quarters (a burst into a full queue), or a second timeout in a row: halve the rate.
-  ///  - A round the path kept up with and no queueing in the RTT: double the rate (up to the
-  ///    limit, then an eighth more per round). A window that would leave within an eighth of
-  ///    the lowest RTT leaves at once.
-  /// "Kept up" compares with the spacing the blocks actually left at, not gap_: an event loop
-  /// wakes late, and every round would look slow. Lockstep (window 1) is never paced.
-  /// BM_WindowUnderLoss (bench/tftp_bench.cpp) compares it with a fixed window.
+  /// A loss: the timed block will be sent again, and the pacer (window_pacer) may slow down.
   void loss_event(std::optional<delivery> measured) noexcept {
-    timed_seq_ = 0;
+    karn_.cancel();
     ++stats_->loss_events;
-    // Act at most once per window: losses among the blocks up to the end of the window in
-    // which we last reduced belong to the same episode (like NewReno's recovery point).
-    if (!cfg_.adaptive || base_ <= recover_) return;
-    if (measured && !measured->kept_up) {
-      // At most half the rate: a gap ACK that the receiver's timer sent late (its first one
-      // lost) can look like a slow path.
-      set_gap(std::min(measured->received, 2 * gap_ + round_trip() / cfg_.window));
-      limit_gap_ = gap_;
-      recover_ = std::max(high_, base_ + cfg_.window - 1);
-    } else if (measured) {
-      speed_up(*measured);  // the path kept up: noise, not a queue
-    }
+    pacer_.on_loss(measured, window_.base(), window_.high(), rto_);
   }
-  /// Halves the rate (a timeout that lost most of the window, or repeated timeouts).
-  void slow_down() noexcept {
-    if (!cfg_.adaptive) return;
-    duration slower = gap_ == duration::zero() ? 2 * rtt_estimate() / cfg_.window : 2 * gap_;
-    set_gap(std::min(slower, rtt_estimate()));  // at least a block per round trip
-    recover_ = std::max(high_, base_ + cfg_.window - 1);
-  }
-  /// The first ACK after a timeout tells what the receiver had got by then: most of the window
-  /// (only its tail or our ACK was lost, as random loss does) or little (a queue overflowed).
-  void judge_timeout(std::uint64_t acked_through) noexcept {
-    if (!after_timeout_.pending) return;
-    after_timeout_.pending = false;
-    std::uint64_t got = acked_through + 1 - after_timeout_.base;
-    if (got * 4 < after_timeout_.outstanding * 3) slow_down();
-  }
-  /// A round ended by an ACK without a timeout in between: `delivered` blocks reached the
-  /// receiver in order (on a gap ACK one more arrived, after the lost one, which made the
-  /// receiver say so). Their spacing at the receiver is the round's time minus the lowest RTT.
-  std::optional<delivery> measure_round(std::uint64_t delivered, bool partial, time_point now) noexcept {
-    auto arrived = static_cast<std::int64_t>(delivered + (partial ? 1 : 0));
-    // A gap ACK measures the path only when it came at once (not from the receiver's timer)
-    // and after enough blocks that one more lost block does not distort the spacing much.
-    if (partial && (arrived < 8 || now - round_.last > 2 * rtt_estimate())) return std::nullopt;
-    duration spent = now - round_.start - rto_.base();
-    duration received = spent > duration::zero() ? spent / arrived : duration::zero();
-    duration sent = duration::zero();
-    if (round_.sent > 1) sent = (round_.last - round_.start) / static_cast<std::int64_t>(round_.sent - 1);
-    return delivery{received, received <= sent + sent / 8};
-  }
-  /// After a round the path kept up with, and no queue building: send faster.
-  void speed_up(delivery d) noexcept {
-    if (!cfg_.adaptive || gap_ == duration::zero() || rto_.queueing() || !d.kept_up) return;
-    if (limit_gap_ == duration::zero() || gap_ / 2 >= limit_gap_)
-      set_gap(gap_ / 2);  // well below the rate at which the path last overflowed
-    else if (gap_ > limit_gap_)
-      set_gap(limit_gap_);
-    else
-      set_gap(gap_ - gap_ / 8);  // beyond it, carefully
-  }
-  [[nodiscard]] duration round_trip() const noexcept { return rto_.has_sample() ? rto_.base() : rto_.min(); }
-  [[nodiscard]] duration rtt_estimate() const noexcept {
-    return rto_.has_sample() ? rto_.srtt() : rto_.min();
-  }
-  void set_gap(duration g) noexcept { gap_ = g * cfg_.window <= round_trip() / 8 ? duration::zero() : g; }
   [[nodiscard]] bool has_block_to_send() const noexcept {
-    return state_ == st::running && (last_ == 0 || next_ <= last_) && next_ < base_ + cfg_.window;
+    return state_ == st::running && window_.has_block_to_send();
   }
-  [[nodiscard]] bool pacing() const noexcept { return cfg_.adaptive && gap_ != duration::zero(); }
   [[nodiscard]] bool can_send(time_point now) const noexcept {
-    if (!has_block_to_send()) return false;
-    return !pacing() || now >= next_send_at_;
+    return has_block_to_send() && pacer_.may_send(now);
   }
 
-  /// Reads block `seq` into `payload` (blksize bytes); returns its length.
+  /// Reads block `seq` into `payload` (blksize bytes); returns its length and notes the last.
   [[nodiscard]] result<std::size_t> produce(std::uint64_t seq, std::span<std::byte> payload) noexcept {
-    std::uint64_t size = src_->size();
-    std::size_t n = 0;
-    if (cfg_.mode == transfer_mode::octet) {
-      std::uint64_t off = (seq - 1) * cfg_.blksize;
-      if (off > size) return errc::io_error;
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - off));
-      if (want != 0) {
-        auto r = src_->read_at(off, payload.first(want));
-        if (!r) return r.error();
-        if (*r != want) return errc::io_error;  // the file shrank under us
-      }
-      n = want;
-    } else {
-      auto cp = ring_[seq % ring_size_];
-      if (cp.in_off > size) return errc::io_error;
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.blksize, size - cp.in_off));
-      std::span<std::byte> staged{staging_.get(), want};
-      if (want != 0) {
-        auto r = src_->read_at(cp.in_off, staged);
-        if (!r) return r.error();
-        if (*r != want) return errc::io_error;
-      }
-      auto step = netascii_encode(cp.pending, staged, payload);
-      ring_[(seq + 1) % ring_size_] = {cp.in_off + step.consumed, step.pending};
-      n = step.written;
-    }
-    if (n < cfg_.blksize) last_ = seq;
+    auto n = reader_.read(seq, payload);
+    if (n && *n < cfg_.blksize) window_.set_last(seq);
     return n;
   }
 
-  Source* src_ = nullptr;
   config cfg_{};
-  block_numbering numbering_{};
   rto_estimator rto_{};
   session_stats* stats_ = nullptr;
   st state_ = st::running;
   std::error_code error_{};
-  std::uint64_t base_ = 1;  // first unacknowledged block
-  std::uint64_t next_ = 1;  // next block to send
-  std::uint64_t high_ = 0;  // highest block ever sent
-  std::uint64_t last_ = 0;  // final (short) block, 0 until known
-  std::uint64_t recover_ = 0;
-  std::uint64_t resent_mark_ = 0;  // one past the highest block sent more than once
-  time_point last_timeout_at_{};
-  duration silent_floor_{};  // least wait before a second resend (note_silent_peer), 0 = none
-  struct round {
-    bool started = false;  // a block was sent since the last ACK that moved the window
-    bool clean = true;     // no loss or timeout since that ACK
-    time_point start{};    // first send after that ACK
-    time_point last{};     // latest send
-    std::uint64_t sent = 0;
-  } round_{};
-  duration gap_{};        // pacing: time between blocks, 0 = the window at once
-  duration limit_gap_{};  // the path's rate when a queue last overflowed, 0 = unknown
-  struct {
-    bool pending = false;
-    std::uint64_t base = 0;         // first unacknowledged block at the timeout
-    std::uint64_t outstanding = 0;  // blocks sent and unacknowledged then
-  } after_timeout_;
+  send_window window_{};
+  window_pacer pacer_{};
+  silent_peer_floor silent_{};
   retry_budget retries_{};
   std::optional<time_point> timer_;
-  std::uint64_t timed_seq_ = 0;
-  time_point timed_at_{};
-  probe probe_{};
-  time_point next_send_at_{};
-  std::unique_ptr<netascii_checkpoint[]> ring_;
-  std::size_t ring_size_ = 0;
-  std::unique_ptr<std::byte[]> staging_;
+  rtt_sampler karn_{};
+  needless_timeout_detector needless_{};
+  block_reader<Source> reader_{};
 };
 
 }  // namespace pinetboot::tftp::detail
