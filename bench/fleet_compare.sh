@@ -21,7 +21,9 @@
 # (peak sampled VmRSS - idle VmRSS) / peak number of transfer sockets the server had open
 # (open socket fds - idle ones, sampled every 0.25 s; both servers use one socket per transfer;
 # pinetboot's active-transfers gauge from /metrics with SINGLE_PORT=1),
-# and the UDP receive-buffer drops in the server's, router's and boards' namespaces.
+# the UDP receive-buffer drops in the server's, router's and boards' namespaces, the duplicate DATA
+# blocks the boards received, the server's RSS a second after the boot (records and caches kept,
+# transfers gone) and, for pinetboot, the number of per-board records in /status.
 # Medians over RUNS runs; ratios pinetboot/dnsmasq.
 #
 #   bench/fleet_compare.sh [BUILD_DIR]        (default build/bench-fleet; root; not run in CI)
@@ -190,12 +192,15 @@ max_transfers = $((2 * COUNT + 100))
 max_per_client = $( ((FROM_LEASE)) && echo 8 || echo $((2 * COUNT + 100)) )   # FROM_LEASE=0: one address for all boards
 single_port = $( ((SINGLE_PORT)) && echo true || echo false)
 EOF
+# BEFORE may predate server.unknown_boards; pinetboot keeps a per-board record for every board.
+sed 's|127.0.0.1:9110|127.0.0.1:9111|' "$W/pinetboot.toml" >"$W/before.toml"
+sed -i "s|^user = \"\"$|user = \"\"\nunknown_boards = $((COUNT > IMPAIR_COUNT ? COUNT : IMPAIR_COUNT))   # a per-board record for every board|" "$W/pinetboot.toml"
 
-start_server() {  # pinetboot | dnsmasq; sets SPID
-  local log=$W/$1.log
+start_server() {  # pinetboot | before | dnsmasq; sets SPID
+  local log=$W/$1.log _
   : >"$log"
   if [[ $1 == pinetboot || $1 == before ]]; then
-    ip netns exec "$srv" "$([[ $1 == before ]] && echo "$BEFORE_SRV" || echo "$SRV")" --config "$W/pinetboot.toml" >"$log" 2>&1 &
+    ip netns exec "$srv" "$([[ $1 == before ]] && echo "$BEFORE_SRV" || echo "$SRV")" --config "$W/$1.toml" >"$log" 2>&1 &
   else
     ip netns exec "$srv" dnsmasq --no-daemon --port=0 --conf-file=/dev/null --user=root \
       --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy,255.255.0.0 \
@@ -204,7 +209,6 @@ start_server() {  # pinetboot | dnsmasq; sets SPID
   fi
   SPID=$!
   pids+=("$SPID")
-  local _
   for _ in $(seq 1 100); do
     ip netns exec "$srv" ss -Hlun 2>/dev/null | grep -q ':69 ' && ip netns exec "$srv" ss -Hlun | grep -q ':67 ' && break
     sleep 0.1
@@ -221,6 +225,7 @@ stop_server() {
   wait "$SPID" 2>/dev/null || true
 }
 
+mport() { [[ $1 == before ]] && echo 9111 || echo 9110; }  # the server's metrics port
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/null | wc -l; }
@@ -228,7 +233,7 @@ nsocks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/n
 # single-port mode.
 live_now() {  # server pid idle_socks
   if [[ $1 == pinetboot || $1 == before ]] && ((SINGLE_PORT)); then
-    ip netns exec "$srv" curl -s --max-time 1 http://127.0.0.1:9110/metrics |
+    ip netns exec "$srv" curl -s --max-time 1 "http://127.0.0.1:$(mport "$1")/metrics" |
       awk '$1 == "pinetboot_tftp_active_transfers" {print $2; f = 1} END {if (!f) print 0}'
   else
     echo $(($(nsocks "$2") - $3))
@@ -268,12 +273,19 @@ run_one() {  # server link run timeout count
   wait "$sim" || rc=$?
   cpu1=$(cpu_ticks "$SPID")
   hwm=$(kib "$SPID" VmHWM)
+  sleep 1  # the last transfers' sockets close
+  local after records=-1
+  after=$(kib "$SPID" VmRSS)
+  if [[ $server != dnsmasq ]]; then
+    records=$(ip netns exec "$srv" curl -s --max-time 2 "http://127.0.0.1:$(mport "$server")/status" |
+      python3 -c 'import json, sys; print(len(json.load(sys.stdin)["records"]))' 2>/dev/null) || records=-1
+  fi
   d1=$(for ns in "$srv" "$rtr" "$brd"; do udp_drops "$ns"; done | tr '\n' ' ')
   stop_server
   python3 - "$W/report.$server.$link.$run.json" "$samples" "$server" "$link" "$run" "$idle_rss" "$hwm" \
-    "$(((cpu1 - cpu0)))" "$TCK" "$rc" "$d0" "$d1" >>"$ROWS" <<'PY'
+    "$(((cpu1 - cpu0)))" "$TCK" "$rc" "$d0" "$d1" "$after" "$records" >>"$ROWS" <<'PY'
 import json, sys
-rep, samples, server, link, run, idle, hwm, ticks, tck, rc, d0, d1 = sys.argv[1:]
+rep, samples, server, link, run, idle, hwm, ticks, tck, rc, d0, d1, after, records = sys.argv[1:]
 drops = [int(b) - int(a) for a, b in zip(d0.split(), d1.split())]
 try:
     s = json.load(open(rep))["summary"]
@@ -291,7 +303,8 @@ per_live = (peak_rss - int(idle)) / live if live > 0 else float("nan")
 print("\t".join(str(x) for x in [
     server, link, run, s["boards"], s["booted"], s["failed"], round(s["wall_ms"] / 1000, 2),
     round(s["p50_ms"] / 1000, 2), round(s["p99_ms"] / 1000, 2), s["tftp_timeouts"], s["dhcp_retransmits"], int(ticks) / int(tck), int(hwm),
-    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc] + drops + [blocks, dups, round(dup_pct, 4)]))
+    int(idle), peak_rss, live, round(per_live, 2), s["bytes"], rc] + drops + [blocks, dups, round(dup_pct, 4), int(after),
+    int(records) if int(records) >= 0 else float("nan")]))
 PY
   tail -1 "$ROWS" | awk -F'\t' '{printf "  %-9s %-6s run %s: %s/%s booted, %s failed, fleet %.1f s, p50 %.2f s, p99 %.2f s, tftp timeouts %s, dhcp retx %s, cpu %.2f s, VmHWM %s KiB, idle %s KiB, live transfers %s, %.1f KiB/live, rcvbuf drops srv/rtr/boards %s/%s/%s, duplicate DATA %s of %s blocks\n", $1, $2, $3, $5, $4, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $20, $21, $22, $24, $23}'
 }
@@ -323,7 +336,7 @@ import statistics, sys
 rows_file, count, per_board, scale, out = sys.argv[1:]
 cols = ["server", "link", "run", "boards", "booted", "failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx",
         "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc", "drop_srv", "drop_rtr", "drop_brd",
-        "blocks", "dups", "dup_pct"]
+        "blocks", "dups", "dup_pct", "after", "records"]
 rows = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(rows_file) if l.strip()]
 def med(server, link, key):
     v = [float(r[key]) for r in rows if r["server"] == server and r["link"] == link]
@@ -351,7 +364,8 @@ for link in ("veth", "impair", "slow"):
             ("UDP rcvbuf drops: server ns", "drop_srv", "{:.0f}"), ("UDP rcvbuf drops: router ns", "drop_rtr", "{:.0f}"),
             ("UDP rcvbuf drops: boards ns", "drop_brd", "{:.0f}"),
             ("DATA blocks received", "blocks", "{:.0f}"), ("duplicate DATA blocks", "dups", "{:.0f}"),
-            ("duplicate DATA (%)", "dup_pct", "{:.3f}")]
+            ("duplicate DATA (%)", "dup_pct", "{:.3f}"),
+            ("server RSS after the boot (KiB)", "after", "{:.0f}"), ("per-board records (/status)", "records", "{:.0f}")]
     for name, key, f in spec:
         v = {x: med(x, link, key) for x in servers}
         def ratio(a, b):

@@ -781,14 +781,8 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   stats_.bytes += rec.bytes;
   stats_.retransmits += rec.stats.retransmits;
   if (!rec.write && rec.stats.srtt > tftp::duration::zero()) {
-    // The RTO floor this transfer ended with (it started from the remembered one); after a
-    // proven needless timeout, the slowest round trip it saw: the client is slow, not the
-    // link lossy. A fast client's RTT spike without a needless timeout is not remembered, so
-    // its losses are still resent after a LAN-sized timeout.
-    auto floor = rec.stats.rto_floor;
-    if (rec.stats.spurious_timeouts > 0) floor = std::max(floor, rec.stats.rtt_peak);
     if (learned_.size() >= kMaxLearned && !learned_.contains(key)) learned_.clear();
-    learned_[key] = {{floor}, std::chrono::steady_clock::now()};
+    learned_[key] = {tftp::remember(rec.stats), std::chrono::steady_clock::now()};
   }
   if (log_) log_(rec);
   transfers_.erase(it);

@@ -103,14 +103,16 @@ TEST(TftpNeedlessTimeout, ProgressPastTheFirstAckEndsTheTest) {
   }
 }
 
-TEST(TftpNeedlessTimeout, ATimeoutWithoutATimedBlockEndsAnAnsweredTest) {
+TEST(TftpNeedlessTimeout, ATimeoutAfterTheFirstAckKeepsTheTestForTheSecond) {
+  // A lockstep receiver working through the resent copy of block 5 delays the next block's
+  // ACK into another timeout; its second ACK of block 5 still comes, and still proves.
   auto rto = measured(2ms);
   needless_timeout_detector d;
   d.on_timeout(5, t0(), t0() + 10ms);
-  d.on_progress(5, t0() + 11ms, rto);
+  d.on_progress(5, t0() + 15ms, rto);
   d.on_timeout(0, {}, t0() + 20ms);
-  EXPECT_EQ(d.current(), state::idle);
-  EXPECT_FALSE(d.proves_needless(5, t0() + 21ms));
+  EXPECT_EQ(d.current(), state::acked_late);
+  EXPECT_TRUE(d.proves_needless(5, t0() + 25ms));
 }
 
 TEST(TftpNeedlessTimeout, ASecondTimeoutOfTheSameBlockKeepsTheFirstResendTime) {
@@ -124,16 +126,21 @@ TEST(TftpNeedlessTimeout, ASecondTimeoutOfTheSameBlockKeepsTheFirstResendTime) {
   EXPECT_EQ(d.rtt(), 21ms) << "from the first send";
 }
 
-TEST(TftpNeedlessTimeout, ANewTimedBlockRestartsTheTest) {
+TEST(TftpNeedlessTimeout, ANewTimedBlockWaitsUntilTheAnsweredTestEnds) {
   auto rto = measured(2ms);
   needless_timeout_detector d;
   d.on_timeout(5, t0(), t0() + 10ms);
-  d.on_progress(5, t0() + 11ms, rto);
-  d.on_timeout(9, t0() + 15ms, t0() + 30ms);
+  d.on_progress(5, t0() + 15ms, rto);
+  d.on_timeout(9, t0() + 16ms, t0() + 30ms);  // block 9 timed out while block 5's test waits
+  EXPECT_EQ(d.current(), state::acked_late);
+  EXPECT_EQ(d.rtt(), 15ms) << "still block 5's";
+  d.on_progress(9, t0() + 31ms, rto);  // progress past block 5 ends its test
+  EXPECT_EQ(d.current(), state::idle);
+  EXPECT_FALSE(d.proves_needless(5, t0() + 32ms));
+  d.on_timeout(12, t0() + 32ms, t0() + 40ms);  // the next timeout is tested again
   EXPECT_EQ(d.current(), state::waiting);
-  EXPECT_FALSE(d.proves_needless(5, t0() + 31ms));
-  d.on_progress(9, t0() + 31ms, rto);
-  EXPECT_EQ(d.rtt(), 16ms);
+  d.on_progress(12, t0() + 41ms, rto);
+  EXPECT_EQ(d.rtt(), 9ms);
 }
 
 }  // namespace

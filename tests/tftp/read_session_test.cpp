@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
+#include <deque>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -600,6 +603,97 @@ TEST(TftpReadSession, NetasciiRefusesTsizeAndTranslates) {
   auto d = parse_data(std::span<const std::byte>(out).first(*n));
   ASSERT_TRUE(d) << "no OACK: tsize was the only option and it is refused in netascii";
   EXPECT_EQ(core::as_chars(d->payload), "a\r\nb\r"s + '\0' + "c");
+}
+
+}  // namespace
+}  // namespace pinetboot::tftp
+
+namespace pinetboot::tftp {
+namespace {
+
+namespace slow_client {
+/// A lockstep client that handles one datagram at a time, each after a delay drawn uniformly
+/// from [lo, hi] (pinetboot-simulate --ack-delay-ms), on a link without delay or loss.
+/// Returns the duplicate DATA blocks it received; `timeouts` the session's timer firings.
+struct result {
+  std::size_t blocks = 0, duplicates = 0, timeouts = 0;
+  session_stats stats{};
+};
+inline result run(std::size_t size, std::uint64_t seed, duration lo, duration hi, session_limits lim = {}) {
+  fixture f{size, "\0\1f\0octet\0"s, lim};
+  std::uint64_t x = seed | 1;
+  auto draw = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    auto span = static_cast<std::uint64_t>((hi - lo).count()) + 1;
+    return lo + duration{static_cast<duration::rep>(x % span)};
+  };
+  std::deque<std::pair<time_point, std::vector<std::byte>>> queue;  // arrivals at the client
+  result r;
+  auto now = t0();
+  for (auto& p : f.drain(now)) queue.emplace_back(now, std::move(p));
+  time_point client_free = now;
+  std::set<std::uint16_t> seen;
+  std::optional<time_point> head_done;  // when the client finishes the head datagram
+  for (int guard = 0; guard < 1'000'000 && !f.s->is_done(); ++guard) {
+    if (!queue.empty() && !head_done) head_done = std::max(client_free, queue.front().first) + draw();
+    auto timer = f.s->next_deadline();
+    if (timer && (!head_done || *timer < *head_done)) {
+      now = *timer;
+      f.s->on_timer(now);
+      ++r.timeouts;
+      for (auto& p : f.drain(now)) queue.emplace_back(now, std::move(p));
+      continue;
+    }
+    if (!head_done) break;
+    now = client_free = *head_done;
+    head_done.reset();
+    auto pkt = std::move(queue.front().second);
+    queue.pop_front();
+    auto d = parse_data(pkt);
+    if (!d) continue;
+    ++r.blocks;
+    if (!seen.insert(d->block).second) ++r.duplicates;
+    f.ack(d->block, now);
+    for (auto& p : f.drain(now)) queue.emplace_back(now, std::move(p));
+  }
+  r.stats = f.s->stats();
+  return r;
+}
+}  // namespace slow_client
+
+TEST(TftpReadSession, SlowJitteryClientGetsFewDuplicatesOverABoot) {
+  // A Pi 4's boot files at 1/8 size (bench/fleet_compare.sh SCALE=8) in blocks of 512, each
+  // a new transfer starting from what the last one left (tftp::remember, as the server keeps
+  // per client), to a client whose every datagram waits 0.1-50 ms before it is handled.
+  // Issue 18's target: fewer than 0.1 % duplicate DATA blocks.
+  std::size_t blocks = 0, dups = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    session_limits lim;
+    for (std::size_t size : {64UL, 287744UL, 5520UL, 6000UL, 64UL, 1086976UL}) {
+      auto r = slow_client::run(size, seed * 7919 + size, 100us, 50ms, lim);
+      blocks += r.blocks;
+      dups += r.duplicates;
+      lim.remembered = remember(r.stats);
+    }
+  }
+  std::printf("slow client: %zu duplicate DATA blocks of %zu (%.3f %%)\n", dups, blocks,
+              100.0 * static_cast<double>(dups) / static_cast<double>(blocks));
+  EXPECT_LT(dups * 1000, blocks) << dups << " duplicates of " << blocks;
+}
+
+TEST(TftpReadSession, WithoutMemoryASlowClientsFirstTransferPaysForTheLesson) {
+  // The same client, one transfer each time without memory: a few needless resends each,
+  // until a proven needless timeout raises the floor. (Shows the test above can fail.)
+  std::size_t blocks = 0, dups = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    auto r = slow_client::run(512 * 300, seed * 7919, 100us, 50ms);
+    blocks += r.blocks;
+    dups += r.duplicates;
+  }
+  EXPECT_GT(dups * 1000, blocks) << dups << " duplicates of " << blocks;
+  EXPECT_LT(dups * 100, blocks) << "but under 1 %: " << dups << " of " << blocks;
 }
 
 }  // namespace

@@ -81,4 +81,15 @@ struct session_stats {
   std::uint16_t window = 0;          ///< current effective window (sender)
 };
 
+/// What a finished read transfer leaves for the next one to the same peer: the RTO floor it
+/// ended with (it started from the remembered one) and, when it proved a needless timeout,
+/// its slowest round trip (the peer is slow, not the link lossy). A fast peer's one RTT spike
+/// without a needless timeout is not remembered, so its losses are still resent after a
+/// LAN-sized timeout.
+[[nodiscard]] constexpr path_memory remember(session_stats const& s) noexcept {
+  auto floor = s.rto_floor;
+  if (s.spurious_timeouts > 0 && s.rtt_peak > floor) floor = s.rtt_peak;
+  return {floor};
+}
+
 }  // namespace pinetboot::tftp

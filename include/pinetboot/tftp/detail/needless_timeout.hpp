@@ -46,8 +46,12 @@ class needless_timeout_detector {
   /// A timeout at `now`. `timed_seq` (0 = none) was the block being timed (rtt_sampler),
   /// first sent at `sent_at`: it is now under test. A second timeout of the same block finds
   /// no timed block (the first one stopped the sampler) and keeps the test as it was, with
-  /// the first send and the first resend time.
+  /// the first send and the first resend time. A test whose first ACK came is kept too: its
+  /// second ACK may still come, and a slow receiver working through the resent copy is what
+  /// delays the next block's ACK into this timeout (a lockstep client handles datagrams in
+  /// order: its ACK of the copy comes before any later ACK).
   constexpr void on_timeout(std::uint64_t timed_seq, time_point sent_at, time_point now) noexcept {
+    if (answered()) return;
     if (timed_seq != 0) {
       state_ = state::waiting;
       seq_ = timed_seq;
@@ -56,8 +60,6 @@ class needless_timeout_detector {
       resent_at_ = now;
       acked_at_ = {};
       rtt_ = {};
-    } else if (answered()) {
-      state_ = state::idle;
     }
   }
   /// An ACK moved the window to `acked` at `now`. `rto` gives the lowest RTT for Eifel's test.
