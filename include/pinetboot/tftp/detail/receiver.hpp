@@ -25,6 +25,9 @@ namespace pinetboot::tftp::detail {
 template <block_sink Sink>
 class block_receiver {
  public:
+  /// What the peer sends this role during the data phase.
+  static constexpr opcode kIncoming = opcode::data;
+  using endpoint = Sink;
   struct config {
     std::uint16_t blksize = default_blksize;
     std::uint16_t window = 1;

@@ -27,6 +27,9 @@ namespace pinetboot::tftp::detail {
 template <block_source Source>
 class block_sender {
  public:
+  /// What the peer sends this role during the data phase.
+  static constexpr opcode kIncoming = opcode::ack;
+  using endpoint = Source;
   /// DATA header before the payload: opcode and block number (RFC 1350).
   static constexpr std::size_t kDataHeader = 4;
   struct config {
