@@ -46,8 +46,8 @@ class client_request {
   }
   /// The (re)send schedule of the request: RTO bounded by the timeout asked for.
   [[nodiscard]] handshake schedule() const noexcept {
-    return handshake{make_rto(cfg_->limits, cfg_->options.timeout_s.value_or(0)), make_retry_budget(cfg_->limits),
-                     true};
+    return handshake{make_rto(cfg_->limits, cfg_->options.timeout_s.value_or(0)),
+                     make_retry_budget(cfg_->limits), true};
   }
 
  private:
@@ -56,6 +56,14 @@ class client_request {
   client_config const* cfg_ = nullptr;
   std::uint64_t tsize_ = 0;
 };
+
+/// The server's OACK, checked against what `cfg` asked for. Errors: the parser's, or
+/// option_refused (an unrequested or raised option).
+[[nodiscard]] inline result<negotiated_options> accept_oack(std::span<const std::byte> in,
+                                                            client_config const& cfg) noexcept {
+  auto o = parse_oack(in);
+  return o ? validate_oack(*o, cfg.options) : result<negotiated_options>{o.error()};
+}
 }  // namespace detail
 
 /// Downloads `filename` (RRQ) into `sink`. Accepts an OACK (validated against what was asked:
@@ -92,7 +100,9 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
     return this->state_ != shell::phase::handshake && this->role_.complete();
   }
   /// True once the server's first answer (OACK or DATA 1) arrived.
-  [[nodiscard]] bool answered() const noexcept { return this->state_ != shell::phase::handshake && this->started_; }
+  [[nodiscard]] bool answered() const noexcept {
+    return this->state_ != shell::phase::handshake && this->started_;
+  }
   /// True if the server sent an OACK.
   [[nodiscard]] bool got_oack() const noexcept { return got_oack_; }
   [[nodiscard]] std::uint64_t bytes_received() const noexcept { return this->role_.bytes_written(); }
@@ -108,8 +118,7 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
   }
   void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
     if (op == opcode::oack) {
-      auto o = parse_oack(in);
-      auto n = o ? validate_oack(*o, cfg_->options) : result<negotiated_options>{o.error()};
+      auto n = detail::accept_oack(in, *cfg_);
       if (!n) {
         this->fail(errc::option_refused);
         return;
@@ -149,15 +158,8 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
     this->opts_ = n;
     got_oack_ = oack;
     auto rto = this->hs_.answered(now, detail::make_rto(cfg_->limits, n.timeout_s));
-    typename detail::block_receiver<Sink>::config cfg;
-    cfg.blksize = n.blksize;
-    cfg.window = n.windowsize;
-    cfg.mode = cfg_->mode;
-    cfg.roll = cfg_->limits.block_rollover;
-    cfg.max_retransmits = cfg_->limits.max_retransmits;
-    cfg.give_up_after = cfg_->limits.give_up_after;
-    cfg.max_size = cfg_->limits.max_receive_size;
-    cfg.dally = cfg_->limits.dally;
+    auto cfg = detail::block_receiver<Sink>::config::from(n, cfg_->mode, cfg_->limits,
+                                                          cfg_->limits.max_receive_size);
     this->start_data(detail::block_receiver<Sink>{*this->io_, cfg, rto, this->stats_, oack});
   }
 
@@ -192,8 +194,7 @@ class client_writer : public detail::session_shell<client_writer<Source>, detail
   }
   void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
     if (op == opcode::oack) {
-      auto o = parse_oack(in);
-      auto n = o ? validate_oack(*o, cfg_->options) : result<negotiated_options>{o.error()};
+      auto n = detail::accept_oack(in, *cfg_);
       if (!n) {
         this->fail(errc::option_refused);
         return;
@@ -216,14 +217,7 @@ class client_writer : public detail::session_shell<client_writer<Source>, detail
   void start(negotiated_options const& n, time_point now) noexcept {
     this->opts_ = n;
     auto rto = this->hs_.answered(now, detail::make_rto(cfg_->limits, n.timeout_s));
-    typename detail::block_sender<Source>::config cfg;
-    cfg.blksize = n.blksize;
-    cfg.window = n.windowsize;
-    cfg.mode = cfg_->mode;
-    cfg.roll = cfg_->limits.block_rollover;
-    cfg.adaptive = cfg_->limits.adaptive_window;
-    cfg.max_retransmits = cfg_->limits.max_retransmits;
-    cfg.give_up_after = cfg_->limits.give_up_after;
+    auto cfg = detail::block_sender<Source>::config::from(n, cfg_->mode, cfg_->limits);
     this->start_data(detail::block_sender<Source>{*this->io_, cfg, rto, this->stats_});
   }
 

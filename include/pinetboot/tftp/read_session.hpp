@@ -39,9 +39,6 @@ namespace pinetboot::tftp {
 /// constructor (netascii buffers); nothing on the packet path.
 template <block_source Source>
 class read_session : public detail::session_shell<read_session<Source>, detail::block_sender<Source>> {
-  using shell = detail::session_shell<read_session<Source>, detail::block_sender<Source>>;
-  friend shell;
-
  public:
   static constexpr detail::side kSide = detail::side::server;
   /// A client abort (ERROR 0/8) of a download is a normal end (probes).
@@ -51,53 +48,15 @@ class read_session : public detail::session_shell<read_session<Source>, detail::
   /// strict negotiation, makes the session send one ERROR and finish.
   read_session(Source& src, session_limits const& limits, request_view const& rrq) noexcept {
     this->io_ = &src;
-    if (rrq.op != opcode::rrq) {
-      this->fail(errc::illegal_operation);
-      return;
-    }
-    auto n = negotiate(rrq, limits.negotiation, src.size());
-    if (!n) {
-      this->fail(n.error());
-      return;
-    }
-    this->opts_ = *n;
+    if (!this->accept_request(rrq, opcode::rrq, limits.negotiation, src.size())) return;
     auto rto = detail::make_rto(limits, this->opts_.timeout_s);
-    typename detail::block_sender<Source>::config cfg;
-    cfg.blksize = this->opts_.blksize;
-    cfg.window = this->opts_.windowsize;
-    cfg.mode = rrq.mode_kind;
-    cfg.roll = limits.block_rollover;
-    cfg.adaptive = limits.adaptive_window;
-    cfg.max_retransmits = limits.max_retransmits;
-    cfg.give_up_after = limits.give_up_after;
-    this->role_ = detail::block_sender<Source>{src, cfg, rto, this->stats_};
-    this->started_ = true;
-    if (this->role_.failed()) {
-      this->fail(this->role_.error());
-      return;
-    }
-    this->hs_ = detail::handshake{rto, detail::make_retry_budget(limits), this->opts_.any()};
-    this->state_ = this->opts_.any() ? shell::phase::handshake : shell::phase::data;
-    this->stats_.rto = rto.rto();
+    auto cfg = detail::block_sender<Source>::config::from(this->opts_, rrq.mode_kind, limits);
+    this->begin(detail::block_sender<Source>{src, cfg, rto, this->stats_}, rto, limits);
   }
 
   /// The sending engine's view (block counters, effective window) for diagnostics and tests.
   [[nodiscard]] detail::block_sender<Source> const& sender() const noexcept { return this->role_; }
 
- private:
-  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) noexcept {
-    return write_oack(out, this->opts_);
-  }
-  /// Waiting for ACK 0 after the OACK.
-  void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
-    auto ack = op == opcode::ack ? parse_ack(in) : result<ack_view>{errc::bad_opcode};
-    if (!ack || ack->block != 0) {
-      ++this->stats_.ignored;
-      return;
-    }
-    this->role_.seed_rto(this->hs_.answered(now, this->hs_.rto()));
-    this->enter_data();
-  }
 };
 
 }  // namespace pinetboot::tftp

@@ -31,9 +31,6 @@ namespace pinetboot::tftp {
 /// from the final block on, is_done() after dallying.
 template <block_sink Sink>
 class write_session : public detail::session_shell<write_session<Sink>, detail::block_receiver<Sink>> {
-  using shell = detail::session_shell<write_session<Sink>, detail::block_receiver<Sink>>;
-  friend shell;
-
  public:
   static constexpr detail::side kSide = detail::side::server;
   /// A client that gives up on an upload left no file: not a normal end.
@@ -41,56 +38,17 @@ class write_session : public detail::session_shell<write_session<Sink>, detail::
 
   write_session(Sink& sink, session_limits const& limits, request_view const& wrq) noexcept {
     this->io_ = &sink;
-    if (wrq.op != opcode::wrq) {
-      this->fail(errc::illegal_operation);
-      return;
-    }
-    auto n = negotiate(wrq, limits.negotiation, std::nullopt);
-    if (!n) {
-      this->fail(n.error());
-      return;
-    }
-    this->opts_ = *n;
+    if (!this->accept_request(wrq, opcode::wrq, limits.negotiation, std::nullopt)) return;
     auto rto = detail::make_rto(limits, this->opts_.timeout_s);
-    typename detail::block_receiver<Sink>::config cfg;
-    cfg.blksize = this->opts_.blksize;
-    cfg.window = this->opts_.windowsize;
-    cfg.mode = wrq.mode_kind;
-    cfg.roll = limits.block_rollover;
-    cfg.max_retransmits = limits.max_retransmits;
-    cfg.give_up_after = limits.give_up_after;
-    cfg.max_size = std::min(limits.negotiation.max_write_size, limits.max_receive_size);
-    cfg.dally = limits.dally;
-    this->role_ = detail::block_receiver<Sink>{sink, cfg, rto, this->stats_, !this->opts_.any()};
-    this->started_ = true;
-    if (this->role_.failed()) {
-      this->fail(this->role_.error());
-      return;
-    }
-    this->hs_ = detail::handshake{rto, detail::make_retry_budget(limits), this->opts_.any()};
-    this->state_ = this->opts_.any() ? shell::phase::handshake : shell::phase::data;
+    auto cfg = detail::block_receiver<Sink>::config::from(
+        this->opts_, wrq.mode_kind, limits,
+        std::min(limits.negotiation.max_write_size, limits.max_receive_size));
+    this->begin(detail::block_receiver<Sink>{sink, cfg, rto, this->stats_, !this->opts_.any()}, rto, limits);
   }
 
   /// The file was received completely and committed.
   [[nodiscard]] bool is_complete() const noexcept { return this->role_.complete(); }
   [[nodiscard]] std::uint64_t bytes_written() const noexcept { return this->role_.bytes_written(); }
-
- private:
-  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) noexcept {
-    return write_oack(out, this->opts_);
-  }
-  /// Waiting for DATA 1 after the OACK.
-  void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
-    auto d = op == opcode::data ? parse_data(in) : result<data_view>{errc::bad_opcode};
-    if (!d || d->block != 1) {
-      ++this->stats_.ignored;
-      return;
-    }
-    (void)this->hs_.answered(now, this->hs_.rto());
-    this->enter_data();
-    this->role_.on_data(d->block, d->payload, now);
-    this->settle();
-  }
 };
 
 }  // namespace pinetboot::tftp

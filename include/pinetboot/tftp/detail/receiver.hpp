@@ -37,6 +37,20 @@ class block_receiver {
     duration give_up_after{};
     std::uint64_t max_size = UINT64_MAX;
     duration dally{std::chrono::seconds{2}};
+
+    /// What a transfer with the options `n` in `mode` under `lim` needs, at most `max_size`
+    /// bytes.
+    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode, session_limits const& lim,
+                                     std::uint64_t max_size) noexcept {
+      return config{.blksize = n.blksize,
+                    .window = n.windowsize,
+                    .mode = mode,
+                    .roll = lim.block_rollover,
+                    .max_retransmits = lim.max_retransmits,
+                    .give_up_after = lim.give_up_after,
+                    .max_size = max_size,
+                    .dally = lim.dally};
+    }
   };
 
   block_receiver() noexcept = default;

@@ -40,6 +40,18 @@ class block_sender {
     bool adaptive = true;
     unsigned max_retransmits = 8;
     duration give_up_after{};
+
+    /// What a transfer with the options `n` in `mode` under `lim` needs.
+    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode,
+                                     session_limits const& lim) noexcept {
+      return config{.blksize = n.blksize,
+                    .window = n.windowsize,
+                    .mode = mode,
+                    .roll = lim.block_rollover,
+                    .adaptive = lim.adaptive_window,
+                    .max_retransmits = lim.max_retransmits,
+                    .give_up_after = lim.give_up_after};
+    }
   };
 
   block_sender() noexcept = default;

@@ -79,10 +79,10 @@ class handshake {
 /// Who runs the session: the side decides how a peer's ERROR reads.
 enum class side : std::uint8_t { server, client };
 
-/// The shell of one transfer. `Derived` adds what is its own:
-/// - `write_handshake(out)`: the OACK (server) or the request (client);
-/// - `on_answer(op, in, now)`: a datagram during the handshake phase; it calls start_data()
-///   (or fail()/finish());
+/// The shell of one transfer. A server engine builds its role with accept_request() and
+/// begin(); the OACK handshake is the shell's. `Derived` adds what is its own:
+/// - a client: `write_handshake(out)` (the request) and `on_answer(op, in, now)` (a datagram
+///   during the handshake phase; it calls start_data(), fail() or finish());
 /// - optionally `on_other(op, in, now) -> bool`: a datagram of the data phase that the role
 ///   does not take (true if handled, otherwise it counts as ignored);
 /// - optionally `write_error_packet(out)`: the ERROR to send after fail();
@@ -133,7 +133,8 @@ class session_shell {
   [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept {
     switch (state_) {
       case phase::handshake:
-        return hs_.poll(out, now, stats_, [this](std::span<std::byte> o) { return self().write_handshake(o); });
+        return hs_.poll(out, now, stats_,
+                        [this](std::span<std::byte> o) { return self().write_handshake(o); });
       case phase::data: {
         auto n = role_.poll(out, now);
         if (role_.failed()) {
@@ -167,7 +168,8 @@ class session_shell {
   /// True if the session is done and close_reason() is success (or, where kAbortIsNormal, a
   /// client abort): nothing to log as a failure.
   [[nodiscard]] bool ended_normally() const noexcept {
-    return is_done() && (!reason_ || (Derived::kAbortIsNormal && reason_ == make_error_code(errc::client_aborted)));
+    return is_done() &&
+           (!reason_ || (Derived::kAbortIsNormal && reason_ == make_error_code(errc::client_aborted)));
   }
   [[nodiscard]] negotiated_options const& options() const noexcept { return opts_; }
   [[nodiscard]] session_stats const& stats() const noexcept { return stats_; }
@@ -177,10 +179,66 @@ class session_shell {
 
   session_shell() noexcept = default;
 
-  /// Default hooks (Derived may hide them).
+  // Default hooks, those of a server; Derived may hide them.
   [[nodiscard]] bool on_other(opcode, std::span<const std::byte>, time_point) noexcept { return false; }
   [[nodiscard]] result<std::size_t> write_error_packet(std::span<std::byte> out) noexcept {
     return write_error(out, pending_error_);
+  }
+  /// The server's handshake: an OACK of what was accepted.
+  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) noexcept {
+    return write_oack(out, opts_);
+  }
+  /// The OACK is answered by ACK 0 (download) or DATA 1 (upload); anything else is ignored.
+  /// A download's sender starts from the OACK's RTT sample (Karn).
+  void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
+    if constexpr (Role::kIncoming == opcode::ack) {
+      auto a = op == opcode::ack ? parse_ack(in) : result<ack_view>{errc::bad_opcode};
+      if (!a || a->block != 0) {
+        ++stats_.ignored;
+        return;
+      }
+      role_.seed_rto(hs_.answered(now, hs_.rto()));
+      state_ = phase::data;
+    } else {
+      auto d = op == opcode::data ? parse_data(in) : result<data_view>{errc::bad_opcode};
+      if (!d || d->block != 1) {
+        ++stats_.ignored;
+        return;
+      }
+      (void)hs_.answered(now, hs_.rto());
+      state_ = phase::data;
+      role_.on_data(d->block, d->payload, now);
+      settle();
+    }
+  }
+
+  /// Server: takes `req` if it is an `op` request whose options negotiate under `lim` (`size`:
+  /// the file's, for tsize) into opts_; otherwise fail()s and returns false.
+  [[nodiscard]] bool accept_request(request_view const& req, opcode op, negotiation_limits const& lim,
+                                    std::optional<std::uint64_t> size) noexcept {
+    if (req.op != op) {
+      fail(errc::illegal_operation);
+      return false;
+    }
+    auto n = negotiate(req, lim, size);
+    if (!n) {
+      fail(n.error());
+      return false;
+    }
+    opts_ = *n;
+    return true;
+  }
+  /// Server: runs `role`, built for opts_ with `rto`: the OACK first if any option was accepted,
+  /// otherwise data right away.
+  void begin(Role&& role, rto_estimator const& rto, session_limits const& lim) noexcept {
+    role_ = static_cast<Role&&>(role);
+    started_ = true;
+    if (role_.failed()) {
+      fail(role_.error());
+      return;
+    }
+    hs_ = handshake{rto, make_retry_budget(lim), opts_.any()};
+    state_ = opts_.any() ? phase::handshake : phase::data;
   }
 
   /// Starts the data phase with `role` (which points at stats_).
@@ -190,9 +248,6 @@ class session_shell {
     state_ = phase::data;
     settle();
   }
-  /// The data phase begins with the role already started (server: answered or no handshake).
-  void enter_data() noexcept { state_ = phase::data; }
-
   /// Ends with an ERROR to the peer (sent by the next poll_transmit).
   void fail(std::error_code ec) noexcept {
     close_role(ec);
