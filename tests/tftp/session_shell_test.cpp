@@ -122,5 +122,35 @@ TEST(TftpSessionShell, HandshakeRetransmitsAreCountedAlike) {
   }
 }
 
+// The data phase's roles count a packet sent again the same way: when it is sent.
+TEST(TftpSessionShell, DataPhaseRetransmitsAreCountedWhenSent) {
+  auto data = pattern(3000);
+  test::memory_source src{data};
+  std::vector<std::byte> out(max_packet_size);
+  {
+    download<test::memory_source> d{src, {}, {}};  // no options: DATA 1 right away
+    auto n = d.server->poll_transmit(out, t0());
+    ASSERT_TRUE(n && *n > 0);
+    auto at = *d.server->next_deadline();
+    d.server->on_timer(at);
+    EXPECT_EQ(d.server->stats().retransmits, 0U);
+    n = d.server->poll_transmit(out, at);
+    ASSERT_TRUE(n && *n > 0);
+    EXPECT_EQ(d.server->stats().retransmits, 1U);
+  }
+  {
+    upload<test::memory_source> u{src, {}, {}};  // no options: ACK 0 right away
+    auto n = u.server->poll_transmit(out, t0());
+    ASSERT_TRUE(n && *n > 0);
+    auto at = *u.server->next_deadline();
+    u.server->on_timer(at);
+    EXPECT_EQ(u.server->stats().timeouts, 1U);
+    EXPECT_EQ(u.server->stats().retransmits, 0U) << "counted when sent, not when due";
+    n = u.server->poll_transmit(out, at);
+    ASSERT_TRUE(n && *n > 0);
+    EXPECT_EQ(u.server->stats().retransmits, 1U);
+  }
+}
+
 }  // namespace
 }  // namespace pinetboot::tftp

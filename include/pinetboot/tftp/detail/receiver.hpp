@@ -170,20 +170,23 @@ class block_receiver {
     auto n = write_ack(out, numbering_.wire(expected_ - 1));
     if (!n) return n;
     ack_due_ = false;
+    sent_again_ = ack_retransmit_;
+    ack_retransmit_ = false;
     in_window_ = 0;  // RFC 7440: the sender starts a new window after the block we acknowledge
     if (state_ == st::complete) {
       if (!dally_until_) dally_until_ = now + cfg_.dally;
       timer_.reset();
     } else {
       timer_ = now + rto_.rto();
-      if (!ack_retransmit_) {
+      if (!sent_again_) {
         ack_sent_at_ = now;
         ack_timed_ = true;
       }
-      ack_retransmit_ = false;
     }
     return n;
   }
+  /// The ACK of the last poll() repeated one because of a timeout (the session counts it).
+  [[nodiscard]] bool sent_again() const noexcept { return sent_again_; }
 
   /// Timeout: repeat the last ACK (RFC 7440 receiver timeout) with backoff; ends dallying.
   void on_timer(time_point now) noexcept {
@@ -199,7 +202,6 @@ class block_receiver {
     }
     rto_.backoff();
     stats_->rto = rto_.rto();
-    ++stats_->retransmits;
     ack_due_ = true;
     ack_retransmit_ = true;
     ack_timed_ = false;
@@ -262,6 +264,7 @@ class block_receiver {
   std::uint16_t in_window_ = 0;
   bool ack_due_ = false;
   bool ack_retransmit_ = false;
+  bool sent_again_ = false;
   bool ack_timed_ = false;
   bool gap_acked_ = false;
   bool dup_acked_ = false;

@@ -100,17 +100,17 @@ class block_sender {
     (void)write_data_header(out, window_.wire(seq));
     pacer_.on_send(now);
     ++stats_->blocks;
-    bool retransmit = window_.sent();
-    if (retransmit)
-      ++stats_->retransmits;
-    else
-      stats_->bytes += *n;
-    karn_.sent(seq, retransmit, now);
+    sent_again_ = window_.sent();
+    if (!sent_again_) stats_->bytes += *n;
+    karn_.sent(seq, sent_again_, now);
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
     timer_ = now + silent_.timeout(retries_.count(), rto_);
     return kDataHeader + *n;
   }
+
+  /// The DATA of the last poll() was a block sent before (the session counts it).
+  [[nodiscard]] bool sent_again() const noexcept { return sent_again_; }
 
   /// An ACK with wire number `block`. Duplicates are counted and ignored (no Sorcerer's
   /// Apprentice re-send).
@@ -252,6 +252,7 @@ class block_sender {
   rto_estimator rto_{};
   session_stats* stats_ = nullptr;
   st state_ = st::running;
+  bool sent_again_ = false;
   std::error_code error_{};
   send_window window_{};
   window_pacer pacer_{};

@@ -31,19 +31,18 @@ class handshake {
 
   /// Writes the packet with `write(out)` if one is due; 0 otherwise.
   template <class Write>
-  [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now, session_stats& stats,
-                                         Write&& write) noexcept {
+  [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now, Write&& write) noexcept {
     if (!due_) return std::size_t{0};
     result<std::size_t> n = write(out);
     if (!n) return n;
     due_ = false;
-    if (sent_at_)
-      ++stats.retransmits;
-    else
-      sent_at_ = now;
+    sent_again_ = sent_at_.has_value();
+    if (!sent_at_) sent_at_ = now;
     timer_ = now + rto_.rto();
     return n;
   }
+  /// The packet of the last poll() was sent before (the session counts it).
+  [[nodiscard]] bool sent_again() const noexcept { return sent_again_; }
   /// Timer expiry; false when retries are exhausted.
   [[nodiscard]] bool on_timer(time_point now, session_stats& stats) noexcept {
     if (!timer_ || now < *timer_) return true;
@@ -74,6 +73,7 @@ class handshake {
   std::optional<time_point> sent_at_;
   bool due_ = false;
   bool retransmitted_ = false;
+  bool sent_again_ = false;
 };
 
 /// Who runs the session: the side decides how a peer's ERROR reads.
@@ -133,15 +133,15 @@ class session_shell {
   [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept {
     switch (state_) {
       case phase::handshake:
-        return hs_.poll(out, now, stats_,
-                        [this](std::span<std::byte> o) { return self().write_handshake(o); });
+        return counted(
+            hs_.poll(out, now, [this](std::span<std::byte> o) { return self().write_handshake(o); }), hs_);
       case phase::data: {
         auto n = role_.poll(out, now);
         if (role_.failed()) {
           fail(role_.error());
           return poll_transmit(out, now);
         }
-        return n;
+        return counted(n, role_);
       }
       case phase::error: {
         auto n = self().write_error_packet(out);
@@ -283,6 +283,13 @@ class session_shell {
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
+
+  /// The one place that counts retransmits: a packet sent again by the handshake or the role.
+  template <class Part>
+  [[nodiscard]] result<std::size_t> counted(result<std::size_t> n, Part const& part) noexcept {
+    if (n && *n > 0 && part.sent_again()) ++stats_.retransmits;
+    return n;
+  }
 
   void feed_role(std::span<const std::byte> in, time_point now) noexcept {
     if constexpr (Role::kIncoming == opcode::ack) {
