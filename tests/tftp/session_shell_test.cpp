@@ -122,6 +122,25 @@ TEST(TftpSessionShell, HandshakeRetransmitsAreCountedAlike) {
   }
 }
 
+// Both server sessions take an RTT sample from their OACK and its answer (ACK 0 / DATA 1).
+TEST(TftpSessionShell, ServerSessionsSampleTheirOacksRtt) {
+  auto data = pattern(3000);
+  test::memory_source src{data};
+  std::vector<std::byte> out(max_packet_size);
+  {
+    download<test::memory_source> d{src, with_options(), {}};
+    ASSERT_TRUE(d.server->poll_transmit(out, t0()));
+    d.server->on_datagram(test::from_hex("00 04 00 00"), t0() + 3ms);
+    EXPECT_EQ(d.server->stats().srtt, 3ms);
+  }
+  {
+    upload<test::memory_source> u{src, with_options(), {}};
+    ASSERT_TRUE(u.server->poll_transmit(out, t0()));
+    u.server->on_datagram(test::bytes_of("\0\3\0\1"s + std::string(1024, 'a')), t0() + 3ms);
+    EXPECT_EQ(u.server->stats().srtt, 3ms);
+  }
+}
+
 // The data phase's roles count a packet sent again the same way: when it is sent.
 TEST(TftpSessionShell, DataPhaseRetransmitsAreCountedWhenSent) {
   auto data = pattern(3000);

@@ -76,6 +76,13 @@ class block_receiver {
   [[nodiscard]] std::uint64_t expected() const noexcept { return expected_; }
   [[nodiscard]] std::uint64_t bytes_written() const noexcept { return out_off_; }
 
+  /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
+  void seed_rto(rto_estimator const& rto) noexcept {
+    rto_ = rto;
+    stats_->srtt = rto_.srtt();
+    stats_->rto = rto_.rto();
+  }
+
   /// Requests an ACK of the last in-order block (e.g. a repeated OACK means ACK 0 was lost).
   void request_ack() noexcept {
     if (state_ == st::running || state_ == st::complete) ack_due_ = true;

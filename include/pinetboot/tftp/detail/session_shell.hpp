@@ -189,7 +189,7 @@ class session_shell {
     return write_oack(out, opts_);
   }
   /// The OACK is answered by ACK 0 (download) or DATA 1 (upload); anything else is ignored.
-  /// A download's sender starts from the OACK's RTT sample (Karn).
+  /// The role starts from the OACK's RTT sample (Karn: if the OACK was sent once).
   void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
     if constexpr (Role::kIncoming == opcode::ack) {
       auto a = op == opcode::ack ? parse_ack(in) : result<ack_view>{errc::bad_opcode};
@@ -205,7 +205,7 @@ class session_shell {
         ++stats_.ignored;
         return;
       }
-      (void)hs_.answered(now, hs_.rto());
+      role_.seed_rto(hs_.answered(now, hs_.rto()));
       state_ = phase::data;
       role_.on_data(d->block, d->payload, now);
       settle();
