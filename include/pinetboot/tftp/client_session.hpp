@@ -82,9 +82,7 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
 
   client_reader(Sink& sink, client_config const& cfg, std::string_view filename) noexcept
       : cfg_{&cfg}, request_{opcode::rrq, filename, cfg, 0} {
-    this->io_ = &sink;
-    this->hs_ = request_.schedule();
-    this->state_ = shell::phase::handshake;
+    this->begin_request(sink, request_.schedule());
   }
 
   /// Gives up on purpose (e.g. an existence probe): sends ERROR 0 `message`, aborts the sink,
@@ -183,9 +181,7 @@ class client_writer : public detail::session_shell<client_writer<Source>, detail
 
   client_writer(Source& src, client_config const& cfg, std::string_view filename) noexcept
       : cfg_{&cfg}, request_{opcode::wrq, filename, cfg, src.size()} {
-    this->io_ = &src;
-    this->hs_ = request_.schedule();
-    this->state_ = shell::phase::handshake;
+    this->begin_request(src, request_.schedule());
   }
 
  private:

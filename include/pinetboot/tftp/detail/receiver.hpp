@@ -40,8 +40,8 @@ class block_receiver {
 
     /// What a transfer with the options `n` in `mode` under `lim` needs, at most `max_size`
     /// bytes.
-    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode, session_limits const& lim,
-                                     std::uint64_t max_size) noexcept {
+    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode,
+                                     session_limits const& lim, std::uint64_t max_size) noexcept {
       return config{.blksize = n.blksize,
                     .window = n.windowsize,
                     .mode = mode,

@@ -241,6 +241,12 @@ class session_shell {
     state_ = opts_.any() ? phase::handshake : phase::data;
   }
 
+  /// Client: the request goes first, on `schedule`, then the data phase with a role on `io`.
+  void begin_request(typename Role::endpoint& io, handshake const& schedule) noexcept {
+    io_ = &io;
+    hs_ = schedule;
+    state_ = phase::handshake;
+  }
   /// Starts the data phase with `role` (which points at stats_).
   void start_data(Role&& role) noexcept {
     role_ = static_cast<Role&&>(role);
