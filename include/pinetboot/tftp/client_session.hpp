@@ -35,35 +35,51 @@ struct client_config {
 };
 
 namespace detail {
-/// The client's request packet (the handshake of both clients) and its first handshake.
-class client_request {
+/// What both clients add to the shell: the request as their handshake, the check of the
+/// server's OACK, and the RTO their data phase starts from.
+template <class Derived, class Role>
+class client_shell : public session_shell<Derived, Role> {
  public:
-  client_request() noexcept = default;
-  client_request(opcode op, std::string_view filename, client_config const& cfg, std::uint64_t tsize) noexcept
-      : op_{op}, filename_{filename}, cfg_{&cfg}, tsize_{tsize} {}
-  [[nodiscard]] result<std::size_t> write(std::span<std::byte> out) const noexcept {
-    return write_request(out, op_, filename_, cfg_->mode, cfg_->options, tsize_);
+  static constexpr side kSide = side::client;
+
+ protected:
+  /// `filename` and `cfg` must outlive the session; `tsize`: what a WRQ announces (0: none).
+  client_shell(typename Role::endpoint& io, client_config const& cfg, opcode op, std::string_view filename,
+               std::uint64_t tsize) noexcept
+      : cfg_{&cfg}, op_{op}, filename_{filename}, tsize_{tsize} {
+    // The request is re-sent on an RTO bounded by the timeout asked for.
+    this->begin_request(io, handshake{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0)),
+                                      make_retry_budget(cfg.limits), true});
   }
-  /// The (re)send schedule of the request: RTO bounded by the timeout asked for.
-  [[nodiscard]] handshake schedule() const noexcept {
-    return handshake{make_rto(cfg_->limits, cfg_->options.timeout_s.value_or(0)),
-                     make_retry_budget(cfg_->limits), true};
+
+  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) const noexcept {
+    return write_request(out, op_, filename_, this->cfg_->mode, this->cfg_->options, tsize_);
   }
+  /// The server's OACK, checked against what was asked; an unrequested or raised option (or a
+  /// malformed OACK) fail()s the session with option_refused and gives nullopt.
+  [[nodiscard]] std::optional<negotiated_options> take_oack(std::span<const std::byte> in) noexcept {
+    auto o = parse_oack(in);
+    auto n = o ? validate_oack(*o, this->cfg_->options) : result<negotiated_options>{o.error()};
+    if (!n) {
+      this->fail(errc::option_refused);
+      return std::nullopt;
+    }
+    return *n;
+  }
+  /// The server answered with `n`: the data phase's RTO, bounded by the negotiated timeout and
+  /// seeded with the request's RTT if it was sent once (Karn).
+  [[nodiscard]] rto_estimator start_rto(negotiated_options const& n, time_point now) noexcept {
+    this->opts_ = n;
+    return this->hs_.answered(now, make_rto(this->cfg_->limits, n.timeout_s));
+  }
+
+  client_config const* cfg_;
 
  private:
-  opcode op_ = opcode::rrq;
+  opcode op_;
   std::string_view filename_;
-  client_config const* cfg_ = nullptr;
-  std::uint64_t tsize_ = 0;
+  std::uint64_t tsize_;
 };
-
-/// The server's OACK, checked against what `cfg` asked for. Errors: the parser's, or
-/// option_refused (an unrequested or raised option).
-[[nodiscard]] inline result<negotiated_options> accept_oack(std::span<const std::byte> in,
-                                                            client_config const& cfg) noexcept {
-  auto o = parse_oack(in);
-  return o ? validate_oack(*o, cfg.options) : result<negotiated_options>{o.error()};
-}
 }  // namespace detail
 
 /// Downloads `filename` (RRQ) into `sink`. Accepts an OACK (validated against what was asked:
@@ -71,19 +87,17 @@ class client_request {
 /// support, DATA 1 directly (falls back to blksize 512, window 1). Rejects a tsize above
 /// limits.max_receive_size (disk_full). `filename` and `cfg` must outlive the session.
 template <block_sink Sink>
-class client_reader : public detail::session_shell<client_reader<Sink>, detail::block_receiver<Sink>> {
+class client_reader : public detail::client_shell<client_reader<Sink>, detail::block_receiver<Sink>> {
+  using base = detail::client_shell<client_reader<Sink>, detail::block_receiver<Sink>>;
   using shell = detail::session_shell<client_reader<Sink>, detail::block_receiver<Sink>>;
   friend shell;
 
  public:
-  static constexpr detail::side kSide = detail::side::client;
   /// The reader's own abort (a probe) is a normal end.
   static constexpr bool kAbortIsNormal = true;
 
   client_reader(Sink& sink, client_config const& cfg, std::string_view filename) noexcept
-      : cfg_{&cfg}, request_{opcode::rrq, filename, cfg, 0} {
-    this->begin_request(sink, request_.schedule());
-  }
+      : base{sink, cfg, opcode::rrq, filename, 0} {}
 
   /// Gives up on purpose (e.g. an existence probe): sends ERROR 0 `message`, aborts the sink,
   /// close_reason() = client_aborted.
@@ -106,9 +120,6 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
   [[nodiscard]] std::uint64_t bytes_received() const noexcept { return this->role_.bytes_written(); }
 
  private:
-  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) const noexcept {
-    return request_.write(out);
-  }
   [[nodiscard]] result<std::size_t> write_error_packet(std::span<std::byte> out) const noexcept {
     if (this->pending_error_ == make_error_code(errc::client_aborted))
       return write_error(out, error_code_wire::not_defined, abort_message_);
@@ -116,17 +127,14 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
   }
   void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
     if (op == opcode::oack) {
-      auto n = detail::accept_oack(in, *cfg_);
-      if (!n) {
-        this->fail(errc::option_refused);
-        return;
-      }
-      if (n->has(option_flag::tsize) && n->tsize > cfg_->limits.max_receive_size) {
+      auto n = this->take_oack(in);
+      if (!n) return;
+      if (n->has(option_flag::tsize) && n->tsize > this->cfg_->limits.max_receive_size) {
         this->fail(errc::disk_full);
         return;
       }
       start(*n, now, true);
-      if (cfg_->probe) abort();
+      if (this->cfg_->probe) abort();
       return;
     }
     if (op == opcode::data) {
@@ -136,7 +144,7 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
         return;
       }
       start(negotiated_options{}, now, false);
-      if (cfg_->probe) {
+      if (this->cfg_->probe) {
         abort();
         return;
       }
@@ -153,16 +161,13 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
   }
 
   void start(negotiated_options const& n, time_point now, bool oack) noexcept {
-    this->opts_ = n;
     got_oack_ = oack;
-    auto rto = this->hs_.answered(now, detail::make_rto(cfg_->limits, n.timeout_s));
-    auto cfg = detail::block_receiver<Sink>::config::from(n, cfg_->mode, cfg_->limits,
-                                                          cfg_->limits.max_receive_size);
+    auto rto = this->start_rto(n, now);
+    auto cfg = detail::block_receiver<Sink>::config::from(n, this->cfg_->mode, this->cfg_->limits,
+                                                          this->cfg_->limits.max_receive_size);
     this->start_data(detail::block_receiver<Sink>{*this->io_, cfg, rto, this->stats_, oack});
   }
 
-  client_config const* cfg_;
-  detail::client_request request_;
   std::string_view abort_message_ = "Early terminate";
   bool got_oack_ = false;
 };
@@ -171,30 +176,22 @@ class client_reader : public detail::session_shell<client_reader<Sink>, detail::
 /// options: blksize 512, window 1), then sends like read_session. `filename`, `cfg` and `src`
 /// must outlive the session.
 template <block_source Source>
-class client_writer : public detail::session_shell<client_writer<Source>, detail::block_sender<Source>> {
+class client_writer : public detail::client_shell<client_writer<Source>, detail::block_sender<Source>> {
+  using base = detail::client_shell<client_writer<Source>, detail::block_sender<Source>>;
   using shell = detail::session_shell<client_writer<Source>, detail::block_sender<Source>>;
   friend shell;
 
  public:
-  static constexpr detail::side kSide = detail::side::client;
   static constexpr bool kAbortIsNormal = false;
 
   client_writer(Source& src, client_config const& cfg, std::string_view filename) noexcept
-      : cfg_{&cfg}, request_{opcode::wrq, filename, cfg, src.size()} {
-    this->begin_request(src, request_.schedule());
-  }
+      : base{src, cfg, opcode::wrq, filename, src.size()} {}
 
  private:
-  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) const noexcept {
-    return request_.write(out);
-  }
   void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
     if (op == opcode::oack) {
-      auto n = detail::accept_oack(in, *cfg_);
-      if (!n) {
-        this->fail(errc::option_refused);
-        return;
-      }
+      auto n = this->take_oack(in);
+      if (!n) return;
       start(*n, now);
       return;
     }
@@ -211,14 +208,10 @@ class client_writer : public detail::session_shell<client_writer<Source>, detail
   }
 
   void start(negotiated_options const& n, time_point now) noexcept {
-    this->opts_ = n;
-    auto rto = this->hs_.answered(now, detail::make_rto(cfg_->limits, n.timeout_s));
-    auto cfg = detail::block_sender<Source>::config::from(n, cfg_->mode, cfg_->limits);
+    auto rto = this->start_rto(n, now);
+    auto cfg = detail::block_sender<Source>::config::from(n, this->cfg_->mode, this->cfg_->limits);
     this->start_data(detail::block_sender<Source>{*this->io_, cfg, rto, this->stats_});
   }
-
-  client_config const* cfg_;
-  detail::client_request request_;
 };
 
 }  // namespace pinetboot::tftp
