@@ -81,13 +81,15 @@ enum class side : std::uint8_t { server, client };
 
 /// The shell of one transfer. A server engine builds its role with accept_request() and
 /// begin(); the OACK handshake is the shell's. `Derived` adds what is its own:
-/// - a client: `write_handshake(out)` (the request) and `on_answer(op, in, now)` (a datagram
-///   during the handshake phase; it calls start_data(), fail() or finish());
+/// - a client: `write_handshake(out)` (the request; detail::client_shell in client_session.hpp
+///   has it) and `on_answer(op, in, now)` (a datagram during the handshake phase; it calls
+///   start_data(), fail() or finish());
 /// - optionally `on_other(op, in, now) -> bool`: a datagram of the data phase that the role
 ///   does not take (true if handled, otherwise it counts as ignored);
 /// - optionally `write_error_packet(out)`: the ERROR to send after fail();
-/// - `static constexpr side kSide` and `static constexpr bool kAbortIsNormal` (whether
-///   close_reason() == client_aborted counts as a normal end).
+/// - `static constexpr side kSide` (client_shell gives the clients theirs) and
+///   `static constexpr bool kAbortIsNormal` (whether close_reason() == client_aborted counts
+///   as a normal end).
 /// `Role` is block_sender<Source> (takes ACKs) or block_receiver<Sink> (takes DATA). The role
 /// keeps a pointer to stats_, so a session must not be moved once its role is started.
 template <class Derived, class Role>
