@@ -153,6 +153,9 @@ void fuzz_read(input& in) {
     if (++firings > bound) fail();
   }
   if (s.next_deadline()) fail();
+  // A download ends normally on success or a client abort (a probe), on nothing else.
+  auto why = s.close_reason();
+  if (s.ended_normally() != (!why || why == make_error_code(errc::client_aborted))) fail();
 }
 
 // write_session (a WRQ, reachable from the network when uploads are enabled): random DATA near
@@ -262,6 +265,7 @@ void fuzz_write(input& in) {
   }
   if (!sink.committed && !sink.aborted) fail();     // every ending either commits or aborts
   if (sink.committed != !s.close_reason()) fail();  // and commits exactly on success
+  if (s.ended_normally() != sink.committed) fail();  // an upload ends normally only when committed
 }
 }  // namespace
 

@@ -312,14 +312,9 @@ class tftp_server::transfer {
     visit([&](auto& e) {
       record_.stats = e.stats();
       record_.outcome = e.close_reason();
+      record_.normal = e.ended_normally();
+      record_.bytes = e.stats().bytes;
     });
-    if (auto* r = std::get_if<read_engine>(&engine_)) {
-      record_.normal = r->ended_normally();
-      record_.bytes = r->stats().bytes;
-    } else if (auto* w = std::get_if<write_engine>(&engine_)) {
-      record_.normal = !record_.outcome;
-      record_.bytes = w->stats().bytes;
-    }
     done();
   }
 

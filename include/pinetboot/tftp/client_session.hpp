@@ -14,6 +14,7 @@
 #include "pinetboot/tftp/detail/receiver.hpp"
 #include "pinetboot/tftp/detail/rto.hpp"
 #include "pinetboot/tftp/detail/sender.hpp"
+#include "pinetboot/tftp/detail/session_shell.hpp"
 #include "pinetboot/tftp/error.hpp"
 #include "pinetboot/tftp/options.hpp"
 #include "pinetboot/tftp/packet.hpp"
@@ -34,70 +35,51 @@ struct client_config {
 };
 
 namespace detail {
-/// The request/handshake phase shared by both clients: (re)send the request until the server's
-/// first answer, with backoff.
-class request_phase {
+/// What both clients add to the shell: the request as their handshake, the check of the
+/// server's OACK, and the RTO their data phase starts from.
+template <class Derived, class Role>
+class client_shell : public session_shell<Derived, Role> {
  public:
-  request_phase() noexcept = default;
-  request_phase(opcode op, std::string_view filename, client_config const& cfg, std::uint64_t tsize) noexcept
-      : op_{op},
-        filename_{filename},
-        cfg_{&cfg},
-        tsize_{tsize},
-        rto_{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0))},
-        retries_{make_retry_budget(cfg.limits)} {}
+  static constexpr side kSide = side::client;
 
-  [[nodiscard]] result<std::size_t> poll(std::span<std::byte> out, time_point now,
-                                         session_stats& stats) noexcept {
-    if (!due_) return std::size_t{0};
-    auto n = write_request(out, op_, filename_, cfg_->mode, cfg_->options, tsize_);
-    if (!n) return n;
-    due_ = false;
-    if (sent_at_)
-      ++stats.retransmits;
-    else
-      sent_at_ = now;
-    timer_ = now + rto_.rto();
-    return n;
+ protected:
+  /// `filename` and `cfg` must outlive the session; `tsize`: what a WRQ announces (0: none).
+  client_shell(typename Role::endpoint& io, client_config const& cfg, opcode op, std::string_view filename,
+               std::uint64_t tsize) noexcept
+      : cfg_{&cfg}, op_{op}, filename_{filename}, tsize_{tsize} {
+    // The request is re-sent on an RTO bounded by the timeout asked for.
+    this->begin_request(io, handshake{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0)),
+                                      make_retry_budget(cfg.limits), true});
   }
-  /// Timer expiry; false when retries are exhausted.
-  [[nodiscard]] bool on_timer(time_point now, session_stats& stats) noexcept {
-    if (!timer_ || now < *timer_) return true;
-    ++stats.timeouts;
-    if (retries_.exhausted_by_timeout(now)) return false;
-    rto_.backoff();
-    retransmitted_ = true;
-    due_ = true;
-    timer_.reset();
-    return true;
+
+  [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) const noexcept {
+    return write_request(out, op_, filename_, this->cfg_->mode, this->cfg_->options, tsize_);
   }
-  /// The server answered: returns the RTO estimator, seeded with the request RTT if it was not
-  /// retransmitted (Karn), bounded by the negotiated timeout.
-  [[nodiscard]] rto_estimator answered(time_point now, std::uint8_t timeout_s) noexcept {
-    auto r = make_rto(cfg_->limits, timeout_s);
-    if (!retransmitted_ && sent_at_) r.sample(now - *sent_at_);
-    timer_.reset();
-    return r;
+  /// The server's OACK, checked against what was asked; an unrequested or raised option (or a
+  /// malformed OACK) fail()s the session with option_refused and gives nullopt.
+  [[nodiscard]] std::optional<negotiated_options> take_oack(std::span<const std::byte> in) noexcept {
+    auto o = parse_oack(in);
+    auto n = o ? validate_oack(*o, this->cfg_->options) : result<negotiated_options>{o.error()};
+    if (!n) {
+      this->fail(errc::option_refused);
+      return std::nullopt;
+    }
+    return *n;
   }
-  [[nodiscard]] std::optional<time_point> deadline() const noexcept { return timer_; }
+  /// The server answered with `n`: the data phase's RTO, bounded by the negotiated timeout and
+  /// seeded with the request's RTT if it was sent once (Karn).
+  [[nodiscard]] rto_estimator start_rto(negotiated_options const& n, time_point now) noexcept {
+    this->opts_ = n;
+    return this->hs_.answered(now, make_rto(this->cfg_->limits, n.timeout_s));
+  }
+
+  client_config const* cfg_;
 
  private:
-  opcode op_ = opcode::rrq;
+  opcode op_;
   std::string_view filename_;
-  client_config const* cfg_ = nullptr;
-  std::uint64_t tsize_ = 0;
-  rto_estimator rto_{};
-  std::optional<time_point> timer_;
-  std::optional<time_point> sent_at_;
-  retry_budget retries_{};
-  bool due_ = true;
-  bool retransmitted_ = false;
+  std::uint64_t tsize_;
 };
-
-[[nodiscard]] inline errc peer_reason(std::span<const std::byte> in) noexcept {
-  auto e = parse_error(in);
-  return e ? from_wire(e->code) : errc::peer_error;
-}
 }  // namespace detail
 
 /// Downloads `filename` (RRQ) into `sink`. Accepts an OACK (validated against what was asked:
@@ -105,185 +87,88 @@ class request_phase {
 /// support, DATA 1 directly (falls back to blksize 512, window 1). Rejects a tsize above
 /// limits.max_receive_size (disk_full). `filename` and `cfg` must outlive the session.
 template <block_sink Sink>
-class client_reader {
+class client_reader : public detail::client_shell<client_reader<Sink>, detail::block_receiver<Sink>> {
+  using base = detail::client_shell<client_reader<Sink>, detail::block_receiver<Sink>>;
+  using shell = detail::session_shell<client_reader<Sink>, detail::block_receiver<Sink>>;
+  friend shell;
+
  public:
+  /// The reader's own abort (a probe) is a normal end.
+  static constexpr bool kAbortIsNormal = true;
+
   client_reader(Sink& sink, client_config const& cfg, std::string_view filename) noexcept
-      : sink_{&sink}, cfg_{&cfg}, request_{opcode::rrq, filename, cfg, 0} {}
-
-  void on_datagram(std::span<const std::byte> in, time_point now) noexcept {
-    auto op = parse_opcode(in);
-    if (!op) {
-      ++stats_.ignored;
-      return;
-    }
-    if (*op == opcode::error) {
-      if (state_ == state::request)
-        finish(detail::peer_reason(in));
-      else if (state_ == state::data) {
-        bool was_complete = receiver_.complete();
-        receiver_.fail(errc::peer_error);
-        finish(was_complete ? std::error_code{} : make_error_code(detail::peer_reason(in)));
-      }
-      return;
-    }
-    if (state_ == state::request) {
-      if (*op == opcode::oack) {
-        auto o = parse_oack(in);
-        auto n = o ? validate_oack(*o, cfg_->options) : result<negotiated_options>{o.error()};
-        if (!n) {
-          fail(errc::option_refused);
-          return;
-        }
-        if (n->has(option_flag::tsize) && n->tsize > cfg_->limits.max_receive_size) {
-          fail(errc::disk_full);
-          return;
-        }
-        start(*n, now, true);
-        if (cfg_->probe) abort();
-        return;
-      }
-      if (*op == opcode::data) {
-        auto d = parse_data(in);
-        if (!d || d->block != 1) {
-          ++stats_.ignored;
-          return;
-        }
-        start(negotiated_options{}, now, false);
-        if (cfg_->probe) {
-          abort();
-          return;
-        }
-        receiver_.on_data(d->block, d->payload, now);
-        check_receiver();
-        return;
-      }
-      ++stats_.ignored;
-      return;
-    }
-    if (state_ != state::data) return;
-    if (*op == opcode::oack) {  // our ACK 0 was lost
-      if (receiver_.expected() == 1) receiver_.request_ack();
-      return;
-    }
-    if (*op != opcode::data) {
-      ++stats_.ignored;
-      return;
-    }
-    auto d = parse_data(in);
-    if (!d) {
-      ++stats_.ignored;
-      return;
-    }
-    receiver_.on_data(d->block, d->payload, now);
-    check_receiver();
-  }
-
-  void on_timer(time_point now) noexcept {
-    if (state_ == state::request) {
-      if (!request_.on_timer(now, stats_)) fail(errc::timed_out);
-    } else if (state_ == state::data) {
-      receiver_.on_timer(now);
-      check_receiver();
-    }
-  }
-
-  [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept {
-    switch (state_) {
-      case state::request:
-        return request_.poll(out, now, stats_);
-      case state::data:
-        return receiver_.poll(out, now);
-      case state::error: {
-        auto n = write_error(out, error_code_wire::not_defined, abort_message_);
-        if (pending_error_ != make_error_code(errc::client_aborted)) n = write_error(out, pending_error_);
-        if (!n) return n;
-        state_ = state::done;
-        return n;
-      }
-      case state::done:
-        break;
-    }
-    return std::size_t{0};
-  }
+      : base{sink, cfg, opcode::rrq, filename, 0} {}
 
   /// Gives up on purpose (e.g. an existence probe): sends ERROR 0 `message`, aborts the sink,
   /// close_reason() = client_aborted.
   void abort(std::string_view message = "Early terminate") noexcept {
-    if (state_ == state::done || state_ == state::error) return;
+    if (this->state_ == shell::phase::done || this->state_ == shell::phase::error) return;
     abort_message_ = message;
-    fail(errc::client_aborted);
+    this->fail(errc::client_aborted);
   }
 
-  [[nodiscard]] std::optional<time_point> next_deadline() const noexcept {
-    if (state_ == state::request) return request_.deadline();
-    if (state_ == state::data) return receiver_.deadline();
-    return std::nullopt;
-  }
-  [[nodiscard]] bool is_done() const noexcept { return state_ == state::done; }
   /// The whole file was received and the sink committed.
-  [[nodiscard]] bool is_complete() const noexcept { return state_ != state::request && receiver_.complete(); }
-  [[nodiscard]] std::error_code close_reason() const noexcept { return reason_; }
+  [[nodiscard]] bool is_complete() const noexcept {
+    return this->state_ != shell::phase::handshake && this->role_.complete();
+  }
   /// True once the server's first answer (OACK or DATA 1) arrived.
-  [[nodiscard]] bool answered() const noexcept { return state_ != state::request && started_; }
+  [[nodiscard]] bool answered() const noexcept {
+    return this->state_ != shell::phase::handshake && this->started_;
+  }
   /// True if the server sent an OACK.
   [[nodiscard]] bool got_oack() const noexcept { return got_oack_; }
-  [[nodiscard]] negotiated_options const& options() const noexcept { return opts_; }
-  [[nodiscard]] session_stats const& stats() const noexcept { return stats_; }
-  [[nodiscard]] std::uint64_t bytes_received() const noexcept { return receiver_.bytes_written(); }
+  [[nodiscard]] std::uint64_t bytes_received() const noexcept { return this->role_.bytes_written(); }
 
  private:
-  enum class state : std::uint8_t { request, data, error, done };
+  [[nodiscard]] result<std::size_t> write_error_packet(std::span<std::byte> out) const noexcept {
+    if (this->pending_error_ == make_error_code(errc::client_aborted))
+      return write_error(out, error_code_wire::not_defined, abort_message_);
+    return write_error(out, this->pending_error_);
+  }
+  void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
+    if (op == opcode::oack) {
+      auto n = this->take_oack(in);
+      if (!n) return;
+      if (n->has(option_flag::tsize) && n->tsize > this->cfg_->limits.max_receive_size) {
+        this->fail(errc::disk_full);
+        return;
+      }
+      start(*n, now, true);
+      if (this->cfg_->probe) abort();
+      return;
+    }
+    if (op == opcode::data) {
+      auto d = parse_data(in);
+      if (!d || d->block != 1) {
+        ++this->stats_.ignored;
+        return;
+      }
+      start(negotiated_options{}, now, false);
+      if (this->cfg_->probe) {
+        abort();
+        return;
+      }
+      this->role_.on_data(d->block, d->payload, now);
+      this->settle();
+      return;
+    }
+    ++this->stats_.ignored;
+  }
+  [[nodiscard]] bool on_other(opcode op, std::span<const std::byte>, time_point) noexcept {
+    if (op != opcode::oack) return false;
+    if (this->role_.expected() == 1) this->role_.request_ack();  // our ACK 0 was lost
+    return true;
+  }
 
   void start(negotiated_options const& n, time_point now, bool oack) noexcept {
-    opts_ = n;
     got_oack_ = oack;
-    started_ = true;
-    auto rto = request_.answered(now, n.timeout_s);
-    typename detail::block_receiver<Sink>::config cfg;
-    cfg.blksize = n.blksize;
-    cfg.window = n.windowsize;
-    cfg.mode = cfg_->mode;
-    cfg.roll = cfg_->limits.block_rollover;
-    cfg.max_retransmits = cfg_->limits.max_retransmits;
-    cfg.give_up_after = cfg_->limits.give_up_after;
-    cfg.max_size = cfg_->limits.max_receive_size;
-    cfg.dally = cfg_->limits.dally;
-    receiver_ = detail::block_receiver<Sink>{*sink_, cfg, rto, stats_, oack};
-    state_ = state::data;
-    check_receiver();
-  }
-  void check_receiver() noexcept {
-    if (receiver_.failed())
-      fail(receiver_.error());
-    else if (receiver_.done())
-      finish({});
-  }
-  void fail(std::error_code ec) noexcept {
-    if (started_)
-      receiver_.fail(ec);
-    else
-      sink_->abort();
-    reason_ = ec;
-    pending_error_ = ec;
-    state_ = state::error;
-  }
-  void finish(std::error_code ec) noexcept {
-    if (!started_ && ec) sink_->abort();
-    reason_ = ec;
-    state_ = state::done;
+    auto rto = this->start_rto(n, now);
+    auto cfg = detail::block_receiver<Sink>::config::from(n, this->cfg_->mode, this->cfg_->limits,
+                                                          this->cfg_->limits.max_receive_size);
+    this->start_data(detail::block_receiver<Sink>{*this->io_, cfg, rto, this->stats_, oack});
   }
 
-  Sink* sink_;
-  client_config const* cfg_;
-  detail::request_phase request_;
-  detail::block_receiver<Sink> receiver_{};
-  negotiated_options opts_{};
-  session_stats stats_{};
-  state state_ = state::request;
-  std::error_code reason_{};
-  std::error_code pending_error_{};
   std::string_view abort_message_ = "Early terminate";
-  bool started_ = false;
   bool got_oack_ = false;
 };
 
@@ -291,137 +176,42 @@ class client_reader {
 /// options: blksize 512, window 1), then sends like read_session. `filename`, `cfg` and `src`
 /// must outlive the session.
 template <block_source Source>
-class client_writer {
+class client_writer : public detail::client_shell<client_writer<Source>, detail::block_sender<Source>> {
+  using base = detail::client_shell<client_writer<Source>, detail::block_sender<Source>>;
+  using shell = detail::session_shell<client_writer<Source>, detail::block_sender<Source>>;
+  friend shell;
+
  public:
+  static constexpr bool kAbortIsNormal = false;
+
   client_writer(Source& src, client_config const& cfg, std::string_view filename) noexcept
-      : src_{&src}, cfg_{&cfg}, request_{opcode::wrq, filename, cfg, src.size()} {}
-
-  void on_datagram(std::span<const std::byte> in, time_point now) noexcept {
-    auto op = parse_opcode(in);
-    if (!op) {
-      ++stats_.ignored;
-      return;
-    }
-    if (*op == opcode::error) {
-      if (state_ == state::request || state_ == state::data) finish(detail::peer_reason(in));
-      return;
-    }
-    if (state_ == state::request) {
-      if (*op == opcode::oack) {
-        auto o = parse_oack(in);
-        auto n = o ? validate_oack(*o, cfg_->options) : result<negotiated_options>{o.error()};
-        if (!n) {
-          fail(errc::option_refused);
-          return;
-        }
-        start(*n, now);
-        return;
-      }
-      if (*op == opcode::ack) {
-        auto a = parse_ack(in);
-        if (!a || a->block != 0) {
-          ++stats_.ignored;
-          return;
-        }
-        start(negotiated_options{}, now);
-        return;
-      }
-      ++stats_.ignored;
-      return;
-    }
-    if (state_ != state::data || *op != opcode::ack) {
-      ++stats_.ignored;
-      return;
-    }
-    auto a = parse_ack(in);
-    if (!a) {
-      ++stats_.ignored;
-      return;
-    }
-    sender_.on_ack(a->block, now);
-    if (sender_.done()) finish({});
-  }
-
-  void on_timer(time_point now) noexcept {
-    if (state_ == state::request) {
-      if (!request_.on_timer(now, stats_)) fail(errc::timed_out);
-    } else if (state_ == state::data) {
-      sender_.on_timer(now);
-      if (sender_.failed()) fail(sender_.error());
-    }
-  }
-
-  [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept {
-    switch (state_) {
-      case state::request:
-        return request_.poll(out, now, stats_);
-      case state::data: {
-        auto n = sender_.poll(out, now);
-        if (sender_.failed()) {
-          fail(sender_.error());
-          return poll_transmit(out, now);
-        }
-        return n;
-      }
-      case state::error: {
-        auto n = write_error(out, pending_error_);
-        if (!n) return n;
-        state_ = state::done;
-        return n;
-      }
-      case state::done:
-        break;
-    }
-    return std::size_t{0};
-  }
-
-  [[nodiscard]] std::optional<time_point> next_deadline() const noexcept {
-    if (state_ == state::request) return request_.deadline();
-    if (state_ == state::data) return sender_.deadline();
-    return std::nullopt;
-  }
-  [[nodiscard]] bool is_done() const noexcept { return state_ == state::done; }
-  [[nodiscard]] std::error_code close_reason() const noexcept { return reason_; }
-  [[nodiscard]] negotiated_options const& options() const noexcept { return opts_; }
-  [[nodiscard]] session_stats const& stats() const noexcept { return stats_; }
+      : base{src, cfg, opcode::wrq, filename, src.size()} {}
 
  private:
-  enum class state : std::uint8_t { request, data, error, done };
+  void on_answer(opcode op, std::span<const std::byte> in, time_point now) noexcept {
+    if (op == opcode::oack) {
+      auto n = this->take_oack(in);
+      if (!n) return;
+      start(*n, now);
+      return;
+    }
+    if (op == opcode::ack) {
+      auto a = parse_ack(in);
+      if (!a || a->block != 0) {
+        ++this->stats_.ignored;
+        return;
+      }
+      start(negotiated_options{}, now);
+      return;
+    }
+    ++this->stats_.ignored;
+  }
 
   void start(negotiated_options const& n, time_point now) noexcept {
-    opts_ = n;
-    auto rto = request_.answered(now, n.timeout_s);
-    typename detail::block_sender<Source>::config cfg;
-    cfg.blksize = n.blksize;
-    cfg.window = n.windowsize;
-    cfg.mode = cfg_->mode;
-    cfg.roll = cfg_->limits.block_rollover;
-    cfg.adaptive = cfg_->limits.adaptive_window;
-    cfg.max_retransmits = cfg_->limits.max_retransmits;
-    cfg.give_up_after = cfg_->limits.give_up_after;
-    sender_ = detail::block_sender<Source>{*src_, cfg, rto, stats_};
-    state_ = state::data;
-    if (sender_.failed()) fail(sender_.error());
+    auto rto = this->start_rto(n, now);
+    auto cfg = detail::block_sender<Source>::config::from(n, this->cfg_->mode, this->cfg_->limits);
+    this->start_data(detail::block_sender<Source>{*this->io_, cfg, rto, this->stats_});
   }
-  void fail(std::error_code ec) noexcept {
-    reason_ = ec;
-    pending_error_ = ec;
-    state_ = state::error;
-  }
-  void finish(std::error_code ec) noexcept {
-    reason_ = ec;
-    state_ = state::done;
-  }
-
-  Source* src_;
-  client_config const* cfg_;
-  detail::request_phase request_;
-  detail::block_sender<Source> sender_{};
-  negotiated_options opts_{};
-  session_stats stats_{};
-  state state_ = state::request;
-  std::error_code reason_{};
-  std::error_code pending_error_{};
 };
 
 }  // namespace pinetboot::tftp

@@ -25,6 +25,9 @@ namespace pinetboot::tftp::detail {
 template <block_sink Sink>
 class block_receiver {
  public:
+  /// What the peer sends this role during the data phase.
+  static constexpr opcode kIncoming = opcode::data;
+  using endpoint = Sink;
   struct config {
     std::uint16_t blksize = default_blksize;
     std::uint16_t window = 1;
@@ -34,6 +37,20 @@ class block_receiver {
     duration give_up_after{};
     std::uint64_t max_size = UINT64_MAX;
     duration dally{std::chrono::seconds{2}};
+
+    /// What a transfer with the options `n` in `mode` under `lim` needs, at most `max_size`
+    /// bytes.
+    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode,
+                                     session_limits const& lim, std::uint64_t max_size) noexcept {
+      return config{.blksize = n.blksize,
+                    .window = n.windowsize,
+                    .mode = mode,
+                    .roll = lim.block_rollover,
+                    .max_retransmits = lim.max_retransmits,
+                    .give_up_after = lim.give_up_after,
+                    .max_size = max_size,
+                    .dally = lim.dally};
+    }
   };
 
   block_receiver() noexcept = default;
@@ -58,6 +75,13 @@ class block_receiver {
   [[nodiscard]] std::error_code error() const noexcept { return error_; }
   [[nodiscard]] std::uint64_t expected() const noexcept { return expected_; }
   [[nodiscard]] std::uint64_t bytes_written() const noexcept { return out_off_; }
+
+  /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
+  void seed_rto(rto_estimator const& rto) noexcept {
+    rto_ = rto;
+    stats_->srtt = rto_.srtt();
+    stats_->rto = rto_.rto();
+  }
 
   /// Requests an ACK of the last in-order block (e.g. a repeated OACK means ACK 0 was lost).
   void request_ack() noexcept {
@@ -153,20 +177,23 @@ class block_receiver {
     auto n = write_ack(out, numbering_.wire(expected_ - 1));
     if (!n) return n;
     ack_due_ = false;
+    sent_again_ = ack_retransmit_;
+    ack_retransmit_ = false;
     in_window_ = 0;  // RFC 7440: the sender starts a new window after the block we acknowledge
     if (state_ == st::complete) {
       if (!dally_until_) dally_until_ = now + cfg_.dally;
       timer_.reset();
     } else {
       timer_ = now + rto_.rto();
-      if (!ack_retransmit_) {
+      if (!sent_again_) {
         ack_sent_at_ = now;
         ack_timed_ = true;
       }
-      ack_retransmit_ = false;
     }
     return n;
   }
+  /// The ACK of the last poll() repeated one because of a timeout (the session counts it).
+  [[nodiscard]] bool sent_again() const noexcept { return sent_again_; }
 
   /// Timeout: repeat the last ACK (RFC 7440 receiver timeout) with backoff; ends dallying.
   void on_timer(time_point now) noexcept {
@@ -182,7 +209,6 @@ class block_receiver {
     }
     rto_.backoff();
     stats_->rto = rto_.rto();
-    ++stats_->retransmits;
     ack_due_ = true;
     ack_retransmit_ = true;
     ack_timed_ = false;
@@ -245,6 +271,7 @@ class block_receiver {
   std::uint16_t in_window_ = 0;
   bool ack_due_ = false;
   bool ack_retransmit_ = false;
+  bool sent_again_ = false;
   bool ack_timed_ = false;
   bool gap_acked_ = false;
   bool dup_acked_ = false;

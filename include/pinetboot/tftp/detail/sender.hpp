@@ -27,6 +27,9 @@ namespace pinetboot::tftp::detail {
 template <block_source Source>
 class block_sender {
  public:
+  /// What the peer sends this role during the data phase.
+  static constexpr opcode kIncoming = opcode::ack;
+  using endpoint = Source;
   /// DATA header before the payload: opcode and block number (RFC 1350).
   static constexpr std::size_t kDataHeader = 4;
   struct config {
@@ -37,6 +40,18 @@ class block_sender {
     bool adaptive = true;
     unsigned max_retransmits = 8;
     duration give_up_after{};
+
+    /// What a transfer with the options `n` in `mode` under `lim` needs.
+    [[nodiscard]] static config from(negotiated_options const& n, transfer_mode mode,
+                                     session_limits const& lim) noexcept {
+      return config{.blksize = n.blksize,
+                    .window = n.windowsize,
+                    .mode = mode,
+                    .roll = lim.block_rollover,
+                    .adaptive = lim.adaptive_window,
+                    .max_retransmits = lim.max_retransmits,
+                    .give_up_after = lim.give_up_after};
+    }
   };
 
   block_sender() noexcept = default;
@@ -85,17 +100,17 @@ class block_sender {
     (void)write_data_header(out, window_.wire(seq));
     pacer_.on_send(now);
     ++stats_->blocks;
-    bool retransmit = window_.sent();
-    if (retransmit)
-      ++stats_->retransmits;
-    else
-      stats_->bytes += *n;
-    karn_.sent(seq, retransmit, now);
+    sent_again_ = window_.sent();
+    if (!sent_again_) stats_->bytes += *n;
+    karn_.sent(seq, sent_again_, now);
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
     timer_ = now + silent_.timeout(retries_.count(), rto_);
     return kDataHeader + *n;
   }
+
+  /// The DATA of the last poll() was a block sent before (the session counts it).
+  [[nodiscard]] bool sent_again() const noexcept { return sent_again_; }
 
   /// An ACK with wire number `block`. Duplicates are counted and ignored (no Sorcerer's
   /// Apprentice re-send).
@@ -237,6 +252,7 @@ class block_sender {
   rto_estimator rto_{};
   session_stats* stats_ = nullptr;
   st state_ = st::running;
+  bool sent_again_ = false;
   std::error_code error_{};
   send_window window_{};
   window_pacer pacer_{};
