@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "pinetboot/net/udp.hpp"
+#include "tftp_admission.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "pinetboot/tftp/read_session.hpp"
 #include "pinetboot/tftp/write_session.hpp"
@@ -26,8 +27,12 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
-std::uint64_t peer_key(std::uint32_t address, std::uint16_t port) { return std::uint64_t{address} << 16 | port; }
-std::uint64_t peer_key(asio::ip::udp::endpoint const& e) { return peer_key(e.address().to_v4().to_uint(), e.port()); }
+detail::tftp_peer peer_of(asio::ip::udp::endpoint const& e) { return {e.address().to_v4().to_uint(), e.port()}; }
+
+detail::tftp_admission_limits admission_limits(tftp_server_options const& o) {
+  return {.max_transfers = o.max_transfers, .max_per_client = o.max_per_client,
+          .requests_per_second = o.requests_per_second, .request_burst = o.request_burst};
+}
 
 bool is_not_found(std::error_code ec) {
   return ec == tftp::errc::file_not_found || ec == std::errc::no_such_file_or_directory;
@@ -399,7 +404,13 @@ struct tftp_server::batch_io {
 };
 
 tftp_server::tftp_server(asio::io_context& io, tftp_server_options opts, log_function log)
-    : io_{io}, opts_{std::move(opts)}, log_{std::move(log)}, socket_{io}, transfer_poll_{io}, rx_(4096) {}
+    : io_{io},
+      opts_{std::move(opts)},
+      log_{std::move(log)},
+      socket_{io},
+      transfer_poll_{io},
+      rx_(4096),
+      admission_{std::make_unique<detail::tftp_admission<transfer>>()} {}
 
 tftp_server::~tftp_server() {
   stop();
@@ -426,8 +437,7 @@ std::error_code tftp_server::start() {
   if (opts_.single_port) b.send_buffer = 4 << 20;  // a batch of every transfer's DATA
   if (auto ec = open_udp(socket_, b)) return ec;
   next_port_ = opts_.port_first;
-  tokens_ = opts_.request_burst;
-  last_refill_ = steady::now();
+  admission_->start(admission_limits(opts_), steady::now());
   accepting_ = true;
   if (opts_.single_port) {
     if (!batch_) batch_ = std::make_unique<batch_io>();
@@ -541,8 +551,8 @@ void tftp_server::dispatch(std::span<const std::byte> data, sockaddr_in const& f
     if (accepting_) on_request(data, asio::ip::udp::endpoint{asio::ip::address_v4{addr}, port});
     return;
   }
-  if (auto t = by_peer_.find(peer_key(addr, port)); t != by_peer_.end()) {
-    t->second->on_batch_datagram(data);
+  if (auto* t = admission_->find({addr, port})) {
+    t->on_batch_datagram(data);
     return;
   }
   // No transfer of this client's: ERROR 5, as from a transfer port (never answer an ERROR).
@@ -627,17 +637,6 @@ void tftp_server::wait_transfers() {
   });
 }
 
-bool tftp_server::take_token() {
-  if (opts_.requests_per_second <= 0) return true;
-  auto now = steady::now();
-  double elapsed = std::chrono::duration<double>(now - last_refill_).count();
-  last_refill_ = now;
-  tokens_ = std::min(opts_.request_burst, tokens_ + elapsed * opts_.requests_per_second);
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
-  return true;
-}
-
 std::error_code tftp_server::open_transfer_socket(asio::ip::udp::socket& s) {
   udp_bind_options b{.address = opts_.listen_address, .device = opts_.interface,
                      .receive_buffer = opts_.socket_buffer, .send_buffer = opts_.socket_buffer};
@@ -684,27 +683,22 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
     if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) refuse(from, req.error());
     return;
   }
-  if (!take_token()) {
-    ++stats_.refused_rate;
-    return;  // silently: an answer would amplify a flood
-  }
-  if (auto live = by_peer_.find(peer_key(from)); live != by_peer_.end()) {
-    if (live->second->file() == req->filename && !live->second->heard_from_client()) {
+  auto d = admission_->decide(admission_limits(opts_), peer_of(from), req->filename, steady::now());
+  if (d.replaced) d.replaced->abort(false);
+  switch (d.verdict) {
+    case detail::tftp_admission_verdict::refused_rate:
+      ++stats_.refused_rate;
+      return;  // silently: an answer would amplify a flood
+    case detail::tftp_admission_verdict::duplicate:
       ++stats_.duplicate_requests;
-      live->second->on_repeated_request();  // answered from the live transfer's port
+      d.live->on_repeated_request();  // answered from the live transfer's port
       return;
-    }
-    // Another file, or the client had already been talking to the old transfer: a new request
-    // from a reused port (Pi bootcode.bin reuses ports; ephemeral ports come round again). The
-    // client is done with the old transfer, whose final ACK we must have missed.
-    live->second->abort(false);
-    by_peer_.erase(live);
-  }
-  auto key = client_key(from);
-  if (transfers_.size() >= opts_.max_transfers || per_client_[key] >= opts_.max_per_client) {
-    ++stats_.refused_busy;
-    refuse(from, {}, "server busy, try again");
-    return;
+    case detail::tftp_admission_verdict::refused_busy:
+      ++stats_.refused_busy;
+      refuse(from, {}, "server busy, try again");
+      return;
+    case detail::tftp_admission_verdict::admit:
+      break;
   }
 
   auto t = std::make_unique<transfer>(*this, from, std::string{req->filename});
@@ -725,8 +719,7 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   }
   auto* raw = t.get();
   transfers_.emplace(raw, std::move(t));
-  by_peer_[peer_key(from)] = raw;
-  ++per_client_[key];
+  admission_->admitted(raw, peer_of(from));
   ++stats_.started;
 
   std::array<char, tftp::max_path_length + 1> path_buf{};
@@ -772,8 +765,7 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   auto it = transfers_.find(t);
   if (it == transfers_.end()) return;
   auto key = client_key(rec.client);
-  if (auto pc = per_client_.find(key); pc != per_client_.end() && --pc->second == 0) per_client_.erase(pc);
-  if (auto bp = by_peer_.find(peer_key(rec.client)); bp != by_peer_.end() && bp->second == t) by_peer_.erase(bp);
+  admission_->finished(t, peer_of(rec.client));
   if (rec.not_found) ++stats_.not_found;
   else if (!rec.outcome) ++stats_.completed;
   else if (rec.outcome == tftp::errc::client_aborted) ++stats_.aborted_by_client;

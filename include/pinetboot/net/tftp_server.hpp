@@ -33,6 +33,11 @@
 
 namespace pinetboot::net {
 
+namespace detail {
+template <class Transfer>
+class tftp_admission;  // src/net/tftp_admission.hpp
+}  // namespace detail
+
 struct tftp_server_options {
   core::ipv4_address listen_address{};  ///< 0.0.0.0 = all
   std::uint16_t port = 69;
@@ -141,7 +146,6 @@ class tftp_server {
   void flush_sends();
   void close_if_idle();
   void finish(transfer* t, tftp_transfer_record const& rec);
-  bool take_token();
   std::error_code open_transfer_socket(asio::ip::udp::socket& s);
   void refuse(asio::ip::udp::endpoint const& to, std::error_code why, std::string_view message = {});
 
@@ -156,7 +160,8 @@ class tftp_server {
   tftp::unique_fd root_fd_, write_fd_;
   tftp::file_cache cache_;
   std::map<transfer*, std::unique_ptr<transfer>> transfers_;
-  std::map<std::uint32_t, std::size_t> per_client_;
+  /// Rate limit, caps, live transfers by client address and port (src/net/tftp_admission.hpp).
+  std::unique_ptr<detail::tftp_admission<transfer>> admission_;
   /// What each client's latest read transfer measured (tftp::path_memory), for its next one.
   /// Bounded: cleared when it reaches kMaxLearned clients; forgotten after kLearnedFor.
   struct learned_path {
@@ -169,14 +174,8 @@ class tftp_server {
   /// The limits for a new transfer to `client`: the configured ones, with what its latest
   /// transfer (if recent) measured.
   [[nodiscard]] tftp::session_limits limits_for(std::uint32_t client) const;
-  /// Live transfers by client address and port: a client that repeats its request (its RRQ
-  /// retransmit timer fired before our OACK/DATA arrived, as the Pi 4 does every 2 s) must not
-  /// get a second transfer answering from another port.
-  std::map<std::uint64_t, transfer*> by_peer_;
   tftp_server_stats stats_;
   std::unique_ptr<batch_io> batch_;  ///< single-port mode only
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point last_refill_{};
   std::uint16_t next_port_ = 0;
   bool accepting_ = false;
 };
