@@ -23,7 +23,7 @@
 
 namespace pinetboot::net::detail {
 
-class socket_endpoint;
+class polled_socket_endpoint;
 
 class tftp_socket_transport final : public tftp_transport {
  public:
@@ -70,11 +70,12 @@ class tftp_socket_transport final : public tftp_transport {
   /// tries a receive that says EAGAIN) for every datagram, a third system call per block on
   /// top of the receive and the send; one wait on the set serves every ready transfer.
   /// epoll_ctl `op` (EPOLL_CTL_ADD or _MOD) for transfer socket `fd` with `events`.
-  [[nodiscard]] std::error_code watch(int fd, socket_endpoint* e, int op, std::uint32_t events);
-
-  [[nodiscard]] asio::io_context& io() const noexcept { return server_.io_; }
+  [[nodiscard]] std::error_code watch(int fd, polled_socket_endpoint* e, int op, std::uint32_t events);
 
  private:
+  /// Transfers live before a new one goes into the epoll set.
+  static constexpr std::size_t kPolledFrom = 8;
+
   void receive() {
     server_.socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || !server_.accepting_) return;
@@ -94,53 +95,12 @@ class tftp_socket_transport final : public tftp_transport {
   std::uint16_t next_port_ = 0;
 };
 
-/// A transfer's own socket (its TID).
-class socket_endpoint final : public tftp_endpoint {
+/// A transfer's own socket (its TID): what both ways of waiting on it share.
+class socket_endpoint : public tftp_endpoint {
  public:
-  /// Transfers live before this one from which a new one goes into the transport's epoll set.
-  static constexpr std::size_t kPolledFrom = 8;
-
-  socket_endpoint(tftp_socket_transport& transport, tftp_server::transfer& t)
-      : transport_{transport}, transfer_{t}, socket_{transport.io()} {}
-
-  /// Opens this transfer's socket (its TID). With few transfers live, Asio waits on it (four
-  /// system calls per lockstep block, the least for one transfer: the receive, the send, the
-  /// epoll_wait and a receive that says EAGAIN). Under load it goes into the transport's epoll
-  /// set instead, where one wait serves every ready transfer (two per block plus a share of the
-  /// round's epoll calls): measured 10 % less server CPU booting 1000 boards. A lone client is
-  /// 5-8 % slower that way (one more call per block), hence the threshold.
-  std::error_code open(std::error_code opened, std::size_t live) {
-    if (opened) return opened;
-    if (live < kPolledFrom) return {};
-    std::error_code ec;
-    fd_ = tftp::unique_fd{socket_.release(ec)};  // ours from now on; Asio forgets it
-    if (ec) return ec;
-    polled_ = true;
-    return transport_.watch(fd_.get(), this, EPOLL_CTL_ADD, EPOLLIN);
-  }
-
-  [[nodiscard]] asio::ip::udp::socket& socket() noexcept { return socket_; }
-
-  /// The transport's epoll set says this socket is readable (or writable again, or in error).
-  void on_ready(std::uint32_t events) {
-    if (transfer_.finished()) return;
-    if ((events & EPOLLOUT) != 0 && waiting_write_) {
-      waiting_write_ = false;
-      (void)transport_.watch(fd_.get(), this, EPOLL_CTL_MOD, EPOLLIN);
-    }
-    // One datagram per readiness: the set is level-triggered, so any further one comes back in
-    // the next round, and a lockstep transfer never pays for a receive that finds nothing.
-    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) receive_one();
-    transfer_.flush();
-  }
-
   void size_receive(std::size_t blksize) override {
     // A sender only receives ACK/ERROR; a receiver receives DATA of blksize.
     rx_.resize(std::max<std::size_t>(blksize + 4, 516) + 1);
-  }
-
-  void arm_receive() override {
-    if (!polled_) receive();
   }
 
   std::span<std::byte> send_buffer(std::span<std::byte> tx) override { return tx; }
@@ -152,30 +112,50 @@ class socket_endpoint final : public tftp_endpoint {
 
   void send(std::span<const std::byte> packet, sockaddr_in const& to) override { (void)send_to(packet, to); }
 
+ protected:
+  socket_endpoint(tftp_server::transfer& t, int fd) noexcept : transfer_{t}, fd_{fd} {}
+
+  /// sendto from this transfer's socket; 0 or the errno.
+  int send_to(std::span<const std::byte> data, sockaddr_in const& to) noexcept {
+    ssize_t n;
+    do {
+      n = ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr const*>(&to), sizeof to);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? errno : 0;
+  }
+
+  tftp_server::transfer& transfer_;
+  int fd_;  ///< the socket (owned by the derived class); -1 once closed
+  std::vector<std::byte> rx_;
+};
+
+/// Few transfers live: Asio waits on the socket (four system calls per lockstep block, the
+/// least for one transfer: the receive, the send, the epoll_wait and a receive that says
+/// EAGAIN).
+class asio_socket_endpoint final : public socket_endpoint {
+ public:
+  asio_socket_endpoint(tftp_server::transfer& t, asio::ip::udp::socket s)
+      : socket_endpoint{t, s.native_handle()}, socket_{std::move(s)} {}
+
+  void arm_receive() override { receive(); }
+
   void wait_writable() override {
     // Wait until the socket drains instead of spinning.
     if (waiting_write_) return;
     waiting_write_ = true;
-    if (polled_) {  // on_ready(EPOLLOUT) flushes again
-      if (transport_.watch(fd_.get(), this, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT)) waiting_write_ = false;
-    } else {
-      socket_.async_wait(asio::ip::udp::socket::wait_write, [this](std::error_code ec) {
-        waiting_write_ = false;
-        if (!ec && !transfer_.finished()) transfer_.flush();
-      });
-    }
+    socket_.async_wait(asio::ip::udp::socket::wait_write, [this](std::error_code ec) {
+      waiting_write_ = false;
+      if (!ec && !transfer_.finished()) transfer_.flush();
+    });
   }
 
   void close() override {
-    fd_.reset();  // closing it also takes it out of the transport's epoll set
+    fd_ = -1;
     std::error_code ec;
     socket_.close(ec);
   }
 
  private:
-  [[nodiscard]] int fd() noexcept { return polled_ ? fd_.get() : socket_.native_handle(); }
-
-  /// Asio-driven receive (few transfers live).
   void receive() {
     socket_.async_receive_from(asio::buffer(rx_), from_, [this](std::error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || transfer_.finished()) return;
@@ -187,48 +167,81 @@ class socket_endpoint final : public tftp_endpoint {
     });
   }
 
-  /// Epoll-driven receive (under load): one datagram per readiness.
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint from_;
+  bool waiting_write_ = false;
+};
+
+/// Under load: the socket sits in the transport's epoll set, where one wait serves every
+/// ready transfer (two system calls per block plus a share of the round's epoll calls):
+/// measured 10 % less server CPU booting 1000 boards. A lone client is 5-8 % slower that way
+/// (one more call per block), hence the threshold (kPolledFrom).
+class polled_socket_endpoint final : public socket_endpoint {
+ public:
+  polled_socket_endpoint(tftp_socket_transport& transport, tftp_server::transfer& t, tftp::unique_fd fd)
+      : socket_endpoint{t, fd.get()}, transport_{transport}, owned_{std::move(fd)} {}
+
+  /// Into the transport's epoll set, readable.
+  [[nodiscard]] std::error_code watch() { return transport_.watch(fd_, this, EPOLL_CTL_ADD, EPOLLIN); }
+
+  /// The transport's epoll set says this socket is readable (or writable again, or in error).
+  void on_ready(std::uint32_t events) {
+    if (transfer_.finished()) return;
+    if ((events & EPOLLOUT) != 0 && waiting_write_) {
+      waiting_write_ = false;
+      (void)transport_.watch(fd_, this, EPOLL_CTL_MOD, EPOLLIN);
+    }
+    // One datagram per readiness: the set is level-triggered, so any further one comes back in
+    // the next round, and a lockstep transfer never pays for a receive that finds nothing.
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) receive_one();
+    transfer_.flush();
+  }
+
+  void arm_receive() override {}  // the epoll set already watches for datagrams
+
+  void wait_writable() override {
+    if (waiting_write_) return;
+    waiting_write_ = true;  // on_ready(EPOLLOUT) flushes again
+    if (transport_.watch(fd_, this, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT)) waiting_write_ = false;
+  }
+
+  void close() override {
+    fd_ = -1;
+    owned_.reset();  // closing it also takes it out of the epoll set
+  }
+
+ private:
   void receive_one() {
     sockaddr_in from{};
     socklen_t len = sizeof from;
     ssize_t n;
     do {
-      n = ::recvfrom(fd_.get(), rx_.data(), rx_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+      n = ::recvfrom(fd_, rx_.data(), rx_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return;  // nothing queued, or a pending socket error (now cleared)
     transfer_.on_datagram(std::span<const std::byte>{rx_.data(), static_cast<std::size_t>(n)},
                           ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
   }
 
-  /// sendto from this transfer's socket; 0 or the errno.
-  int send_to(std::span<const std::byte> data, sockaddr_in const& to) noexcept {
-    ssize_t n;
-    do {
-      n = ::sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr const*>(&to),
-                   sizeof to);
-    } while (n < 0 && errno == EINTR);
-    return n < 0 ? errno : 0;
-  }
-
   tftp_socket_transport& transport_;
-  tftp_server::transfer& transfer_;
-  asio::ip::udp::socket socket_;  ///< this transfer's socket (its TID) while Asio waits on it
-  tftp::unique_fd fd_;            ///< the same socket once released into the transport's epoll set
-  bool polled_ = false;
+  tftp::unique_fd owned_;  ///< ours: released from Asio, which forgot it
   bool waiting_write_ = false;
-  asio::ip::udp::endpoint from_;
-  std::vector<std::byte> rx_;
 };
 
+/// Opens transfer `t`'s socket (its TID) and picks how to wait on it by the load.
 std::unique_ptr<tftp_endpoint> tftp_socket_transport::open(tftp_server::transfer& t, std::size_t live,
                                                            std::error_code& ec) {
-  auto e = std::make_unique<socket_endpoint>(*this, t);
-  ec = e->open(open_transfer_socket(e->socket()), live);
+  asio::ip::udp::socket s{server_.io_};
+  if ((ec = open_transfer_socket(s))) return nullptr;
+  if (live < kPolledFrom) return std::make_unique<asio_socket_endpoint>(t, std::move(s));
+  tftp::unique_fd fd{s.release(ec)};
   if (ec) return nullptr;
+  auto e = std::make_unique<polled_socket_endpoint>(*this, t, std::move(fd));
+  if ((ec = e->watch())) return nullptr;
   return e;
 }
 
-std::error_code tftp_socket_transport::watch(int fd, socket_endpoint* e, int op, std::uint32_t events) {
+std::error_code tftp_socket_transport::watch(int fd, polled_socket_endpoint* e, int op, std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = e;
@@ -252,7 +265,7 @@ void tftp_socket_transport::wait_transfers() {
     // finish() runs, after this handler: its on_ready just returns.
     for (int i = 0; i < n; ++i) {
       auto const& e = ev[static_cast<std::size_t>(i)];
-      static_cast<socket_endpoint*>(e.data.ptr)->on_ready(e.events);
+      static_cast<polled_socket_endpoint*>(e.data.ptr)->on_ready(e.events);
     }
     if (!server_.transfers_.empty() && !polling_) wait_transfers();
   });
