@@ -1,8 +1,9 @@
 /// @file
 /// @brief Which TFTP requests become transfers (private to pinetboot::net): the request-rate
-/// token bucket, the caps on live transfers in total and per client address, and the
-/// detection of a request the client repeated because it has not seen our answer yet. No
-/// sockets and no clock: time is an argument, so every decision is a unit test
+/// token bucket, the caps on live transfers in total and per client address, the detection
+/// of a request the client repeated because it has not seen our answer yet, and what an
+/// admitted request opens (name resolution, per-client root, write policy). No sockets and
+/// no clock: time is an argument, so every decision is a unit test
 /// (tests/net/tftp_admission_test.cpp).
 #pragma once
 
@@ -11,7 +12,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <string_view>
+#include <system_error>
+#include <variant>
+
+#include "pinetboot/core/address.hpp"
+#include "pinetboot/tftp/file_source.hpp"
+#include "pinetboot/tftp/packet.hpp"
+
+namespace pinetboot::net {
+struct tftp_server_options;
+}  // namespace pinetboot::net
 
 namespace pinetboot::net::detail {
 
@@ -145,5 +157,24 @@ class tftp_admission {
   /// get a second transfer answering from another port.
   std::map<std::uint64_t, Transfer*> by_peer_;
 };
+
+/// An admitted RRQ's file, and the per-client directory it came from ("" = shared root).
+struct tftp_read_file {
+  tftp::file_source source;
+  std::string root;
+};
+
+/// What an admitted request opens: the file to read (RRQ) or to write (WRQ), or the error to
+/// answer with (its ERROR packet goes from the transfer's TID).
+using tftp_opened = std::variant<std::error_code, tftp_read_file, tftp::file_sink>;
+
+/// Opens what request `req` from `client` asks for under `opts`: resolves the name
+/// (opts.paths), then for a WRQ checks opts.allow_write and creates the file beneath
+/// `write_fd`, for an RRQ picks the client's root and opens the file beneath `root_fd`
+/// through `cache`. Errors: those of tftp::resolve_path, tftp::file_sink::create,
+/// tftp::open_for_client; errc::access_violation for a WRQ when writing is off.
+[[nodiscard]] tftp_opened open_request(tftp::request_view const& req, core::ipv4_address client,
+                                       tftp_server_options const& opts, int root_fd, int write_fd,
+                                       tftp::file_cache& cache);
 
 }  // namespace pinetboot::net::detail

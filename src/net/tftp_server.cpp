@@ -349,35 +349,15 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   admission_->admitted(raw, peer_of(from));
   ++stats_.started;
 
-  std::array<char, tftp::max_path_length + 1> path_buf{};
-  auto path = tftp::resolve_path(req->filename, path_buf, opts_.paths);
-  if (!path) {
-    raw->reject(path.error());
-    return;
-  }
-  if (req->op == tftp::opcode::wrq) {
-    if (!opts_.allow_write) {
-      raw->reject(make_error_code(tftp::errc::access_violation));
-      return;
-    }
-    tftp::sink_options so{.max_size = opts_.max_write_size, .allow_overwrite = opts_.write_overwrite,
-                          .open = opts_.roots.open};
-    auto sink = tftp::file_sink::create(write_fd_.get(), *path, so);
-    if (!sink) {
-      raw->reject(sink.error());
-      return;
-    }
+  auto opened = detail::open_request(*req, from_asio(from.address().to_v4()), opts_, root_fd_.get(), write_fd_.get(),
+                                     cache_);
+  if (auto* why = std::get_if<std::error_code>(&opened)) {
+    raw->reject(*why);
+  } else if (auto* sink = std::get_if<tftp::file_sink>(&opened)) {
     raw->start_write(std::move(*sink), *req);
-    return;
+  } else if (auto* file = std::get_if<detail::tftp_read_file>(&opened)) {
+    raw->start_read(std::move(file->source), *req, std::move(file->root));
   }
-  tftp::client_info client{.ip = from_asio(from.address().to_v4())};
-  auto root = tftp::select_client_root(root_fd_.get(), opts_.roots, client);
-  auto src = tftp::open_for_client(cache_, root_fd_.get(), opts_.roots, client, *path);
-  if (!src) {
-    raw->reject(src.error());
-    return;
-  }
-  raw->start_read(std::move(*src), *req, root ? std::string{root->name.view()} : std::string{});
 }
 
 tftp::session_limits tftp_server::limits_for(std::uint32_t client) const {

@@ -1,12 +1,21 @@
 // Admission decisions without sockets or a clock: the request-rate bucket, the caps in total
-// and per client address, a repeated request answered by the live transfer, and a new request
-// from a reused port replacing the old transfer.
+// and per client address, a repeated request answered by the live transfer, a new request
+// from a reused port replacing the old transfer; and what an admitted request opens (in a
+// temporary tree, no sockets).
 #include "net/tftp_admission.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <variant>
 
 #include <gtest/gtest.h>
+
+#include "pinetboot/net/tftp_server.hpp"
+#include "pinetboot/tftp/error.hpp"
 
 namespace pinetboot::net::detail {
 namespace {
@@ -149,6 +158,70 @@ TEST(TftpAdmission, NoRateLimitWhenZero) {
   tftp_admission_limits l{.requests_per_second = 0, .request_burst = 0};
   a.start(l, t0);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(a.decide(l, kA, "f", t0).verdict, verdict::admit);
+}
+
+class TftpOpenRequest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("pnb-tftp-admission-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "10.0.0.7");
+    std::ofstream{dir_ / "shared.bin", std::ios::binary} << "shared";
+    std::ofstream{dir_ / "10.0.0.7" / "own.bin", std::ios::binary} << "own!";
+    auto r = tftp::open_root(dir_.c_str());
+    ASSERT_TRUE(r);
+    root_ = std::move(*r);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  tftp_opened open(tftp::opcode op, std::string_view name, core::ipv4_address client = {10, 0, 0, 1}) {
+    tftp::request_view req{.op = op, .filename = name, .mode = "octet"};
+    return open_request(req, client, opts_, root_.get(), root_.get(), cache_);
+  }
+
+  std::filesystem::path dir_;
+  tftp::unique_fd root_;
+  tftp::file_cache cache_;
+  tftp_server_options opts_;
+};
+
+TEST_F(TftpOpenRequest, ReadOpensTheFileFromTheSharedRoot) {
+  auto o = open(tftp::opcode::rrq, "shared.bin");
+  auto* f = std::get_if<tftp_read_file>(&o);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->source.size(), 6U);
+  EXPECT_EQ(f->root, "");
+}
+
+TEST_F(TftpOpenRequest, ReadUsesThePerClientRoot) {
+  opts_.roots.mode = tftp::root_mode::ip;
+  auto o = open(tftp::opcode::rrq, "own.bin", {10, 0, 0, 7});
+  auto* f = std::get_if<tftp_read_file>(&o);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->source.size(), 4U);
+  EXPECT_EQ(f->root, "10.0.0.7");
+}
+
+TEST_F(TftpOpenRequest, MissingFileIsAnError) {
+  auto o = open(tftp::opcode::rrq, "absent.bin");
+  auto* why = std::get_if<std::error_code>(&o);
+  ASSERT_NE(why, nullptr);
+  EXPECT_TRUE(*why == tftp::errc::file_not_found || *why == std::errc::no_such_file_or_directory) << why->message();
+}
+
+TEST_F(TftpOpenRequest, WriteIsRefusedUnlessAllowed) {
+  auto o = open(tftp::opcode::wrq, "upload.bin");
+  auto* why = std::get_if<std::error_code>(&o);
+  ASSERT_NE(why, nullptr);
+  EXPECT_EQ(*why, make_error_code(tftp::errc::access_violation));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "upload.bin"));
+}
+
+TEST_F(TftpOpenRequest, WriteCreatesASinkWhenAllowed) {
+  opts_.allow_write = true;
+  auto o = open(tftp::opcode::wrq, "upload.bin");
+  auto* sink = std::get_if<tftp::file_sink>(&o);
+  ASSERT_NE(sink, nullptr);
+  sink->abort();
 }
 
 }  // namespace
