@@ -32,6 +32,11 @@ class tftp_server::transfer {
 
   transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file);
 
+  /// The log record of a request refused because no endpoint could be opened (`why`), so
+  /// the log says why (out of descriptors has a fix).
+  [[nodiscard]] static tftp_transfer_record unopened_record(asio::ip::udp::endpoint const& client,
+                                                            tftp::request_view const& req, std::error_code why);
+
   /// The endpoint the transport opened for this transfer (before anything is sent).
   void attach(std::unique_ptr<detail::tftp_endpoint> ep) noexcept { endpoint_ = std::move(ep); }
 
