@@ -77,7 +77,7 @@ enum class tftp_admission_verdict : std::uint8_t {
 template <class Transfer>
 struct tftp_admission_decision {
   tftp_admission_verdict verdict = tftp_admission_verdict::admit;
-  Transfer* live = nullptr;      ///< duplicate: the transfer that answers the repeated request
+  Transfer* live = nullptr;  ///< duplicate: the transfer that answers the repeated request
   /// Whatever the verdict: a live transfer of this client address and port that the new
   /// request replaces (a reused port); end it without telling the client. Admission already
   /// forgot it by peer; it still counts against the caps until finished() is called for it.

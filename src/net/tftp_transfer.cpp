@@ -28,7 +28,8 @@ bool is_not_found(std::error_code ec) {
 }  // namespace
 
 tftp_transfer_record tftp_server::transfer::unopened_record(asio::ip::udp::endpoint const& client,
-                                                            tftp::request_view const& req, std::error_code why) {
+                                                            tftp::request_view const& req,
+                                                            std::error_code why) {
   tftp_transfer_record rec;
   rec.client = client;
   rec.file = std::string{req.filename};
@@ -46,7 +47,8 @@ tftp_server::transfer::transfer(tftp_server& server, asio::ip::udp::endpoint pee
   last_activity_ = started_;
 }
 
-void tftp_server::transfer::start_read(tftp::file_source src, tftp::request_view const& rrq, std::string root_name) {
+void tftp_server::transfer::start_read(tftp::file_source src, tftp::request_view const& rrq,
+                                       std::string root_name) {
   source_ = std::move(src);
   record_.size = source_->size();
   record_.root = std::move(root_name);
@@ -111,7 +113,8 @@ void tftp_server::transfer::run() {
   if (!finished_) endpoint_->arm_receive();
 }
 
-void tftp_server::transfer::on_datagram(std::span<const std::byte> in, std::uint32_t addr, std::uint16_t port) {
+void tftp_server::transfer::on_datagram(std::span<const std::byte> in, std::uint32_t addr,
+                                        std::uint16_t port) {
   if (finished_) return;
   if (htonl(addr) != peer_sa_.sin_addr.s_addr || htons(port) != peer_sa_.sin_port) {
     // RFC 1350 section 4: a packet from a foreign TID gets ERROR 5 and is otherwise ignored.

@@ -35,7 +35,8 @@ class tftp_server::transfer {
   /// The log record of a request refused because no endpoint could be opened (`why`), so
   /// the log says why (out of descriptors has a fix).
   [[nodiscard]] static tftp_transfer_record unopened_record(asio::ip::udp::endpoint const& client,
-                                                            tftp::request_view const& req, std::error_code why);
+                                                            tftp::request_view const& req,
+                                                            std::error_code why);
 
   /// The endpoint the transport opened for this transfer (before anything is sent).
   void attach(std::unique_ptr<detail::tftp_endpoint> ep) noexcept { endpoint_ = std::move(ep); }
@@ -76,8 +77,10 @@ class tftp_server::transfer {
  private:
   template <class F>
   void visit(F&& f) {
-    if (auto* r = std::get_if<read_engine>(&engine_)) f(*r);
-    else if (auto* w = std::get_if<write_engine>(&engine_)) f(*w);
+    if (auto* r = std::get_if<read_engine>(&engine_))
+      f(*r);
+    else if (auto* w = std::get_if<write_engine>(&engine_))
+      f(*w);
   }
 
   void size_buffers(std::size_t blksize);

@@ -82,7 +82,8 @@ class tftp_single_port_transport final : public tftp_transport {
     receive_batch();
   }
 
-  std::unique_ptr<tftp_endpoint> open(tftp_server::transfer& t, std::size_t live, std::error_code& ec) override;
+  std::unique_ptr<tftp_endpoint> open(tftp_server::transfer& t, std::size_t live,
+                                      std::error_code& ec) override;
 
   void reconfigure(tftp_server_options const& next) override {
     // A larger maximum blksize needs larger slots (not called inside a round).
@@ -178,7 +179,8 @@ class tftp_single_port_transport final : public tftp_transport {
     std::uint32_t addr = ntohl(from.sin_addr.s_addr);
     std::uint16_t port = ntohs(from.sin_port);
     if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) {
-      if (server_.accepting_) server_.on_request(data, asio::ip::udp::endpoint{asio::ip::address_v4{addr}, port});
+      if (server_.accepting_)
+        server_.on_request(data, asio::ip::udp::endpoint{asio::ip::address_v4{addr}, port});
       return;
     }
     if (auto* t = server_.admission_->find({addr, port})) {
@@ -230,12 +232,16 @@ class single_port_endpoint final : public tftp_endpoint {
   void size_receive(std::size_t) override {}  // datagrams arrive in the receive batch
   void arm_receive() override {}
   // Straight into the send batch (no copy); sent with one sendmmsg.
-  std::span<std::byte> send_buffer(std::span<std::byte> tx) override { return transport_.send_slot(tx.size()); }
+  std::span<std::byte> send_buffer(std::span<std::byte> tx) override {
+    return transport_.send_slot(tx.size());
+  }
   bool send_buffered(std::span<const std::byte> packet) override {
     transport_.commit_send(packet.size(), transfer_.peer());
     return true;
   }
-  void send(std::span<const std::byte> packet, sockaddr_in const& to) override { transport_.queue_send(packet, to); }
+  void send(std::span<const std::byte> packet, sockaddr_in const& to) override {
+    transport_.queue_send(packet, to);
+  }
   void wait_writable() override {}  // send_buffered() never says full
   void close() override {}
 

@@ -27,7 +27,8 @@ class polled_socket_endpoint;
 
 class tftp_socket_transport final : public tftp_transport {
  public:
-  explicit tftp_socket_transport(tftp_server& server) : server_{server}, transfer_poll_{server.io_}, rx_(4096) {}
+  explicit tftp_socket_transport(tftp_server& server)
+      : server_{server}, transfer_poll_{server.io_}, rx_(4096) {}
 
   std::error_code listen(udp_bind_options b) override {
     if (!transfer_poll_.is_open()) {
@@ -42,7 +43,8 @@ class tftp_socket_transport final : public tftp_transport {
 
   void start() override { receive(); }
 
-  std::unique_ptr<tftp_endpoint> open(tftp_server::transfer& t, std::size_t live, std::error_code& ec) override;
+  std::unique_ptr<tftp_endpoint> open(tftp_server::transfer& t, std::size_t live,
+                                      std::error_code& ec) override;
 
   void reconfigure(tftp_server_options const& next) override {
     auto const& o = server_.opts_;
@@ -119,7 +121,8 @@ class socket_endpoint : public tftp_endpoint {
   int send_to(std::span<const std::byte> data, sockaddr_in const& to) noexcept {
     ssize_t n;
     do {
-      n = ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr const*>(&to), sizeof to);
+      n = ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr const*>(&to),
+                   sizeof to);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? errno : 0;
   }
@@ -241,7 +244,8 @@ std::unique_ptr<tftp_endpoint> tftp_socket_transport::open(tftp_server::transfer
   return e;
 }
 
-std::error_code tftp_socket_transport::watch(int fd, polled_socket_endpoint* e, int op, std::uint32_t events) {
+std::error_code tftp_socket_transport::watch(int fd, polled_socket_endpoint* e, int op,
+                                             std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = e;
@@ -253,7 +257,8 @@ std::error_code tftp_socket_transport::watch(int fd, polled_socket_endpoint* e, 
 void tftp_socket_transport::wait_transfers() {
   polling_ = true;
   transfer_poll_.async_wait(asio::posix::stream_descriptor::wait_read, [this](std::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;  // transfer_finished() cleared polling_ when it cancelled
+    if (ec == asio::error::operation_aborted)
+      return;  // transfer_finished() cleared polling_ when it cancelled
     polling_ = false;
     if (ec) return;
     std::array<epoll_event, 128> ev{};
@@ -273,8 +278,10 @@ void tftp_socket_transport::wait_transfers() {
 
 std::error_code tftp_socket_transport::open_transfer_socket(asio::ip::udp::socket& s) {
   auto const& o = server_.opts_;
-  udp_bind_options b{.address = o.listen_address, .device = o.interface,
-                     .receive_buffer = o.socket_buffer, .send_buffer = o.socket_buffer};
+  udp_bind_options b{.address = o.listen_address,
+                     .device = o.interface,
+                     .receive_buffer = o.socket_buffer,
+                     .send_buffer = o.socket_buffer};
   if (o.port_first == 0) return open_udp(s, b);
   // Walk the configured range once, starting after the last port handed out.
   std::uint32_t span = std::uint32_t{o.port_last} - o.port_first + 1;

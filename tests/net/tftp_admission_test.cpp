@@ -205,7 +205,8 @@ TEST_F(TftpOpenRequest, MissingFileIsAnError) {
   auto o = open(tftp::opcode::rrq, "absent.bin");
   auto* why = std::get_if<std::error_code>(&o);
   ASSERT_NE(why, nullptr);
-  EXPECT_TRUE(*why == tftp::errc::file_not_found || *why == std::errc::no_such_file_or_directory) << why->message();
+  EXPECT_TRUE(*why == tftp::errc::file_not_found || *why == std::errc::no_such_file_or_directory)
+      << why->message();
 }
 
 TEST_F(TftpOpenRequest, WriteIsRefusedUnlessAllowed) {
