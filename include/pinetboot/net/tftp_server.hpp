@@ -33,6 +33,14 @@
 
 namespace pinetboot::net {
 
+namespace detail {
+template <class Transfer>
+class tftp_admission;  // src/net/tftp_admission.hpp
+class tftp_transport;  // src/net/tftp_transport.hpp
+class tftp_socket_transport;
+class tftp_single_port_transport;
+}  // namespace detail
+
 struct tftp_server_options {
   core::ipv4_address listen_address{};  ///< 0.0.0.0 = all
   std::uint16_t port = 69;
@@ -114,49 +122,28 @@ class tftp_server {
   /// Replaces the MAC lookup used for per-MAC roots (e.g. the DHCP side's leases).
   void set_mac_lookup(tftp::mac_lookup const* lookup) noexcept { opts_.roots.lookup = lookup; }
 
-  class transfer;  // one live RRQ/WRQ (defined in the .cpp)
+  class transfer;  // one live RRQ/WRQ (src/net/tftp_transfer.hpp)
 
  private:
   friend class transfer;
-  void receive();
-  /// Transfer sockets are not Asio's: they sit in one level-triggered epoll set of our own,
-  /// whose descriptor Asio waits on. Asio re-arms a socket it waits on with an epoll_ctl (or
-  /// tries a receive that says EAGAIN) for every datagram, a third system call per block on
-  /// top of the receive and the send; one wait on the set serves every ready transfer.
-  /// epoll_ctl `op` (EPOLL_CTL_ADD or _MOD) for transfer socket `fd` with `events`.
-  [[nodiscard]] std::error_code watch(int fd, transfer* t, int op, std::uint32_t events);
-  void wait_transfers();
+  // The transports (src/net/tftp_transport_*.cpp) run the listening socket's receive loop.
+  friend class detail::tftp_socket_transport;
+  friend class detail::tftp_single_port_transport;
   void on_request(std::span<const std::byte> data, asio::ip::udp::endpoint const& from);
-  // Single-port mode (opts_.single_port): the batches, and where a transfer's packets go.
-  struct batch_io;
-  void receive_batch();
-  void on_batch_ready();
-  void dispatch(std::span<const std::byte> data, sockaddr_in const& from);
-  /// Room for one packet of up to `size` bytes in the send batch (sent first if full).
-  [[nodiscard]] std::span<std::byte> send_slot(std::size_t size);
-  /// Queues the `n` bytes written into the last send_slot() for `to`.
-  void commit_send(std::size_t n, sockaddr_in const& to);
-  /// Copies `data` into the send batch for `to`; 0 (the errno convention of a direct send).
-  int queue_send(std::span<const std::byte> data, sockaddr_in const& to);
-  void flush_sends();
-  void close_if_idle();
   void finish(transfer* t, tftp_transfer_record const& rec);
-  bool take_token();
-  std::error_code open_transfer_socket(asio::ip::udp::socket& s);
   void refuse(asio::ip::udp::endpoint const& to, std::error_code why, std::string_view message = {});
 
   asio::io_context& io_;
   tftp_server_options opts_;
   log_function log_;
-  asio::ip::udp::socket socket_;
-  asio::posix::stream_descriptor transfer_poll_;  ///< the epoll set of transfer sockets
-  bool polling_ = false;                          ///< a wait on transfer_poll_ is pending
-  asio::ip::udp::endpoint from_;
-  std::vector<std::byte> rx_;
+  asio::ip::udp::socket socket_;  ///< the listening socket (port 69)
+  /// Socket per transfer or single port, chosen at start() (src/net/tftp_transport.hpp).
+  std::unique_ptr<detail::tftp_transport> transport_;
   tftp::unique_fd root_fd_, write_fd_;
   tftp::file_cache cache_;
   std::map<transfer*, std::unique_ptr<transfer>> transfers_;
-  std::map<std::uint32_t, std::size_t> per_client_;
+  /// Rate limit, caps, live transfers by client address and port (src/net/tftp_admission.hpp).
+  std::unique_ptr<detail::tftp_admission<transfer>> admission_;
   /// What each client's latest read transfer measured (tftp::path_memory), for its next one.
   /// Bounded: cleared when it reaches kMaxLearned clients; forgotten after kLearnedFor.
   struct learned_path {
@@ -169,15 +156,7 @@ class tftp_server {
   /// The limits for a new transfer to `client`: the configured ones, with what its latest
   /// transfer (if recent) measured.
   [[nodiscard]] tftp::session_limits limits_for(std::uint32_t client) const;
-  /// Live transfers by client address and port: a client that repeats its request (its RRQ
-  /// retransmit timer fired before our OACK/DATA arrived, as the Pi 4 does every 2 s) must not
-  /// get a second transfer answering from another port.
-  std::map<std::uint64_t, transfer*> by_peer_;
   tftp_server_stats stats_;
-  std::unique_ptr<batch_io> batch_;  ///< single-port mode only
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point last_refill_{};
-  std::uint16_t next_port_ = 0;
   bool accepting_ = false;
 };
 
