@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
          "PXE BIOS/UEFI, UEFI HTTP boot and iPXE. In proxy mode it answers PXE clients only and leaves\n"
          "addresses to the site's DHCP server."};
   a.option("mode", "proxy|full", "proxy: boot information only; full: also hand out addresses", "proxy")
-      .option("interface", "IF", "listen on this interface only (SO_BINDTODEVICE)")
+      .option("interface", "IF", "serve DHCP on this interface only (SO_BINDTODEVICE); required")
       .option("listen", "ADDR", "local address to bind", "0.0.0.0")
       .option("port", "N", "DHCP server port", "67")
       .option("pxe-port", "N", "PXE boot-server port (0 = off)", "4011")
@@ -225,6 +225,10 @@ int main(int argc, char** argv) {
     if (cfg.mode == dhcp::server_mode::full && cfg.subnets.empty())
       throw usage_error("--mode full needs at least one --subnet");
     so.interface = a.get("interface");
+    // As dnsmasq serves no DHCP without a dhcp-range: never on every interface by default.
+    if (so.interface.empty())
+      throw usage_error("name the interface to serve DHCP on (--interface IF): pinetboot-dhcpd never "
+                        "answers on every interface");
     so.listen_address = a.ipv4("listen");
     so.port = a.port("port");
     so.pxe_port = a.port("pxe-port", 0);

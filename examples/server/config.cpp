@@ -298,6 +298,12 @@ server_config load_config(std::filesystem::path const& file) {
     else if (mode == "proxy") c.dhcp = dhcp_mode::proxy;
     else if (mode == "full") c.dhcp = dhcp_mode::full;
     else throw config_error("dhcp.mode must be \"proxy\", \"full\" or \"off\"", s.line("mode"));
+    // As dnsmasq serves no DHCP without a dhcp-range: never on every interface by default.
+    if (c.dhcp != dhcp_mode::off && c.interface.empty())
+      throw config_error("dhcp.mode = \"" + mode +
+                             "\" needs server.interface: name the LAN the boards are on (DHCP is never served "
+                             "on every interface), or set dhcp.mode = \"off\"",
+                         s.has("mode") ? s.line("mode") : 0);
     c.engine.mode = c.dhcp == dhcp_mode::full ? dhcp::server_mode::full : dhcp::server_mode::proxy;
     c.engine.server_address = c.address;
     c.dhcp_net.port = static_cast<std::uint16_t>(s.integer("port", 67, 1, 65535));

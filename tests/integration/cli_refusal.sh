@@ -147,6 +147,7 @@ leases=$W/dhcpd.leases
 D=("$dhcpd" --interface lo --user= --lease-file "$leases")
 must_bind dhcpd "${D[@]}"
 rm -f "$leases"
+refused "dhcpd without --interface" "--interface IF" -- "$dhcpd" --user= --lease-file "$leases"
 refused "dhcpd -V" "'-V'" -- "${D[@]}" -V
 refused "dhcpd --bogus" "'--bogus'" -- "${D[@]}" --bogus
 refused "dhcpd stray positional" "'stray'" -- "${D[@]}" stray

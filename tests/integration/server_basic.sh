@@ -14,9 +14,9 @@ impair=$(pnb_impair_bin)
 fail() { echo "FAIL: $*"; echo "--- server log"; cat "$PNB_WORK/server.log" 2>/dev/null | tail -40; exit 1; }
 
 # Config errors name the line.
-printf '[dhcp]\nmode = "full"\n' > "$PNB_WORK/bad.toml"
+printf '[server]\ninterface = "lo"\n[dhcp]\nmode = "full"\n' > "$PNB_WORK/bad.toml"
 out=$("$bin" --config "$PNB_WORK/bad.toml" --check-config 2>&1) && fail "bad config accepted"
-echo "$out" | grep -q 'bad.toml:2: dhcp.mode = "full" needs at least one' || fail "unexpected error text: $out"
+echo "$out" | grep -q 'bad.toml:4: dhcp.mode = "full" needs at least one' || fail "unexpected error text: $out"
 
 # A slow link so that transfers are still running when signals arrive.
 pnb_setup_impair --loss 0 --delay-ms 1 --seed 1
