@@ -25,6 +25,8 @@ std::string compiler() {
 #endif
   return b;
 }
+}  // namespace
+
 /// A label value as the text format wants it: backslash, quote and newline escaped.
 std::string label_value(std::string_view s) {
   std::string o;
@@ -38,7 +40,6 @@ std::string label_value(std::string_view s) {
   }
   return o;
 }
-}  // namespace
 
 std::string metrics::render() const {
   std::ostringstream o;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pinetboot/dhcp/engine.hpp"
@@ -14,6 +15,10 @@
 namespace pinetboot::server {
 
 /// A cumulative histogram with fixed buckets (seconds).
+/// A Prometheus label value as the text format (0.0.4) wants it: backslash, quote and newline
+/// escaped.
+[[nodiscard]] std::string label_value(std::string_view s);
+
 struct histogram {
   static constexpr std::array<double, 12> bounds{0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120};
   std::array<std::uint64_t, bounds.size()> counts{};

@@ -1,5 +1,7 @@
 #include "status.hpp"
 
+#include "metrics.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -17,20 +19,6 @@ std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-/// Prometheus label value escaping (text format 0.0.4).
-std::string label(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '\\' || c == '"') o += '\\';
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o += c;
-  }
-  return o;
 }
 
 }  // namespace
@@ -173,7 +161,7 @@ std::string status_feed::render_metrics() const {
     auto at = wall_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now - r.last_boot_at).count();
     char v[32];
     std::snprintf(v, sizeof v, "%.3f", static_cast<double>(at) / 1000.0);
-    o << "pinetboot_board_last_boot_timestamp_seconds{board=\"" << label(r.name.view()) << "\",mac=\""
+    o << "pinetboot_board_last_boot_timestamp_seconds{board=\"" << label_value(r.name.view()) << "\",mac=\""
       << r.mac.to_string() << "\"} " << v << "\n";
   }
   o << "# HELP pinetboot_board_last_boot_duration_seconds The board's last boot: first DHCPDISCOVER to its "
@@ -183,7 +171,7 @@ std::string status_feed::render_metrics() const {
     if (!r.booted_once) continue;
     char v[32];
     std::snprintf(v, sizeof v, "%.3f", static_cast<double>(r.last_boot_duration.count()) / 1000.0);
-    o << "pinetboot_board_last_boot_duration_seconds{board=\"" << label(r.name.view()) << "\",mac=\""
+    o << "pinetboot_board_last_boot_duration_seconds{board=\"" << label_value(r.name.view()) << "\",mac=\""
       << r.mac.to_string() << "\"} " << v << "\n";
   }
   return o.str();
