@@ -4,20 +4,18 @@
 
 #include <chrono>
 
+#include "tftp/parts.hpp"
+
 namespace pinetboot::tftp::detail {
 namespace {
 
 using namespace std::chrono_literals;
 using state = needless_timeout_detector::state;
 
-time_point t0() { return time_point{} + 1h; }
+using test::t0;
 
 /// An estimator whose lowest RTT is `lowest`.
-rto_estimator measured(duration lowest) {
-  rto_estimator r{1s, 5ms, 1s};
-  r.sample(lowest);
-  return r;
-}
+rto_estimator measured(duration lowest) { return test::one_sample(lowest); }
 
 TEST(TftpNeedlessTimeout, EifelPassTheFirstAckCameFasterThanAnyRoundTrip) {
   auto rto = measured(2ms);

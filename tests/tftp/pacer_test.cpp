@@ -5,19 +5,17 @@
 #include <chrono>
 #include <optional>
 
+#include "tftp/parts.hpp"
+
 namespace pinetboot::tftp::detail {
 namespace {
 
 using namespace std::chrono_literals;
 
-time_point t0() { return time_point{} + 1h; }
+using test::t0;
 
 /// SRTT and lowest RTT both `rtt` (one sample), floor 5 ms.
-rto_estimator path(duration rtt) {
-  rto_estimator r{1s, 5ms, 1s};
-  r.sample(rtt);
-  return r;
-}
+rto_estimator path(duration rtt) { return test::one_sample(rtt); }
 
 /// Window 8, RTT 8 ms, paced at 2 ms (a second timeout in a row halved the unpaced rate).
 struct paced {

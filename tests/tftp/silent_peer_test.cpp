@@ -4,19 +4,17 @@
 
 #include <chrono>
 
+#include "tftp/parts.hpp"
+
 namespace pinetboot::tftp::detail {
 namespace {
 
 using namespace std::chrono_literals;
 
-time_point t0() { return time_point{} + 1h; }
+using test::t0;
 
 /// RTO floor 5 ms, max 1 s, SRTT `srtt`.
-rto_estimator measured(duration srtt) {
-  rto_estimator r{1s, 5ms, 1s};
-  r.sample(srtt);
-  return r;
-}
+rto_estimator measured(duration srtt) { return test::one_sample(srtt); }
 
 TEST(TftpSilentPeer, ProgressAfterOneTimeoutShowsNothing) {
   auto rto = measured(1ms);
