@@ -141,5 +141,22 @@ TEST(TftpNeedlessTimeout, ANewTimedBlockWaitsUntilTheAnsweredTestEnds) {
   EXPECT_EQ(d.rtt(), 9ms);
 }
 
+TEST(TftpNeedlessTimeout, WithAWindowALateRepeatedAckIsAGapNotEvidence) {
+  // RFC 7440: a windowed receiver re-ACKs the last block it has in order when a later one is
+  // missing, at any time after its first ACK: only Eifel's test can prove there.
+  auto rto = measured(2ms);
+  needless_timeout_detector d{false};
+  d.on_timeout(5, t0(), t0() + 10ms);
+  d.on_progress(5, t0() + 15ms, rto);
+  EXPECT_EQ(d.current(), state::acked_late);
+  EXPECT_FALSE(d.proves_needless(5, t0() + 25ms));
+  d.on_timeout(0, {}, t0() + 30ms);
+  EXPECT_EQ(d.current(), state::idle) << "a timeout ends an answered test";
+  d.on_timeout(9, t0() + 31ms, t0() + 40ms);
+  d.on_progress(9, t0() + 40ms + 500us, rto);
+  EXPECT_EQ(d.current(), state::acked);
+  EXPECT_TRUE(d.proves_needless(9, t0() + 41ms)) << "Eifel's test still holds";
+}
+
 }  // namespace
 }  // namespace pinetboot::tftp::detail

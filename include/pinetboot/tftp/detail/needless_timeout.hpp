@@ -36,6 +36,11 @@ inline constexpr std::int64_t kNeedlessTimeoutFloor = 2;
 /// delay apart, while a copy of one ACK made by the link arrives right behind it.
 class needless_timeout_detector {
  public:
+  /// `lockstep`: the receiver ACKs every block it gets (window 1). Only then is a second ACK of
+  /// the tested block, late for Eifel's test, evidence: with a window, a receiver repeats the
+  /// ACK of the last block it has in order whenever a later one is missing (RFC 7440).
+  constexpr explicit needless_timeout_detector(bool lockstep = true) noexcept : lockstep_{lockstep} {}
+
   enum class state : std::uint8_t {
     idle,        // no timeout under test
     waiting,     // a timeout resent the timed block; no ACK of it yet
@@ -46,12 +51,12 @@ class needless_timeout_detector {
   /// A timeout at `now`. `timed_seq` (0 = none) was the block being timed (rtt_sampler),
   /// first sent at `sent_at`: it is now under test. A second timeout of the same block finds
   /// no timed block (the first one stopped the sampler) and keeps the test as it was, with
-  /// the first send and the first resend time. A test whose first ACK came is kept too: its
-  /// second ACK may still come, and a slow receiver working through the resent copy is what
-  /// delays the next block's ACK into this timeout (a lockstep client handles datagrams in
-  /// order: its ACK of the copy comes before any later ACK).
+  /// the first send and the first resend time. In lockstep, a test whose first ACK came is
+  /// kept too: its second ACK may still come, and a slow receiver working through the resent
+  /// copy is what delays the next block's ACK into this timeout (a lockstep client handles
+  /// datagrams in order: its ACK of the copy comes before any later ACK).
   constexpr void on_timeout(std::uint64_t timed_seq, time_point sent_at, time_point now) noexcept {
-    if (answered()) return;
+    if (lockstep_ && answered()) return;
     if (timed_seq != 0) {
       state_ = state::waiting;
       seq_ = timed_seq;
@@ -60,6 +65,8 @@ class needless_timeout_detector {
       resent_at_ = now;
       acked_at_ = {};
       rtt_ = {};
+    } else if (answered()) {
+      state_ = state::idle;  // windowed: a timeout ends an answered test
     }
   }
   /// An ACK moved the window to `acked` at `now`. `rto` gives the lowest RTT for Eifel's test.
@@ -80,7 +87,8 @@ class needless_timeout_detector {
   /// caller then raises the RTO's floor to floor() and calls reset().
   [[nodiscard]] constexpr bool proves_needless(std::uint64_t acked, time_point now) const noexcept {
     if (acked != acked_seq_) return false;
-    return state_ == state::acked || (state_ == state::acked_late && now - acked_at_ >= kDoubleAckSpacing);
+    return state_ == state::acked ||
+           (lockstep_ && state_ == state::acked_late && now - acked_at_ >= kDoubleAckSpacing);
   }
   /// The RTO floor a proven needless timeout calls for.
   [[nodiscard]] constexpr duration floor() const noexcept { return kNeedlessTimeoutFloor * rtt_; }
@@ -95,6 +103,7 @@ class needless_timeout_detector {
     return state_ == state::acked || state_ == state::acked_late;
   }
 
+  bool lockstep_ = true;
   state state_ = state::idle;
   std::uint64_t seq_ = 0;        // the timed block outstanding at the timeout
   std::uint64_t acked_seq_ = 0;  // the ACK that first covered it

@@ -63,6 +63,7 @@ class block_sender {
     cfg_.adaptive = cfg_.adaptive && cfg_.window > 1;  // lockstep has nothing to pace
     window_ = send_window{cfg_.window, cfg_.roll};
     pacer_ = window_pacer{cfg_.window, cfg_.adaptive};
+    needless_ = needless_timeout_detector{cfg_.window == 1};
     reader_ = block_reader<Source>{src, cfg_.blksize, cfg_.mode, cfg_.window};
     if (!reader_.ok()) fail(errc::io_error);
     publish();
