@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "pinetboot/core/file.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/layout.hpp"
 #include "pinetboot/nfs/cmdline.hpp"
 #include "pinetboot/nfs/eeprom.hpp"
@@ -43,6 +44,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace core = pinetboot::core;
 namespace layout = pinetboot::layout;
 namespace nfs = pinetboot::nfs;
 using pinetboot::core::ipv4_address;
@@ -254,7 +256,7 @@ class progress_bar {
   explicit progress_bar(bool enabled) : enabled_{enabled} {}
   void update(layout::progress const& p) {
     if (!enabled_ || p.bytes_total == 0) return;
-    auto now = std::chrono::steady_clock::now();
+    auto now = core::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(100) && p.bytes_done < p.bytes_total) return;
     last_ = now;
     double frac = static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total);
@@ -278,8 +280,8 @@ class progress_bar {
  private:
   bool enabled_;
   bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
+  core::time_point start_ = core::steady_clock::now();
+  core::time_point last_{};
 };
 
 // --- command line --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /// @file
-/// @brief The core module: byte reader/writer, result<T>, errors, address types.
+/// @brief The core module: byte reader/writer, result<T>, errors, address types, time.
 #pragma once
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/byte_reader.hpp"
@@ -7,3 +7,4 @@
 #include "pinetboot/core/error.hpp"
 #include "pinetboot/core/file.hpp"
 #include "pinetboot/core/result.hpp"
+#include "pinetboot/core/time.hpp"
