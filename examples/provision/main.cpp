@@ -152,7 +152,7 @@ struct options {
   std::optional<ipv4_address> ip;
   std::optional<ipv4_address> server;
   std::optional<ipv4_address> tftp_ip;
-  layout::naming_scheme scheme = layout::naming_scheme::serial;
+  core::folder_naming scheme = core::folder_naming::serial;
   bool scheme_given = false;
   std::optional<fs::path> from_boot, from_root, from_image;
   std::string folder;
@@ -1356,17 +1356,18 @@ void print_next_steps(options const& o, layout::client_record const& r, bool reg
               << " was updated), or with NFS-Ganesha: pinetboot-provision exports --format ganesha --apply, "
                  "then SIGHUP ganesha.nfsd\n";
   switch (o.scheme) {
-    case layout::naming_scheme::serial:
+    case core::folder_naming::serial:
       std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=0 (its serial, the default):\n"
                    "      pinetboot-provision eeprom-config --scheme serial   (then rpi-eeprom-config --apply FILE)\n";
       break;
-    case layout::naming_scheme::mac_dash:
+    case core::folder_naming::mac_dash:
       std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=2 (its MAC with dashes):\n"
                    "      pinetboot-provision eeprom-config --scheme mac-dash   (then rpi-eeprom-config --apply FILE)\n";
       break;
-    case layout::naming_scheme::mac_colon:
-    case layout::naming_scheme::hostname:
-      std::cout << "  - the board cannot find a " << layout::to_string(o.scheme)
+    case core::folder_naming::mac_colon:
+    case core::folder_naming::hostname:
+    case core::folder_naming::ip:
+      std::cout << "  - the board cannot find a " << core::to_string(o.scheme)
                 << " folder by itself: serve it per client (pinetboot.toml [tftp] per_client)\n";
       break;
   }
@@ -1388,22 +1389,25 @@ int cmd_add(options const& o) {
   if (!folder) {
     std::string why;
     switch (o.scheme) {
-      case layout::naming_scheme::serial:
+      case core::folder_naming::serial:
         why = "the board's folder is named after its serial number, because that is where the Pi bootloader "
               "looks by default (TFTP_PREFIX=0 asks for <serial>/start4.elf); give --serial (8 hex digits: "
               "the bootloader prints it on HDMI and UART, or `grep Serial /proc/cpuinfo` on the board), or "
               "name folders by MAC with --scheme mac-dash (then set TFTP_PREFIX=2 in the board's EEPROM)";
         break;
-      case layout::naming_scheme::mac_dash:
-      case layout::naming_scheme::mac_colon:
+      case core::folder_naming::mac_dash:
+      case core::folder_naming::mac_colon:
         why = "folders are named after the board's MAC: give --mac";
         break;
-      case layout::naming_scheme::hostname:
+      case core::folder_naming::hostname:
         why = "folders are named after the host name: give --hostname";
+        break;
+      case core::folder_naming::ip:  // parse_scheme() refuses it
+        why = "folders are not named by IP address";
         break;
     }
     if (!o.scheme_from.empty()) why += " (the scheme comes from " + o.scheme_from + "; --scheme overrides it)";
-    return fail("cannot name the board's folder with scheme " + std::string{layout::to_string(o.scheme)},
+    return fail("cannot name the board's folder with scheme " + std::string{core::to_string(o.scheme)},
                 folder.error(), why);
   }
   want.folder = *folder;
@@ -1749,21 +1753,11 @@ int cmd_exports_ganesha(options const& o) {
 int cmd_eeprom(options const& o) {
   nfs::eeprom_options e;
   e.tftp_ip = o.tftp_ip;
-  switch (o.scheme) {
-    case layout::naming_scheme::serial:
-      e.tftp_prefix = nfs::tftp_prefix_mode::serial;
-      break;
-    case layout::naming_scheme::mac_dash:
-      e.tftp_prefix = nfs::tftp_prefix_mode::mac;
-      break;
-    case layout::naming_scheme::mac_colon:
-    case layout::naming_scheme::hostname:
-      std::cerr
-          << "note: with --scheme " << layout::to_string(o.scheme)
-          << " the bootloader cannot find its folder by itself (it knows only TFTP_PREFIX serial or MAC "
-             "with dashes);\n  the TFTP server must map the client to its folder\n";
-      break;
-  }
+  e.tftp_prefix = nfs::tftp_prefix_for(o.scheme);
+  if (!e.tftp_prefix)
+    std::cerr << "note: with --scheme " << core::to_string(o.scheme)
+              << " the bootloader cannot find its folder by itself (it knows only TFTP_PREFIX serial or MAC "
+                 "with dashes);\n  the TFTP server must map the client to its folder\n";
   auto text = nfs::format_eeprom_config(e);
   if (!text) return fail("cannot build the EEPROM configuration", text.error());
   std::cout << *text;

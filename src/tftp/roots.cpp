@@ -70,32 +70,25 @@ dir_name::dir_name(std::string_view s) noexcept {
 
 dir_candidates candidate_dirs(root_mode mode, client_info const& client) noexcept {
   dir_candidates out;
-  switch (mode) {
-    case root_mode::shared:
+  if (!mode.naming) return out;
+  switch (*mode.naming) {
+    case core::folder_naming::serial:    // the board asks for <serial>/ itself
+    case core::folder_naming::hostname:  // not known to TFTP
       break;
-    case root_mode::ip:
+    case core::folder_naming::ip:
       if (!client.ip.is_unspecified()) out.push(ip_name(client.ip));
       break;
-    case root_mode::mac_dash:
-      if (client.mac) {
-        out.push(mac_name(*client.mac, '-', false));
-        out.push(mac_name(*client.mac, '-', true));
-      }
+    case core::folder_naming::mac_dash:
+    case core::folder_naming::mac_colon: {
+      if (!client.mac) break;
+      char const sep = *mode.naming == core::folder_naming::mac_dash ? '-' : ':';
+      char const other = sep == '-' ? ':' : '-';
+      out.push(mac_name(*client.mac, sep, false));
+      if (mode.any_mac_spelling) out.push(mac_name(*client.mac, other, false));
+      out.push(mac_name(*client.mac, sep, true));
+      if (mode.any_mac_spelling) out.push(mac_name(*client.mac, other, true));
       break;
-    case root_mode::mac_colon:
-      if (client.mac) {
-        out.push(mac_name(*client.mac, ':', false));
-        out.push(mac_name(*client.mac, ':', true));
-      }
-      break;
-    case root_mode::mac_any:
-      if (client.mac) {
-        out.push(mac_name(*client.mac, '-', false));
-        out.push(mac_name(*client.mac, ':', false));
-        out.push(mac_name(*client.mac, '-', true));
-        out.push(mac_name(*client.mac, ':', true));
-      }
-      break;
+    }
   }
   return out;
 }
@@ -103,9 +96,7 @@ dir_candidates candidate_dirs(root_mode mode, client_info const& client) noexcep
 result<client_root> select_client_root(int root_fd, roots_policy const& policy,
                                        client_info const& client) noexcept {
   client_info who = client;
-  bool const mac_mode = policy.mode == root_mode::mac_dash || policy.mode == root_mode::mac_colon ||
-                        policy.mode == root_mode::mac_any;
-  if (mac_mode && !who.mac && policy.lookup != nullptr) who.mac = policy.lookup->find(who.ip);
+  if (policy.mode.needs_mac() && !who.mac && policy.lookup != nullptr) who.mac = policy.lookup->find(who.ip);
   dir_candidates const candidates = candidate_dirs(policy.mode, who);  // outlives the loop
   for (dir_name const& name : candidates.items()) {
     auto dir = open_beneath(root_fd, name.view(), open_kind::directory, policy.open);

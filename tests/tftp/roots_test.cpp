@@ -52,6 +52,33 @@ TEST(TftpRoots, CandidateNamesInLookupOrder) {
   EXPECT_EQ(std::string_view{n.c_str()}, "0123456789abcdefX");
 }
 
+TEST(TftpRoots, ModesAreFolderNamingsPlusLookupPolicy) {
+  using core::folder_naming;
+  EXPECT_EQ(root_mode::shared.naming, std::nullopt);
+  EXPECT_EQ(root_mode::mac_dash, root_mode::named_by(folder_naming::mac_dash));
+  EXPECT_EQ(root_mode::mac_colon, root_mode::named_by(folder_naming::mac_colon));
+  EXPECT_EQ(root_mode::ip, root_mode::named_by(folder_naming::ip));
+  EXPECT_EQ(root_mode::mac_any.naming, folder_naming::mac_dash);
+  EXPECT_TRUE(root_mode::mac_any.any_mac_spelling);
+  EXPECT_TRUE(root_mode::mac_dash.needs_mac() && root_mode::mac_colon.needs_mac() &&
+              root_mode::mac_any.needs_mac());
+  EXPECT_FALSE(root_mode::shared.needs_mac() || root_mode::ip.needs_mac());
+  // The board asks for <serial>/ itself and TFTP knows no host names: no candidate.
+  client_info c{pi_ip, pi_mac};
+  EXPECT_TRUE(names(candidate_dirs(root_mode::named_by(folder_naming::serial), c)).empty());
+  EXPECT_TRUE(names(candidate_dirs(root_mode::named_by(folder_naming::hostname), c)).empty());
+}
+
+TEST(TftpRoots, ParsesThePerClientSetting) {
+  EXPECT_EQ(parse_root_mode("shared"), root_mode::shared);
+  EXPECT_EQ(parse_root_mode("mac"), root_mode::mac_any);
+  EXPECT_EQ(parse_root_mode("mac-dash"), root_mode::mac_dash);
+  EXPECT_EQ(parse_root_mode("mac-colon"), root_mode::mac_colon);
+  EXPECT_EQ(parse_root_mode("ip"), root_mode::ip);
+  for (auto bad : {"serial", "hostname", "mac_dash", "MAC", ""})
+    EXPECT_EQ(parse_root_mode(bad), std::nullopt) << bad;
+}
+
 TEST(TftpRoots, JoinClientPath) {
   std::array<char, 64> buf{};
   auto shared = join_client_path(client_root{}, "start4.elf", buf);

@@ -38,13 +38,47 @@
 #include <string_view>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/file_source.hpp"
 
 namespace pinetboot::tftp {
 
-/// How the per-client directory is named.
-enum class root_mode : std::uint8_t { shared, mac_dash, mac_colon, mac_any, ip };
+/// Where a client's files are looked up: tftp's lookup policy on top of core::folder_naming.
+/// What it adds to the naming: the shared root (no per-client directory) and, for a MAC
+/// naming, trying every MAC spelling (`mac_any`). The serial and hostname namings give no
+/// candidate (the board asks for `<serial>/` itself; TFTP does not know host names).
+struct root_mode {
+  std::optional<core::folder_naming> naming;  ///< nullopt: the shared root only
+  bool any_mac_spelling = false;              ///< with a MAC naming: also the other separator
+
+  /// The modes of the `per_client` setting (config `shared`, `mac-dash`, `mac-colon`, `mac`, `ip`).
+  static root_mode const shared, mac_dash, mac_colon, mac_any, ip;
+
+  /// A per-client directory named by `n`, in its own spelling only.
+  [[nodiscard]] static constexpr root_mode named_by(core::folder_naming n) noexcept {
+    return root_mode{n, false};
+  }
+  /// True when the directory is named after the client's MAC (a lookup may find it).
+  [[nodiscard]] constexpr bool needs_mac() const noexcept { return naming && core::names_by_mac(*naming); }
+  friend constexpr bool operator==(root_mode const&, root_mode const&) noexcept = default;
+};
+inline constexpr root_mode root_mode::shared{};
+inline constexpr root_mode root_mode::mac_dash{core::folder_naming::mac_dash, false};
+inline constexpr root_mode root_mode::mac_colon{core::folder_naming::mac_colon, false};
+inline constexpr root_mode root_mode::mac_any{core::folder_naming::mac_dash, true};
+inline constexpr root_mode root_mode::ip{core::folder_naming::ip, false};
+
+/// Parses the `per_client` setting: `shared`, `mac` (mac_any), or the folder naming of the
+/// directory (`mac-dash`, `mac-colon`, `ip`, as core::to_string() spells them); nullopt for
+/// anything else (including `serial` and `hostname`, which name no directory here).
+[[nodiscard]] constexpr std::optional<root_mode> parse_root_mode(std::string_view s) noexcept {
+  if (s == "shared") return root_mode::shared;
+  if (s == "mac") return root_mode::mac_any;
+  auto n = core::parse_folder_naming(s);
+  if (!n || *n == core::folder_naming::serial || *n == core::folder_naming::hostname) return std::nullopt;
+  return root_mode::named_by(*n);
+}
 
 /// What is known about the client sending a request.
 struct client_info {
