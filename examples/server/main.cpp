@@ -31,6 +31,7 @@
 #include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
+#include "pinetboot/net/neighbour_table.hpp"
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/net/udp.hpp"
@@ -77,7 +78,7 @@ class shared_mac_lookup final : public tftp::mac_lookup {
   static constexpr std::size_t kMaxLearned = 65536;
   dhcp::lease_store const& leases_;
   std::map<std::uint32_t, core::mac_address> learned_;
-  tftp::neighbour_table neighbours_;
+  net::neighbour_table neighbours_;
 };
 
 /// Follows each board from its first DISCOVER to its kernel.

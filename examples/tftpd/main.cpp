@@ -15,6 +15,7 @@
 
 #include "../common/args.hpp"
 #include "../common/log.hpp"
+#include "pinetboot/net/neighbour_table.hpp"
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     mode = a.get("per-client");
     if (auto m = tftp::parse_root_mode(mode)) o.roots.mode = *m;
     else throw usage_error("--per-client: expected shared, mac, mac-dash, mac-colon or ip, got '" + mode + "'");
-    static tftp::neighbour_table neighbours;
+    static net::neighbour_table neighbours;
     if (o.roots.mode.needs_mac()) o.roots.lookup = &neighbours;
     o.roots.open.follow_symlinks = !a.has("no-symlinks");
     o.limits.negotiation.max_blksize = static_cast<std::uint16_t>(a.number("max-blksize", 8, 65464));
