@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/board_status.hpp"
 
 namespace {
@@ -60,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                    .image = "os",
                    .generation = in.byte() % 4u});
   s.set_provisioned(reg);
-  status_time now{std::chrono::hours(1)};
+  core::time_point now{std::chrono::hours(1)};
   for (int step = 0; step < 200 && !in.empty(); ++step) {
     auto op = in.byte();
     auto m = mac_of(in.byte() % 24);  // some provisioned, most not

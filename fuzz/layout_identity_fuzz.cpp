@@ -12,6 +12,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
   namespace layout = pinetboot::layout;
+  namespace core = pinetboot::core;
   std::string_view text{reinterpret_cast<char const*>(data), size};
   layout::client_identity id;
   if (auto s = layout::pi_serial::parse(text)) {
@@ -26,10 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     id.hostname = std::string{text};
   }
   if (auto sch = layout::parse_scheme(text)) {
-    if (layout::to_string(*sch) != text) std::abort();
+    if (core::to_string(*sch) != text) std::abort();
   }
-  for (auto scheme : {layout::naming_scheme::serial, layout::naming_scheme::mac_dash,
-                      layout::naming_scheme::mac_colon, layout::naming_scheme::hostname}) {
+  for (auto scheme : {core::folder_naming::serial, core::folder_naming::mac_dash,
+                      core::folder_naming::mac_colon, core::folder_naming::hostname}) {
     std::array<char, layout::max_folder_name> buf{};
     auto n = layout::format_folder(id, scheme, buf);
     if (!n) continue;
@@ -37,9 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     std::string_view folder{buf.data(), *n};
     if (layout::check_folder(folder)) std::abort();
     // The folder parses back to the identity it came from.
-    if (scheme == layout::naming_scheme::serial && *layout::pi_serial::parse(folder) != *id.serial)
+    if (scheme == core::folder_naming::serial && *layout::pi_serial::parse(folder) != *id.serial)
       std::abort();
-    if ((scheme == layout::naming_scheme::mac_dash || scheme == layout::naming_scheme::mac_colon) &&
+    if ((scheme == core::folder_naming::mac_dash || scheme == core::folder_naming::mac_colon) &&
         *pinetboot::core::mac_address::parse(folder) != *id.mac)
       std::abort();
   }

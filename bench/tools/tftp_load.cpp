@@ -33,12 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/tftp/client_session.hpp"
 
 namespace {
 
 using namespace pinetboot;
-using steady = std::chrono::steady_clock;
 
 constexpr std::uint64_t fnv_offset = 14695981039346656037ULL;
 constexpr std::uint64_t fnv_prime = 1099511628211ULL;
@@ -85,7 +85,7 @@ struct transfer {
   bool connected = false;
   bool finished = false;
   bool first_block = false;
-  steady::time_point started{}, ended{};
+  core::time_point started{}, ended{};
 };
 
 [[noreturn]] void die(char const* what) {
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   std::vector<std::byte> tx(std::size_t{a.blksize} + 4 < 1024 ? 1024 : std::size_t{a.blksize} + 4);
   std::vector<std::byte> rx(std::size_t{a.blksize} + 4 + 1);
 
-  auto flush = [&](transfer& t, steady::time_point now) {
+  auto flush = [&](transfer& t, core::time_point now) {
     for (;;) {
       auto n = t.engine->poll_transmit(tx, now);
       if (!n || *n == 0) break;
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
     }
   };
 
-  auto const t_start = steady::now();
+  auto const t_start = core::steady_clock::now();
   auto const give_up = t_start + std::chrono::seconds{a.timeout_s};
   unsigned started = 0, finished = 0, live_first = 0;
   bool ready_written = false;
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   auto next_scan = t_start;
 
   while (finished < a.clients) {
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     if (now > give_up) break;
     // Start transfers (all at once, or spread over --ramp-ms).
     while (started < a.clients) {
@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
     int wait_ms = started < a.clients && a.ramp_ms != 0 ? 0 : 1;
     int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), wait_ms);
     if (n < 0 && errno != EINTR) die("epoll_wait");
-    now = steady::now();
+    now = core::steady_clock::now();
     for (int i = 0; i < n; ++i) {
       auto* t = static_cast<transfer*>(events[static_cast<std::size_t>(i)].data.ptr);
       for (int burst = 0; burst < 64 && !t->finished; ++burst) {
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
       ready_written = true;
     }
   }
-  auto const t_end = steady::now();
+  auto const t_end = core::steady_clock::now();
 
   unsigned ok = 0, bad_hash = 0, failed = 0, unfinished = 0;
   std::vector<double> secs;

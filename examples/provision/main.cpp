@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "pinetboot/core/file.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/layout.hpp"
 #include "pinetboot/nfs/cmdline.hpp"
 #include "pinetboot/nfs/eeprom.hpp"
@@ -43,6 +44,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace core = pinetboot::core;
 namespace layout = pinetboot::layout;
 namespace nfs = pinetboot::nfs;
 using pinetboot::core::ipv4_address;
@@ -150,7 +152,7 @@ struct options {
   std::optional<ipv4_address> ip;
   std::optional<ipv4_address> server;
   std::optional<ipv4_address> tftp_ip;
-  layout::naming_scheme scheme = layout::naming_scheme::serial;
+  core::folder_naming scheme = core::folder_naming::serial;
   bool scheme_given = false;
   std::optional<fs::path> from_boot, from_root, from_image;
   std::string folder;
@@ -254,7 +256,7 @@ class progress_bar {
   explicit progress_bar(bool enabled) : enabled_{enabled} {}
   void update(layout::progress const& p) {
     if (!enabled_ || p.bytes_total == 0) return;
-    auto now = std::chrono::steady_clock::now();
+    auto now = core::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(100) && p.bytes_done < p.bytes_total) return;
     last_ = now;
     double frac = static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total);
@@ -278,8 +280,8 @@ class progress_bar {
  private:
   bool enabled_;
   bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
+  core::time_point start_ = core::steady_clock::now();
+  core::time_point last_{};
 };
 
 // --- command line --------------------------------------------------------------------------
@@ -1354,17 +1356,18 @@ void print_next_steps(options const& o, layout::client_record const& r, bool reg
               << " was updated), or with NFS-Ganesha: pinetboot-provision exports --format ganesha --apply, "
                  "then SIGHUP ganesha.nfsd\n";
   switch (o.scheme) {
-    case layout::naming_scheme::serial:
+    case core::folder_naming::serial:
       std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=0 (its serial, the default):\n"
                    "      pinetboot-provision eeprom-config --scheme serial   (then rpi-eeprom-config --apply FILE)\n";
       break;
-    case layout::naming_scheme::mac_dash:
+    case core::folder_naming::mac_dash:
       std::cout << "  - the board: network boot in its EEPROM with TFTP_PREFIX=2 (its MAC with dashes):\n"
                    "      pinetboot-provision eeprom-config --scheme mac-dash   (then rpi-eeprom-config --apply FILE)\n";
       break;
-    case layout::naming_scheme::mac_colon:
-    case layout::naming_scheme::hostname:
-      std::cout << "  - the board cannot find a " << layout::to_string(o.scheme)
+    case core::folder_naming::mac_colon:
+    case core::folder_naming::hostname:
+    case core::folder_naming::ip:
+      std::cout << "  - the board cannot find a " << core::to_string(o.scheme)
                 << " folder by itself: serve it per client (pinetboot.toml [tftp] per_client)\n";
       break;
   }
@@ -1386,22 +1389,25 @@ int cmd_add(options const& o) {
   if (!folder) {
     std::string why;
     switch (o.scheme) {
-      case layout::naming_scheme::serial:
+      case core::folder_naming::serial:
         why = "the board's folder is named after its serial number, because that is where the Pi bootloader "
               "looks by default (TFTP_PREFIX=0 asks for <serial>/start4.elf); give --serial (8 hex digits: "
               "the bootloader prints it on HDMI and UART, or `grep Serial /proc/cpuinfo` on the board), or "
               "name folders by MAC with --scheme mac-dash (then set TFTP_PREFIX=2 in the board's EEPROM)";
         break;
-      case layout::naming_scheme::mac_dash:
-      case layout::naming_scheme::mac_colon:
+      case core::folder_naming::mac_dash:
+      case core::folder_naming::mac_colon:
         why = "folders are named after the board's MAC: give --mac";
         break;
-      case layout::naming_scheme::hostname:
+      case core::folder_naming::hostname:
         why = "folders are named after the host name: give --hostname";
+        break;
+      case core::folder_naming::ip:  // parse_scheme() refuses it
+        why = "folders are not named by IP address";
         break;
     }
     if (!o.scheme_from.empty()) why += " (the scheme comes from " + o.scheme_from + "; --scheme overrides it)";
-    return fail("cannot name the board's folder with scheme " + std::string{layout::to_string(o.scheme)},
+    return fail("cannot name the board's folder with scheme " + std::string{core::to_string(o.scheme)},
                 folder.error(), why);
   }
   want.folder = *folder;
@@ -1747,21 +1753,11 @@ int cmd_exports_ganesha(options const& o) {
 int cmd_eeprom(options const& o) {
   nfs::eeprom_options e;
   e.tftp_ip = o.tftp_ip;
-  switch (o.scheme) {
-    case layout::naming_scheme::serial:
-      e.tftp_prefix = nfs::tftp_prefix_mode::serial;
-      break;
-    case layout::naming_scheme::mac_dash:
-      e.tftp_prefix = nfs::tftp_prefix_mode::mac;
-      break;
-    case layout::naming_scheme::mac_colon:
-    case layout::naming_scheme::hostname:
-      std::cerr
-          << "note: with --scheme " << layout::to_string(o.scheme)
-          << " the bootloader cannot find its folder by itself (it knows only TFTP_PREFIX serial or MAC "
-             "with dashes);\n  the TFTP server must map the client to its folder\n";
-      break;
-  }
+  e.tftp_prefix = nfs::tftp_prefix_for(o.scheme);
+  if (!e.tftp_prefix)
+    std::cerr << "note: with --scheme " << core::to_string(o.scheme)
+              << " the bootloader cannot find its folder by itself (it knows only TFTP_PREFIX serial or MAC "
+                 "with dashes);\n  the TFTP server must map the client to its folder\n";
   auto text = nfs::format_eeprom_config(e);
   if (!text) return fail("cannot build the EEPROM configuration", text.error());
   std::cout << *text;

@@ -420,11 +420,7 @@ server_config load_config(std::filesystem::path const& file) {
     t.interface = c.interface;
     t.listen_address = s.ip("listen");
     auto per = s.str("per_client", "shared");
-    if (per == "shared") t.roots.mode = tftp::root_mode::shared;
-    else if (per == "mac") t.roots.mode = tftp::root_mode::mac_any;
-    else if (per == "mac-dash") t.roots.mode = tftp::root_mode::mac_dash;
-    else if (per == "mac-colon") t.roots.mode = tftp::root_mode::mac_colon;
-    else if (per == "ip") t.roots.mode = tftp::root_mode::ip;
+    if (auto m = tftp::parse_root_mode(per)) t.roots.mode = *m;
     else throw config_error("tftp.per_client must be shared, mac, mac-dash, mac-colon or ip", s.line("per_client"));
     t.roots.per_file_fallback = s.flag("per_file_fallback", false);
     t.roots.open.follow_symlinks = s.flag("follow_symlinks", true);

@@ -28,8 +28,10 @@
 #include "metrics.hpp"
 #include "status.hpp"
 #include "status_cli.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
+#include "pinetboot/net/neighbour_table.hpp"
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/net/udp.hpp"
@@ -44,7 +46,6 @@ using namespace pinetboot;
 using server::log_level;
 using server::logger;
 using examples::type_name;
-using steady = std::chrono::steady_clock;
 
 std::string class_name(dhcp::classification const& c) {
   std::string s{dhcp::to_string(c.kind)};
@@ -77,7 +78,7 @@ class shared_mac_lookup final : public tftp::mac_lookup {
   static constexpr std::size_t kMaxLearned = 65536;
   dhcp::lease_store const& leases_;
   std::map<std::uint32_t, core::mac_address> learned_;
-  tftp::neighbour_table neighbours_;
+  net::neighbour_table neighbours_;
 };
 
 /// Follows each board from its first DISCOVER to its kernel.
@@ -96,7 +97,7 @@ class boot_tracker {
     if (r.mac && r.client.kind != dhcp::client_class::not_pxe &&
         r.request_type == dhcp::message_type::discover) {
       auto& b = boards_[*r.mac];
-      auto now = steady::now();
+      auto now = core::steady_clock::now();
       if (!b.started || b.booted || now - b.first > std::chrono::minutes(10)) {
         b = board{};
         b.started = true;
@@ -184,7 +185,7 @@ class boot_tracker {
     for (auto const& f : complete_files_) kernel = kernel || f == base;
     if (!kernel) return;
     it->second.booted = true;
-    double t = std::chrono::duration<double>(steady::now() - it->second.first).count();
+    double t = std::chrono::duration<double>(core::steady_clock::now() - it->second.first).count();
     m_.boot_seconds[it->second.cls].observe(t);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f", t);
@@ -195,7 +196,7 @@ class boot_tracker {
  private:
   struct board {
     bool started = false, booted = false;
-    steady::time_point first{};
+    core::time_point first{};
     std::string cls;
   };
   logger& log_;
@@ -491,10 +492,10 @@ int main(int argc, char** argv) {
   // SIGTERM/SIGINT: stop taking requests, let transfers finish within the grace period.
   asio::signal_set term{io, SIGINT, SIGTERM};
   asio::steady_timer drain{io};
-  steady::time_point deadline{};
+  core::time_point deadline{};
   std::function<void()> check_drained = [&] {
     std::size_t live = tftp_srv ? tftp_srv->active_transfers() : 0;
-    if (live == 0 || steady::now() >= deadline) {
+    if (live == 0 || core::steady_clock::now() >= deadline) {
       if (live > 0) log.line(log_level::warning, "stop", {{"aborted", live}}, "aborting " + std::to_string(live) + " transfer(s)");
       if (tftp_srv) tftp_srv->stop();
       metrics_http.stop();
@@ -518,7 +519,7 @@ int main(int argc, char** argv) {
                  std::to_string(tftp_srv ? tftp_srv->active_transfers() : 0) + " transfer(s) finishing");
     if (dhcp_srv) dhcp_srv->stop();  // commits leases
     if (tftp_srv) tftp_srv->stop_accepting();
-    deadline = steady::now() + cfg.shutdown_grace;
+    deadline = core::steady_clock::now() + cfg.shutdown_grace;
     check_drained();
   });
 

@@ -7,13 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/layout/board.hpp"
 
 namespace pinetboot::server {
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -109,7 +108,7 @@ void status_feed::on_dhcp(net::dhcp_log_event const& ev) {
       break;
   }
   auto address = !r.address.is_unspecified() ? r.address : r.client_address;
-  auto eff = status_.on_dhcp(*r.mac, phase, model, address, steady::now());
+  auto eff = status_.on_dhcp(*r.mac, phase, model, address, core::steady_clock::now());
   if (eff.new_boot && eff.board != nullptr && eff.board->provisioned) read_marker(*r.mac);
 }
 
@@ -128,11 +127,11 @@ void status_feed::on_tftp(net::tftp_transfer_record const& r, std::optional<core
     why = r.outcome.message();
     ev.why = why;
   }
-  status_.on_file(*mac, ev, steady::now());
+  status_.on_file(*mac, ev, core::steady_clock::now());
 }
 
 std::string status_feed::render_json() const {
-  return net::render_status_json(status_, steady::now(), unix_ms());
+  return net::render_status_json(status_, core::steady_clock::now(), unix_ms());
 }
 
 std::string status_feed::render_metrics() const {
@@ -151,7 +150,7 @@ std::string status_feed::render_metrics() const {
        "# TYPE pinetboot_boards_evicted_total counter\npinetboot_boards_evicted_total "
     << status_.evicted() << "\n";
   // Per provisioned board only: the registry bounds the cardinality.
-  auto now = steady::now();
+  auto now = core::steady_clock::now();
   auto wall_ms = unix_ms();
   o << "# HELP pinetboot_board_last_boot_timestamp_seconds When the board's last boot had its kernel "
        "served.\n"

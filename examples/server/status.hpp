@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/layout/registry.hpp"
 #include "pinetboot/net/board_status.hpp"
 #include "pinetboot/net/dhcp_server.hpp"
@@ -30,7 +31,7 @@ class status_feed {
   void on_dhcp(net::dhcp_log_event const& ev);
   /// A finished TFTP transfer of the board `mac` (the server's IP -> MAC lookup).
   void on_tftp(net::tftp_transfer_record const& r, std::optional<core::mac_address> mac);
-  void on_timer() { status_.on_timer(std::chrono::steady_clock::now()); }
+  void on_timer() { status_.on_timer(core::steady_clock::now()); }
   void set_stuck_after(std::chrono::milliseconds d) noexcept { status_.set_stuck_after(d); }
 
   [[nodiscard]] net::board_status const& status() const noexcept { return status_; }

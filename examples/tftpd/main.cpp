@@ -15,6 +15,7 @@
 
 #include "../common/args.hpp"
 #include "../common/log.hpp"
+#include "pinetboot/net/neighbour_table.hpp"
 #include "pinetboot/net/privileges.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 
@@ -88,14 +89,10 @@ int main(int argc, char** argv) {
     o.port = a.port("port", 0);
     o.interface = a.get("interface");
     mode = a.get("per-client");
-    if (mode == "shared") o.roots.mode = tftp::root_mode::shared;
-    else if (mode == "mac") o.roots.mode = tftp::root_mode::mac_any;
-    else if (mode == "mac-dash") o.roots.mode = tftp::root_mode::mac_dash;
-    else if (mode == "mac-colon") o.roots.mode = tftp::root_mode::mac_colon;
-    else if (mode == "ip") o.roots.mode = tftp::root_mode::ip;
+    if (auto m = tftp::parse_root_mode(mode)) o.roots.mode = *m;
     else throw usage_error("--per-client: expected shared, mac, mac-dash, mac-colon or ip, got '" + mode + "'");
-    static tftp::neighbour_table neighbours;
-    if (o.roots.mode != tftp::root_mode::shared && o.roots.mode != tftp::root_mode::ip) o.roots.lookup = &neighbours;
+    static net::neighbour_table neighbours;
+    if (o.roots.mode.needs_mac()) o.roots.lookup = &neighbours;
     o.roots.open.follow_symlinks = !a.has("no-symlinks");
     o.limits.negotiation.max_blksize = static_cast<std::uint16_t>(a.number("max-blksize", 8, 65464));
     o.limits.negotiation.max_windowsize = static_cast<std::uint16_t>(a.number("max-window", 1, 65535));

@@ -1,9 +1,11 @@
 /// @file
-/// @brief The core module: byte reader/writer, result<T>, errors, address types.
+/// @brief The core module: byte reader/writer, result<T>, errors, address types, time, folder naming.
 #pragma once
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/byte_reader.hpp"
 #include "pinetboot/core/byte_writer.hpp"
 #include "pinetboot/core/error.hpp"
 #include "pinetboot/core/file.hpp"
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
+#include "pinetboot/core/time.hpp"

@@ -5,14 +5,15 @@
 
 namespace pinetboot::layout {
 
-result<std::string> folder_name(client_identity const& c, naming_scheme scheme) {
+result<std::string> folder_name(client_identity const& c, core::folder_naming scheme) {
   std::array<char, max_folder_name> buf{};
   auto n = format_folder(c, scheme, buf);
   if (!n) return n.error();
   return std::string{buf.data(), *n};
 }
 
-std::vector<collision> detect_collisions(std::span<const client_identity> clients, naming_scheme scheme) {
+std::vector<collision> detect_collisions(std::span<const client_identity> clients,
+                                         core::folder_naming scheme) {
   std::multimap<std::string, std::size_t> by_folder;
   for (std::size_t i = 0; i < clients.size(); ++i) {
     if (auto f = folder_name(clients[i], scheme)) by_folder.emplace(std::move(*f), i);

@@ -20,7 +20,7 @@ bool starts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
-std::chrono::milliseconds since(status_time from, status_time now) noexcept {
+std::chrono::milliseconds since(core::time_point from, core::time_point now) noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(now - from);
 }
 
@@ -160,7 +160,7 @@ board_record const* board_status::find(core::mac_address mac) const noexcept {
   return const_cast<board_status*>(this)->lookup(mac);
 }
 
-board_record* board_status::lookup_or_add(core::mac_address mac, status_time now) noexcept {
+board_record* board_status::lookup_or_add(core::mac_address mac, core::time_point now) noexcept {
   if (auto* r = lookup(mac)) return r;
   if (cfg_.max_unknown == 0) return nullptr;
   std::size_t slot;
@@ -190,12 +190,12 @@ bool board_status::is_kernel(std::string_view base) const noexcept {
 }
 
 namespace {
-void touch(board_record& r, status_time now) noexcept {
-  if (r.first_seen == status_time{}) r.first_seen = now;  // provisioned records exist before
+void touch(board_record& r, core::time_point now) noexcept {
+  if (r.first_seen == core::time_point{}) r.first_seen = now;  // provisioned records exist before
   r.last_seen = now;
 }
 
-void start_boot(board_record& r, status_time now) noexcept {
+void start_boot(board_record& r, core::time_point now) noexcept {
   r.started = true;
   ++r.boots;
   r.boot_started = now;
@@ -207,7 +207,7 @@ void start_boot(board_record& r, status_time now) noexcept {
 }  // namespace
 
 dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::string_view model,
-                                  core::ipv4_address address, status_time now) noexcept {
+                                  core::ipv4_address address, core::time_point now) noexcept {
   dhcp_effect eff;
   if (phase == dhcp_phase::os) {
     // Only boards we know: an ordinary DHCP client on the site's network is none of ours.
@@ -248,7 +248,7 @@ dhcp_effect board_status::on_dhcp(core::mac_address mac, dhcp_phase phase, std::
 }
 
 board_record const* board_status::on_file(core::mac_address mac, file_event const& ev,
-                                          status_time now) noexcept {
+                                          core::time_point now) noexcept {
   auto* r = lookup_or_add(mac, now);
   if (r == nullptr) return nullptr;
   touch(*r, now);
@@ -316,7 +316,7 @@ void board_status::set_tree_generation(core::mac_address mac, unsigned generatio
   if (auto* r = lookup(mac)) r->tree_generation = generation;
 }
 
-std::size_t board_status::on_timer(status_time now) noexcept {
+std::size_t board_status::on_timer(core::time_point now) noexcept {
   std::size_t changed = 0;
   for (auto& r : records_) {
     if (!r.started || (r.state != board_state::dhcp && r.state != board_state::firmware)) continue;
@@ -381,8 +381,8 @@ void field_null(std::string& o, std::string_view name) {
   o += "null";
 }
 
-std::string detail(board_record const& r, status_time now) {
-  auto secs = [&](status_time t) {
+std::string detail(board_record const& r, core::time_point now) {
+  auto secs = [&](core::time_point t) {
     return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
   };
   switch (r.state) {
@@ -404,8 +404,8 @@ std::string detail(board_record const& r, status_time now) {
 
 }  // namespace
 
-std::string render_status_json(board_status const& s, status_time now, std::int64_t unix_now_ms) {
-  auto wall = [&](status_time t) {
+std::string render_status_json(board_status const& s, core::time_point now, std::int64_t unix_now_ms) {
+  auto wall = [&](core::time_point t) {
     return unix_now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count();
   };
   std::array<std::size_t, 6> by_state{};
@@ -464,7 +464,7 @@ std::string render_status_json(board_status const& s, status_time now, std::int6
     field_bool(o, "stale", r.stale());
     field(o, "stale_reason",
           r.stale() ? "stale: reboot to run generation " + std::to_string(r.generation) : std::string{});
-    bool seen = r.first_seen != status_time{};
+    bool seen = r.first_seen != core::time_point{};
     if (seen)
       field_num(o, "first_seen_ms", wall(r.first_seen));
     else

@@ -114,7 +114,7 @@ void dhcp_server::drain(listener& l) {
     else dispatch(p);                      // offers' records ride along with the next commit
   }
   if (waiting_ == 0 || commit_armed_) return;
-  auto since = std::chrono::steady_clock::now() - last_commit_;
+  auto since = core::steady_clock::now() - last_commit_;
   if (since >= opts_.commit_window) {
     commit_and_flush();
     return;
@@ -129,7 +129,7 @@ void dhcp_server::drain(listener& l) {
 }
 
 void dhcp_server::commit_and_flush() {
-  last_commit_ = std::chrono::steady_clock::now();
+  last_commit_ = core::steady_clock::now();
   auto commit_error = leases_.commit();
   ++stats_.commits;
   if (commit_error) ++stats_.commit_failures;

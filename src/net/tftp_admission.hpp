@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/tftp/file_source.hpp"
 #include "pinetboot/tftp/packet.hpp"
 
@@ -45,14 +46,13 @@ struct tftp_admission_limits {
 /// Token bucket on requests: `requests_per_second` refill, `request_burst` deep.
 class tftp_request_rate {
  public:
-  using time_point = std::chrono::steady_clock::time_point;
   /// Full bucket at `now` (server start).
-  void reset(double burst, time_point now) noexcept {
+  void reset(double burst, core::time_point now) noexcept {
     tokens_ = burst;
     last_refill_ = now;
   }
   /// Takes a token for a request at `now`; false: over the rate. Always true with rate 0.
-  [[nodiscard]] bool take(tftp_admission_limits const& l, time_point now) noexcept {
+  [[nodiscard]] bool take(tftp_admission_limits const& l, core::time_point now) noexcept {
     if (l.requests_per_second <= 0) return true;
     double elapsed = std::chrono::duration<double>(now - last_refill_).count();
     last_refill_ = now;
@@ -64,7 +64,7 @@ class tftp_request_rate {
 
  private:
   double tokens_ = 0;
-  time_point last_refill_{};
+  core::time_point last_refill_{};
 };
 
 enum class tftp_admission_verdict : std::uint8_t {
@@ -89,17 +89,18 @@ struct tftp_admission_decision {
 template <class Transfer>
 class tftp_admission {
  public:
-  using time_point = tftp_request_rate::time_point;
   using decision = tftp_admission_decision<Transfer>;
 
   /// Server start: a full request bucket.
-  void start(tftp_admission_limits const& l, time_point now) noexcept { rate_.reset(l.request_burst, now); }
+  void start(tftp_admission_limits const& l, core::time_point now) noexcept {
+    rate_.reset(l.request_burst, now);
+  }
 
   /// A well-formed RRQ/WRQ for `file` from `from` at `now`. Order matters and matches what
   /// clients see: the rate limit first (a flood costs no lookups), then a repeated request,
   /// then the caps.
   [[nodiscard]] decision decide(tftp_admission_limits const& l, tftp_peer from, std::string_view file,
-                                time_point now) {
+                                core::time_point now) {
     decision d;
     if (!rate_.take(l, now)) {
       d.verdict = tftp_admission_verdict::refused_rate;

@@ -11,6 +11,7 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/udp.hpp"
 #include "pinetboot/tftp/packet.hpp"
 #include "tftp_admission.hpp"
@@ -19,8 +20,6 @@
 
 namespace pinetboot::net {
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
 detail::tftp_peer peer_of(asio::ip::udp::endpoint const& e) { return {e.address().to_v4().to_uint(), e.port()}; }
@@ -60,7 +59,7 @@ std::error_code tftp_server::start() {
   udp_bind_options b{.address = opts_.listen_address, .port = opts_.port, .device = opts_.interface,
                      .reuse_address = true, .receive_buffer = 4 << 20};  // RRQ bursts of a booting fleet
   if (auto ec = transport_->listen(b)) return ec;
-  admission_->start(admission_limits(opts_), steady::now());
+  admission_->start(admission_limits(opts_), core::steady_clock::now());
   accepting_ = true;
   transport_->start();
   return {};
@@ -132,7 +131,8 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
     if (op && (*op == tftp::opcode::rrq || *op == tftp::opcode::wrq)) refuse(from, req.error());
     return;
   }
-  auto d = admission_->decide(admission_limits(opts_), peer_of(from), req->filename, steady::now());
+  auto d =
+      admission_->decide(admission_limits(opts_), peer_of(from), req->filename, core::steady_clock::now());
   if (d.replaced) d.replaced->abort(false);
   switch (d.verdict) {
     case detail::tftp_admission_verdict::refused_rate:
@@ -180,7 +180,7 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
 tftp::session_limits tftp_server::limits_for(std::uint32_t client) const {
   auto limits = opts_.limits;
   auto it = learned_.find(client);
-  if (it != learned_.end() && std::chrono::steady_clock::now() - it->second.at < kLearnedFor)
+  if (it != learned_.end() && core::steady_clock::now() - it->second.at < kLearnedFor)
     limits.remembered = it->second.path;
   return limits;
 }
@@ -198,7 +198,7 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   stats_.retransmits += rec.stats.retransmits;
   if (!rec.write && rec.stats.srtt > tftp::duration::zero()) {
     if (learned_.size() >= kMaxLearned && !learned_.contains(key)) learned_.clear();
-    learned_[key] = {tftp::remember(rec.stats), std::chrono::steady_clock::now()};
+    learned_[key] = {tftp::remember(rec.stats), core::steady_clock::now()};
   }
   if (log_) log_(rec);
   transfers_.erase(it);

@@ -13,6 +13,7 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/udp.hpp"
 #include "pinetboot/tftp/packet.hpp"
 
@@ -43,7 +44,7 @@ tftp_server::transfer::transfer(tftp_server& server, asio::ip::udp::endpoint pee
     : server_{server}, timer_{server.io_}, peer_{std::move(peer)}, peer_sa_{to_sockaddr(peer_)} {
   record_.client = peer_;
   record_.file = std::move(file);
-  started_ = steady::now();
+  started_ = core::steady_clock::now();
   last_activity_ = started_;
 }
 
@@ -128,13 +129,13 @@ void tftp_server::transfer::on_datagram(std::span<const std::byte> in, std::uint
 }
 
 void tftp_server::transfer::deliver(std::span<const std::byte> in) {
-  last_activity_ = steady::now();
+  last_activity_ = core::steady_clock::now();
   heard_ = true;
   visit([&](auto& e) { e.on_datagram(in, last_activity_); });
 }
 
 void tftp_server::transfer::flush() {
-  auto now = steady::now();
+  auto now = core::steady_clock::now();
   bool blocked = false;
   visit([&](auto& e) {
     for (;;) {
@@ -169,7 +170,7 @@ void tftp_server::transfer::arm_timer() {
   timer_.async_wait([this](std::error_code ec) {
     if (ec == asio::error::operation_aborted || finished_) return;
     armed_ = false;
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     if (now - last_activity_ >= server_.opts_.idle_timeout) {
       abort();
       return;
@@ -200,7 +201,7 @@ void tftp_server::transfer::complete() {
 void tftp_server::transfer::done() {
   if (finished_) return;
   finished_ = true;
-  record_.elapsed = steady::now() - started_;
+  record_.elapsed = core::steady_clock::now() - started_;
   timer_.cancel();
   endpoint_->close();
   // Defer destruction: we may be inside one of our own handlers.

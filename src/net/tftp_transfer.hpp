@@ -17,6 +17,7 @@
 
 #include <asio/steady_timer.hpp>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/tftp/read_session.hpp"
 #include "pinetboot/tftp/write_session.hpp"
@@ -28,7 +29,6 @@ class tftp_server::transfer {
  public:
   using read_engine = tftp::read_session<tftp::file_source>;
   using write_engine = tftp::write_session<tftp::file_sink>;
-  using steady = std::chrono::steady_clock;
 
   transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file);
 
@@ -100,7 +100,7 @@ class tftp_server::transfer {
   std::variant<std::monostate, read_engine, write_engine> engine_;
   std::vector<std::byte> tx_;
   tftp_transfer_record record_;
-  steady::time_point started_, last_activity_, armed_at_{};
+  core::time_point started_, last_activity_, armed_at_{};
   bool armed_ = false;
   bool heard_ = false;
   bool finished_ = false;

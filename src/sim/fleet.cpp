@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "pinetboot/core/error.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/udp.hpp"
 #include "pinetboot/tftp/client_session.hpp"
 #include "pinetboot/tftp/packet.hpp"
@@ -19,10 +20,9 @@
 namespace pinetboot::net {
 namespace {
 
-using steady = std::chrono::steady_clock;
 using tftp::pi_file_result;
 
-double ms_between(steady::time_point a, steady::time_point b) noexcept {
+double ms_between(core::time_point a, core::time_point b) noexcept {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
@@ -60,7 +60,7 @@ struct board {
   board_result report;
   bool started = false, finished = false, tftp_phase = false;
   int dhcp_stage = 1;  // 2: the Pi 3's bootcode.bin, a second DHCP client (spec 3.1)
-  steady::time_point first_discover{};
+  core::time_point first_discover{};
   std::uint32_t epoch = 0;        // bumps with each transfer: stale socket completions are dropped
   std::uint32_t timer_epoch = 0;  // bumps with each re-arm
 
@@ -74,7 +74,7 @@ struct board {
   asio::steady_timer delay;  // slow clients: the received datagram waits here before handling
   asio::ip::udp::endpoint server, peer, from;
   bool have_peer = false, error_before_answer = false;
-  steady::time_point file_started{};
+  core::time_point file_started{};
   std::array<std::byte, 1536> rx{};
   std::array<std::byte, 600> tx{};
 };
@@ -122,7 +122,7 @@ class fleet_runner {
 
     delay_state_ ^= cfg_.seed * 0x2545f4914f6cdd1dULL;
     if (delay_state_ == 0) delay_state_ = 1;
-    started_at_ = steady::now();
+    started_at_ = core::steady_clock::now();
     deadline_.expires_at(started_at_ + cfg_.timeout);
     deadline_.async_wait([this](std::error_code ec) {
       if (!ec) on_deadline();
@@ -137,7 +137,7 @@ class fleet_runner {
     rep.boards.reserve(boards_.size());
     for (auto& b : boards_) rep.boards.push_back(std::move(b->report));
     summarize(rep);
-    rep.summary.wall_ms = ms_between(started_at_, steady::now());
+    rep.summary.wall_ms = ms_between(started_at_, core::steady_clock::now());
     return rep;
   }
 
@@ -163,9 +163,9 @@ class fleet_runner {
                 !it->second->finished) {
               board& b = *it->second;
               auto before = b.dhcp_client.offers_seen();
-              b.dhcp_client.on_datagram(in, steady::now());
+              b.dhcp_client.on_datagram(in, core::steady_clock::now());
               if (!b.report.offer_ms && b.dhcp_client.offers_seen() > before)
-                b.report.offer_ms = ms_between(b.first_discover, steady::now());
+                b.report.offer_ms = ms_between(b.first_discover, core::steady_clock::now());
               dhcp_flush(b);
             }
           }
@@ -174,7 +174,7 @@ class fleet_runner {
   }
 
   void dhcp_flush(board& b) {
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     for (;;) {
       auto n = b.dhcp_client.poll_transmit(dhcp_tx_, now);
       if (!n || *n == 0) break;
@@ -200,7 +200,7 @@ class fleet_runner {
     if (auto t = b.dhcp_client.next_deadline()) arm(b, *t);
   }
 
-  void record_dhcp(board& b, steady::time_point now) {
+  void record_dhcp(board& b, core::time_point now) {
     auto const& out = b.dhcp_client.outcome();
     b.report.dhcp_state = b.dhcp_client.state();
     b.report.address = out.address;
@@ -214,17 +214,17 @@ class fleet_runner {
   }
 
   // ------------------------------------------------------------------ timers
-  void arm(board& b, steady::time_point t) {
+  void arm(board& b, core::time_point t) {
     auto e = ++b.timer_epoch;
     b.timer.expires_at(t);
     b.timer.async_wait([this, &b, e](std::error_code ec) {
       if (ec || stopped_ || e != b.timer_epoch || b.finished) return;
       if (b.tftp_phase) {
         if (!b.reader) return;
-        b.reader->on_timer(steady::now());
+        b.reader->on_timer(core::steady_clock::now());
         tftp_flush(b);
       } else {
-        b.dhcp_client.on_timer(steady::now());
+        b.dhcp_client.on_timer(core::steady_clock::now());
         dhcp_flush(b);
       }
     });
@@ -273,7 +273,7 @@ class fleet_runner {
     }
     b.have_peer = false;
     b.error_before_answer = false;
-    b.file_started = steady::now();
+    b.file_started = core::steady_clock::now();
     tftp_receive(b);
     tftp_flush(b);
   }
@@ -318,7 +318,7 @@ class fleet_runner {
           }
           auto op = tftp::parse_opcode(in);
           if (op && *op == tftp::opcode::error && !b.reader->answered()) b.error_before_answer = true;
-          b.reader->on_datagram(in, steady::now());
+          b.reader->on_datagram(in, core::steady_clock::now());
           tftp_flush(b);
           if (e != b.epoch || b.finished) return;  // moved on to the next file
         }
@@ -338,7 +338,7 @@ class fleet_runner {
       }
       auto op = tftp::parse_opcode(in);
       if (op && *op == tftp::opcode::error && !b.reader->answered()) b.error_before_answer = true;
-      b.reader->on_datagram(in, steady::now());
+      b.reader->on_datagram(in, core::steady_clock::now());
       tftp_flush(b);
       if (e != b.epoch || b.finished) return;
     }
@@ -356,7 +356,7 @@ class fleet_runner {
 
   void tftp_flush(board& b) {
     auto& r = *b.reader;
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     for (;;) {
       auto n = r.poll_transmit(b.tx, now);
       if (!n || *n == 0) break;
@@ -406,7 +406,7 @@ class fleet_runner {
       f.blocks = b.reader->stats().blocks;
       f.duplicate_blocks = b.reader->stats().duplicate_blocks;
     }
-    f.ms = ms_between(b.file_started, steady::now());
+    f.ms = ms_between(b.file_started, core::steady_clock::now());
     if (res != pi_file_result::received && res != pi_file_result::found) f.error = ec;
     b.report.files.push_back(f);
   }
@@ -414,7 +414,7 @@ class fleet_runner {
   void advance(board& b) {
     b.sequence.on_result(b.report.files.back().result);
     if (b.sequence.booted() && !b.report.boot_ms)
-      b.report.boot_ms = ms_between(b.first_discover, steady::now());
+      b.report.boot_ms = ms_between(b.first_discover, core::steady_clock::now());
     ++b.timer_epoch;
     // Post, so that the receive handler of the finished transfer unwinds before the next opens.
     asio::post(io_, [this, &b] {
@@ -451,7 +451,7 @@ class fleet_runner {
     for (auto& b : boards_) {
       if (b->finished) continue;
       if (!b->tftp_phase) {
-        record_dhcp(*b, steady::now());
+        record_dhcp(*b, core::steady_clock::now());
         b->report.ack_ms.reset();
       } else if (b->reader && !b->reader->is_done()) {
         record_file(*b, pi_file_result::failed, make_error_code(tftp::errc::timed_out));
@@ -485,7 +485,7 @@ class fleet_runner {
   std::vector<std::unique_ptr<board>> boards_;
   std::unordered_map<std::uint64_t, board*> by_mac_;
   std::size_t next_ = 0, active_ = 0, done_ = 0;
-  steady::time_point started_at_{};
+  core::time_point started_at_{};
   bool stopped_ = false;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/builder.hpp"
 #include "pinetboot/dhcp/options.hpp"
 
@@ -154,13 +155,13 @@ result<std::size_t> pi_client::write_request(std::span<std::byte> out, core::ipv
   return b.finish();  // no option 60 in the EEPROM's REQUEST (spec 3.2)
 }
 
-void pi_client::arm(time_point now) noexcept {
+void pi_client::arm(core::time_point now) noexcept {
   auto retry = now + interval_;
   auto end = started_ + give_up_;
   deadline_ = std::min(retry, end);
 }
 
-result<std::size_t> pi_client::poll_transmit(std::span<std::byte> out, time_point now) noexcept {
+result<std::size_t> pi_client::poll_transmit(std::span<std::byte> out, core::time_point now) noexcept {
   if (state_ == pi_client_state::idle) {
     state_ = pi_client_state::selecting;
     started_ = now;
@@ -180,7 +181,7 @@ result<std::size_t> pi_client::poll_transmit(std::span<std::byte> out, time_poin
   return n;
 }
 
-void pi_client::try_select(time_point now) noexcept {
+void pi_client::try_select(core::time_point now) noexcept {
   if (!menu_offer_) return;  // without the menu the Pi ignores every offer (spec 1.2)
   // Merge (spec 3.2): the menu offer's own address if it has one, else the router's.
   if (!menu_offer_->yiaddr.is_unspecified()) address_offer_ = menu_offer_;
@@ -206,7 +207,7 @@ void pi_client::try_select(time_point now) noexcept {
   deadline_ = now;  // due at once; poll_transmit() re-arms
 }
 
-void pi_client::on_datagram(std::span<const std::byte> in, time_point now) noexcept {
+void pi_client::on_datagram(std::span<const std::byte> in, core::time_point now) noexcept {
   auto parsed = message_view::parse(in);
   if (!parsed || parsed->op() != bootp_op::reply || parsed->xid() != xid_ || !parsed->mac() ||
       *parsed->mac() != config_.mac) {
@@ -260,7 +261,7 @@ void pi_client::on_datagram(std::span<const std::byte> in, time_point now) noexc
   }
 }
 
-void pi_client::on_timer(time_point now) noexcept {
+void pi_client::on_timer(core::time_point now) noexcept {
   if (!deadline_ || now < *deadline_ || pending_ != pending::none) return;
   if (state_ != pi_client_state::selecting && state_ != pi_client_state::requesting) return;
   if (now - started_ >= give_up_) {
@@ -272,6 +273,6 @@ void pi_client::on_timer(time_point now) noexcept {
   pending_ = state_ == pi_client_state::selecting ? pending::discover : pending::request;
 }
 
-std::optional<time_point> pi_client::next_deadline() const noexcept { return deadline_; }
+std::optional<core::time_point> pi_client::next_deadline() const noexcept { return deadline_; }
 
 }  // namespace pinetboot::dhcp

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/builder.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
@@ -27,7 +28,7 @@ using test::load_hex;
 
 constexpr ipv4_address kServer{10, 0, 0, 1};  // us (proxy or full)
 constexpr ipv4_address kRouter{10, 0, 0, 254};
-const time_point kT0 = time_point{} + std::chrono::hours{1};
+const core::time_point kT0 = core::time_point{} + std::chrono::hours{1};
 
 mac_address mac(std::array<std::uint8_t, 6> b) { return mac_address{b}; }
 
@@ -173,8 +174,8 @@ struct harness {
       : store{std::move(*lease_store::open({}))}, engine{std::move(cfg), store} {}
 
   /// Runs the client until it is done or `limit` has passed; returns the end time.
-  time_point run(pi_client& c, seconds limit = seconds{60}) {
-    time_point now = kT0;
+  core::time_point run(pi_client& c, seconds limit = seconds{60}) {
+    core::time_point now = kT0;
     std::array<std::byte, 1500> tx{}, rx{};
     while (!c.is_done() && now - kT0 <= limit) {
       for (;;) {
@@ -202,7 +203,7 @@ struct harness {
   server_engine engine;
   std::vector<message_type> sent_types;
   std::vector<std::string> outcomes;
-  std::function<void(pi_client&, std::span<const std::byte>, time_point)> before_server, after_server;
+  std::function<void(pi_client&, std::span<const std::byte>, core::time_point)> before_server, after_server;
 };
 
 struct model_case {
@@ -268,7 +269,7 @@ TEST(PiClientFull, Pi4RequestHasNoOption60ButKeepsBootOptionsInAck) {
   harness h{full_config()};
   pi_client c{{.generation = pi_generation::pi4, .mac = mac({0xdc, 0xa6, 0x32, 9, 9, 9}), .serial = 42}};
   std::vector<std::byte> request;
-  h.before_server = [&](pi_client&, std::span<const std::byte> sent, time_point) {
+  h.before_server = [&](pi_client&, std::span<const std::byte> sent, core::time_point) {
     auto m = message_view::parse(sent);
     if (*opt::message_type(*m) == message_type::request) request.assign(sent.begin(), sent.end());
   };
@@ -315,7 +316,7 @@ TEST_P(PiClientProxy, Pi4MergesRouterOfferWithOurProxyOffer) {
   harness h{proxy_config()};
   pi_client c{{.generation = pi_generation::pi4, .mac = mac({0xdc, 0xa6, 0x32, 4, 4, 4}), .serial = 1}};
   int router_acks = 0;
-  auto router = [&](pi_client& cl, std::span<const std::byte> sent, time_point now) {
+  auto router = [&](pi_client& cl, std::span<const std::byte> sent, core::time_point now) {
     auto t = *opt::message_type(*message_view::parse(sent));
     if (t == message_type::discover) {
       cl.on_datagram(router_reply(sent, message_type::offer, kRouterGives), now);
@@ -352,7 +353,7 @@ INSTANTIATE_TEST_SUITE_P(RouterFirstOrSecond, PiClientProxy, ::testing::Bool());
 TEST(PiClientProxy, Pi3RomUsesRouterAddressAndProxyAsTftpServerWithoutRequest) {
   harness h{proxy_config()};
   pi_client c{{.generation = pi_generation::pi3_rom, .mac = mac({0xb8, 0x27, 0xeb, 3, 3, 3})}};
-  h.before_server = [&](pi_client& cl, std::span<const std::byte> sent, time_point now) {
+  h.before_server = [&](pi_client& cl, std::span<const std::byte> sent, core::time_point now) {
     cl.on_datagram(router_reply(sent, message_type::offer, kRouterGives), now);
   };
   h.run(c);
@@ -374,10 +375,10 @@ TEST(PiClientProxy, ProxyAloneNeverBindsAndTheBoardGivesUp) {
 
 // ---- timing -------------------------------------------------------------------------------
 
-std::vector<milliseconds> send_times_without_server(pi_client& c, time_point& end) {
+std::vector<milliseconds> send_times_without_server(pi_client& c, core::time_point& end) {
   std::vector<milliseconds> at;
   std::array<std::byte, 1500> tx{};
-  time_point now = kT0;
+  core::time_point now = kT0;
   for (int guard = 0; guard < 1000 && !c.is_done(); ++guard) {
     auto n = c.poll_transmit(tx, now);
     if (n && *n > 0) at.push_back(std::chrono::duration_cast<milliseconds>(now - kT0));
@@ -393,7 +394,7 @@ std::vector<milliseconds> send_times_without_server(pi_client& c, time_point& en
 
 TEST(PiClientTiming, Pi3RomSendsFiveDiscoversFiveSecondsApartThenGivesUp) {
   pi_client c{{.generation = pi_generation::pi3_rom, .mac = mac({0xb8, 0x27, 0xeb, 1, 1, 1})}};
-  time_point end;
+  core::time_point end;
   auto at = send_times_without_server(c, end);
   EXPECT_EQ(at, (std::vector<milliseconds>{milliseconds{0}, milliseconds{5000}, milliseconds{10000},
                                            milliseconds{15000}, milliseconds{20000}}));
@@ -405,7 +406,7 @@ TEST(PiClientTiming, Pi3RomSendsFiveDiscoversFiveSecondsApartThenGivesUp) {
 
 TEST(PiClientTiming, Pi4ResendsEveryFourSecondsAndGivesUpAt45) {
   pi_client c{{.generation = pi_generation::pi4, .mac = mac({0xdc, 0xa6, 0x32, 1, 1, 1})}};
-  time_point end;
+  core::time_point end;
   auto at = send_times_without_server(c, end);
   ASSERT_EQ(at.size(), 12U);  // 0, 4, ..., 44
   for (std::size_t i = 0; i < at.size(); ++i) EXPECT_EQ(at[i], milliseconds{4000 * static_cast<int>(i)});

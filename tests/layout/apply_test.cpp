@@ -50,7 +50,7 @@ class LayoutApply : public ::testing::Test {
                       std::vector<step>* out = nullptr) {
     auto snap = scan(cfg_);
     if (!snap) return snap.error();
-    auto steps = plan(want, *snap, {naming_scheme::serial, std::move(force)});
+    auto steps = plan(want, *snap, {core::folder_naming::serial, std::move(force)});
     if (!steps) return steps.error();
     if (out != nullptr) *out = *steps;
     return apply(*steps, cfg_, opt_);

@@ -27,8 +27,8 @@ TEST(LayoutIdentityAlloc, ParsingAndNamingDoNotAllocate) {
     if (s) id.serial = *s;
     total += check_hostname("pi-rack1") ? 0U : 1U;
     total += pi_serial::parse("zz").has_value() ? 1U : 0U;
-    for (auto scheme :
-         {naming_scheme::serial, naming_scheme::mac_dash, naming_scheme::mac_colon, naming_scheme::hostname})
+    for (auto scheme : {core::folder_naming::serial, core::folder_naming::mac_dash,
+                        core::folder_naming::mac_colon, core::folder_naming::hostname})
       total += format_folder(id, scheme, buf).value_or(0);
     total += parse_mbr(sector).has_value() ? 1U : 0U;
     std::array<std::byte, mbr_size> out{};

@@ -43,8 +43,8 @@ TEST(LayoutIdentity, ChecksHostnameLabels) {
 }
 
 TEST(LayoutIdentity, ParsesSchemesAndPrintsThemBack) {
-  for (auto s :
-       {naming_scheme::serial, naming_scheme::mac_dash, naming_scheme::mac_colon, naming_scheme::hostname}) {
+  for (auto s : {core::folder_naming::serial, core::folder_naming::mac_dash, core::folder_naming::mac_colon,
+                 core::folder_naming::hostname}) {
     auto again = parse_scheme(to_string(s));
     ASSERT_TRUE(again);
     EXPECT_EQ(*again, s);
@@ -64,19 +64,19 @@ client_identity spec_board() {
 TEST(LayoutIdentity, NamesFoldersPerScheme) {
   auto c = spec_board();
   // spec 4.2: TFTP_PREFIX=0 serial `9ffefdef/`, TFTP_PREFIX=2 `dc-a6-32-01-36-c2/`.
-  EXPECT_EQ(*folder_name(c, naming_scheme::serial), "9ffefdef");
-  EXPECT_EQ(*folder_name(c, naming_scheme::mac_dash), "dc-a6-32-01-36-c2");
-  EXPECT_EQ(*folder_name(c, naming_scheme::mac_colon), "dc:a6:32:01:36:c2");
-  EXPECT_EQ(*folder_name(c, naming_scheme::hostname), "pi-rack1");
+  EXPECT_EQ(*folder_name(c, core::folder_naming::serial), "9ffefdef");
+  EXPECT_EQ(*folder_name(c, core::folder_naming::mac_dash), "dc-a6-32-01-36-c2");
+  EXPECT_EQ(*folder_name(c, core::folder_naming::mac_colon), "dc:a6:32:01:36:c2");
+  EXPECT_EQ(*folder_name(c, core::folder_naming::hostname), "pi-rack1");
 }
 
 TEST(LayoutIdentity, ReportsMissingIdentity) {
   client_identity none;
-  for (auto s :
-       {naming_scheme::serial, naming_scheme::mac_dash, naming_scheme::mac_colon, naming_scheme::hostname})
+  for (auto s : {core::folder_naming::serial, core::folder_naming::mac_dash, core::folder_naming::mac_colon,
+                 core::folder_naming::hostname})
     EXPECT_EQ(folder_name(none, s).error(), errc::missing_identity);
   none.hostname = "bad.name";
-  EXPECT_EQ(folder_name(none, naming_scheme::hostname).error(), errc::invalid_hostname);
+  EXPECT_EQ(folder_name(none, core::folder_naming::hostname).error(), errc::invalid_hostname);
 }
 
 TEST(LayoutIdentity, DetectsCollisions) {
@@ -88,13 +88,13 @@ TEST(LayoutIdentity, DetectsCollisions) {
   clients[2].hostname = "node2";
   clients[2].serial = pi_serial{1};  // same serial as clients[0]
   clients[3].serial = pi_serial{1};  // and again; no host name
-  auto by_name = detect_collisions(clients, naming_scheme::hostname);
+  auto by_name = detect_collisions(clients, core::folder_naming::hostname);
   ASSERT_EQ(by_name.size(), 1U);
   EXPECT_EQ(by_name[0], (collision{"node1", 0, 1}));
-  auto by_serial = detect_collisions(clients, naming_scheme::serial);
+  auto by_serial = detect_collisions(clients, core::folder_naming::serial);
   std::vector<collision> want{{"00000001", 0, 2}, {"00000001", 0, 3}, {"00000001", 2, 3}};
   EXPECT_EQ(by_serial, want);
-  EXPECT_TRUE(detect_collisions(clients, naming_scheme::mac_dash).empty());
+  EXPECT_TRUE(detect_collisions(clients, core::folder_naming::mac_dash).empty());
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ TEST(LayoutPlan, RefusesUnregisteredFolderWithoutForce) {
   now.folders["abcd1234"] = {true, false};
   std::vector<client_record> want{board(0xabcd1234)};
   EXPECT_EQ(plan(want, now, {}).error(), errc::client_exists);
-  auto forced = plan(want, now, {naming_scheme::serial, {"abcd1234"}});
+  auto forced = plan(want, now, {core::folder_naming::serial, {"abcd1234"}});
   ASSERT_TRUE(forced);
   EXPECT_EQ(kinds(*forced), (strings{"stage abcd1234", "publish abcd1234", "write-registry "}));
   EXPECT_TRUE((*forced)[1].replace);
@@ -69,7 +69,7 @@ TEST(LayoutPlan, ForceRebuildsARegisteredClientWithoutRewritingTheRegistry) {
   snapshot now;
   now.registered = {registered(0xabcd1234)};
   now.folders["abcd1234"] = {true, true};
-  auto steps = plan(now.registered, now, {naming_scheme::serial, {"abcd1234"}});
+  auto steps = plan(now.registered, now, {core::folder_naming::serial, {"abcd1234"}});
   ASSERT_TRUE(steps);
   EXPECT_EQ(kinds(*steps), (strings{"stage abcd1234", "publish abcd1234"}));
   EXPECT_TRUE((*steps)[1].replace);
@@ -80,14 +80,14 @@ TEST(LayoutPlan, ForceRebuildsOnlyTheFoldersItNames) {
   snapshot now;
   now.registered = {registered(0xaaaa0001), registered(0xbbbb0002), registered(0xcccc0003)};
   for (auto const& r : now.registered) now.folders[r.folder] = {true, true};
-  auto steps = plan(now.registered, now, {naming_scheme::serial, {"aaaa0001"}});
+  auto steps = plan(now.registered, now, {core::folder_naming::serial, {"aaaa0001"}});
   ASSERT_TRUE(steps);
   EXPECT_EQ(kinds(*steps), (strings{"stage aaaa0001", "publish aaaa0001"}));
   // An unregistered folder next to it is still refused unless it, too, is named.
   now.folders["dddd0004"] = {true, true};
   std::vector<client_record> want = now.registered;
   want.push_back(board(0xdddd0004));
-  EXPECT_EQ(plan(want, now, {naming_scheme::serial, {"aaaa0001"}}).error(), errc::client_exists);
+  EXPECT_EQ(plan(want, now, {core::folder_naming::serial, {"aaaa0001"}}).error(), errc::client_exists);
 }
 
 TEST(LayoutPlan, RebuildsARegisteredClientWithAMissingTree) {
@@ -153,9 +153,9 @@ TEST(LayoutPlan, AdoptsJournaledFolderThatMissedTheRegistryWrite) {
 
 TEST(LayoutPlan, RejectsCollisionsAndUnnamedClients) {
   std::vector<client_record> want{board(1, "a"), board(2, "A")};
-  EXPECT_EQ(plan(want, snapshot{}, {naming_scheme::hostname, {}}).error(), errc::folder_collision);
-  EXPECT_TRUE(plan(want, snapshot{}, {naming_scheme::serial, {}}));
-  EXPECT_EQ(plan(want, snapshot{}, {naming_scheme::mac_dash, {}}).error(), errc::missing_identity);
+  EXPECT_EQ(plan(want, snapshot{}, {core::folder_naming::hostname, {}}).error(), errc::folder_collision);
+  EXPECT_TRUE(plan(want, snapshot{}, {core::folder_naming::serial, {}}));
+  EXPECT_EQ(plan(want, snapshot{}, {core::folder_naming::mac_dash, {}}).error(), errc::missing_identity);
   client_record evil = board(3);
   evil.folder = "../etc";
   std::vector<client_record> bad{evil};

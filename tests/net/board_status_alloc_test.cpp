@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/board_status.hpp"
 #include "support/alloc_counter.hpp"
 
@@ -20,7 +21,7 @@ core::mac_address mac_of(std::size_t i) {
   return core::mac_address{{0xdc, 0xa6, 0x32, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}};
 }
 
-void boot(board_status& s, core::mac_address m, status_time& t) {
+void boot(board_status& s, core::mac_address m, core::time_point& t) {
   s.on_dhcp(m, dhcp_phase::eeprom, "pi4", {}, t += 10ms);
   s.on_dhcp(m, dhcp_phase::eeprom, "pi4", core::ipv4_address{0x0a4d0064}, t += 10ms);
   for (std::string_view f : {"start4.elf", "config.txt", "start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb",
@@ -37,7 +38,7 @@ TEST(NetBoardStatusAlloc, AThousandBoardsCostAtMostOneKibibyteEachAndBootsAlloca
   auto before = ::mallinfo2().uordblks;
   auto s = std::make_unique<board_status>(board_status_config{.max_unknown = kBoards});
   auto made = ::mallinfo2().uordblks - before;
-  status_time t{std::chrono::hours(1000)};
+  core::time_point t{std::chrono::hours(1000)};
   pinetboot::test::allocation_scope scope;
   for (std::size_t i = 0; i < kBoards; ++i) boot(*s, mac_of(i), t);
   EXPECT_EQ(scope.count(), 0U) << "allocations while 1000 boards booted";

@@ -15,11 +15,11 @@ core::mac_address mac(std::uint8_t a, std::uint8_t b = 0) {
 }
 
 struct clock_sim {
-  status_time t{std::chrono::hours(1000)};
-  status_time step(std::chrono::milliseconds d = 100ms) { return t += d; }
+  core::time_point t{std::chrono::hours(1000)};
+  core::time_point step(std::chrono::milliseconds d = 100ms) { return t += d; }
 };
 
-void file(board_status& s, core::mac_address m, std::string_view name, file_outcome o, status_time now,
+void file(board_status& s, core::mac_address m, std::string_view name, file_outcome o, core::time_point now,
           std::string_view why = {}) {
   s.on_file(m, file_event{.file = name, .outcome = o, .why = why, .bytes = 1000, .retransmits = 1}, now);
 }

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/tftp/error.hpp"
 
@@ -22,7 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using verdict = tftp_admission_verdict;
-using time_point = std::chrono::steady_clock::time_point;
 
 struct fake_transfer {
   std::string name;
@@ -32,7 +32,7 @@ struct fake_transfer {
 };
 
 constexpr tftp_peer kA{0x0a000001, 1000}, kA2{0x0a000001, 1001}, kB{0x0a000002, 1000};
-time_point const t0{};
+core::time_point const t0{};
 
 TEST(TftpAdmission, AdmitsAndCountsLiveTransfers) {
   tftp_admission<fake_transfer> a;

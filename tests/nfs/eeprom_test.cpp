@@ -122,3 +122,16 @@ TEST(NfsEeprom, StaticAddressDependencies) {
   s.subnet = ipv4_address{255, 0, 0, 0};
   EXPECT_EQ(err(s), nfs::errc::missing_dependency);
 }
+
+TEST(NfsEeprom, TftpPrefixFromFolderNaming) {
+  using pinetboot::core::folder_naming;
+  EXPECT_EQ(nfs::tftp_prefix_for(folder_naming::serial), nfs::tftp_prefix_mode::serial);
+  EXPECT_EQ(nfs::tftp_prefix_for(folder_naming::mac_dash), nfs::tftp_prefix_mode::mac);
+  EXPECT_EQ(nfs::tftp_prefix_for(folder_naming::mac_colon), std::nullopt);
+  EXPECT_EQ(nfs::tftp_prefix_for(folder_naming::hostname), std::nullopt);
+  EXPECT_EQ(nfs::tftp_prefix_for(folder_naming::ip), std::nullopt);
+  EXPECT_EQ(nfs::folder_naming_of(nfs::tftp_prefix_mode::serial), folder_naming::serial);
+  EXPECT_EQ(nfs::folder_naming_of(nfs::tftp_prefix_mode::mac), folder_naming::mac_dash);
+  EXPECT_EQ(nfs::folder_naming_of(nfs::tftp_prefix_mode::string), std::nullopt);
+  EXPECT_EQ(nfs::folder_naming_of(static_cast<nfs::tftp_prefix_mode>(3)), std::nullopt);
+}

@@ -52,6 +52,33 @@ TEST(TftpRoots, CandidateNamesInLookupOrder) {
   EXPECT_EQ(std::string_view{n.c_str()}, "0123456789abcdefX");
 }
 
+TEST(TftpRoots, ModesAreFolderNamingsPlusLookupPolicy) {
+  using core::folder_naming;
+  EXPECT_EQ(root_mode::shared.naming, std::nullopt);
+  EXPECT_EQ(root_mode::mac_dash, root_mode::named_by(folder_naming::mac_dash));
+  EXPECT_EQ(root_mode::mac_colon, root_mode::named_by(folder_naming::mac_colon));
+  EXPECT_EQ(root_mode::ip, root_mode::named_by(folder_naming::ip));
+  EXPECT_EQ(root_mode::mac_any.naming, folder_naming::mac_dash);
+  EXPECT_TRUE(root_mode::mac_any.any_mac_spelling);
+  EXPECT_TRUE(root_mode::mac_dash.needs_mac() && root_mode::mac_colon.needs_mac() &&
+              root_mode::mac_any.needs_mac());
+  EXPECT_FALSE(root_mode::shared.needs_mac() || root_mode::ip.needs_mac());
+  // The board asks for <serial>/ itself and TFTP knows no host names: no candidate.
+  client_info c{pi_ip, pi_mac};
+  EXPECT_TRUE(names(candidate_dirs(root_mode::named_by(folder_naming::serial), c)).empty());
+  EXPECT_TRUE(names(candidate_dirs(root_mode::named_by(folder_naming::hostname), c)).empty());
+}
+
+TEST(TftpRoots, ParsesThePerClientSetting) {
+  EXPECT_EQ(parse_root_mode("shared"), root_mode::shared);
+  EXPECT_EQ(parse_root_mode("mac"), root_mode::mac_any);
+  EXPECT_EQ(parse_root_mode("mac-dash"), root_mode::mac_dash);
+  EXPECT_EQ(parse_root_mode("mac-colon"), root_mode::mac_colon);
+  EXPECT_EQ(parse_root_mode("ip"), root_mode::ip);
+  for (auto bad : {"serial", "hostname", "mac_dash", "MAC", ""})
+    EXPECT_EQ(parse_root_mode(bad), std::nullopt) << bad;
+}
+
 TEST(TftpRoots, JoinClientPath) {
   std::array<char, 64> buf{};
   auto shared = join_client_path(client_root{}, "start4.elf", buf);
@@ -233,73 +260,6 @@ TEST(TftpRoots, PiSerialPrefix) {
   EXPECT_EQ(pi_serial_prefix("abcd12345/start4.elf"), std::nullopt);
   EXPECT_EQ(pi_serial_prefix("dc-a6-32-01-36-c2/start4.elf"), std::nullopt);
   EXPECT_EQ(pi_serial_prefix("abcd123g/start4.elf"), std::nullopt);
-}
-
-constexpr std::string_view arp_sample =
-    "IP address       HW type     Flags       HW address            Mask     Device\n"
-    "192.168.1.1      0x1         0x2         00:11:22:33:44:55     *        eth0\n"
-    "192.168.1.17     0x1         0x0         00:00:00:00:00:00     *        eth0\n"
-    "192.168.1.17     0x1         0x2         b8:27:eb:5e:2a:2e     *        eth1\n"
-    "192.168.1.17     0x1         0x6         dc:a6:32:01:36:c2     *        eth2\n"
-    "10.0.0.9         0x1         0x2         02:42:ac:11:00:02     *        docker0\n"
-    "garbage line\n"
-    "10.0.0.10 0x1 0x2 zz:zz:zz:zz:zz:zz * eth0\n"
-    "10.0.0.11        0x1         0x2         02:42:ac:11:00:03     *        br0";  // no final newline
-
-TEST(TftpNeighbourTable, ParsesArpLines) {
-  EXPECT_FALSE(
-      parse_arp_line("IP address       HW type     Flags       HW address            Mask     Device"));
-  EXPECT_FALSE(parse_arp_line(""));
-  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 0x2 00:11:22:33:44:55 *"));  // no device
-  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 2 00:11:22:33:44:55 * eth0"));
-  EXPECT_FALSE(parse_arp_line("192.168.1.1 0x1 0x2 00:11:22:33:44:55 * eth0 extra"));
-  auto e = parse_arp_line("192.168.1.1      0x1         0x2         00:11:22:33:44:55     *        eth0\n");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->ip, (ipv4_address{192, 168, 1, 1}));
-  EXPECT_EQ(e->mac, *mac_address::parse("00:11:22:33:44:55"));
-  EXPECT_EQ(e->flags, 2u);
-  EXPECT_EQ(e->device, "eth0");
-}
-
-TEST(TftpNeighbourTable, FindsCompleteEntries) {
-  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{192, 168, 1, 1}),
-            *mac_address::parse("00:11:22:33:44:55"));
-  // The incomplete entry (flags 0x0) is skipped.
-  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip), pi_mac);
-  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip, "eth2"), *mac_address::parse("dc:a6:32:01:36:c2"));
-  EXPECT_EQ(find_in_arp_table(arp_sample, pi_ip, "eth0"), std::nullopt);
-  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 0, 0, 10}), std::nullopt);
-  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 0, 0, 11}),
-            *mac_address::parse("02:42:ac:11:00:03"));
-  EXPECT_EQ(find_in_arp_table(arp_sample, ipv4_address{10, 9, 9, 9}), std::nullopt);
-  // Every prefix of the table parses without reading past it.
-  for (std::size_t n = 0; n <= arp_sample.size(); ++n)
-    (void)find_in_arp_table(arp_sample.substr(0, n), pi_ip);
-}
-
-TEST(TftpNeighbourTable, ReadsFileThroughSmallBuffer) {
-  std::string tmpl = (fs::temp_directory_path() / "pinetboot-arp-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  fs::path dir{tmpl};
-  std::string text{arp_sample.substr(0, arp_sample.find('\n') + 1)};
-  // Push the interesting entries past several 4 KiB buffer refills, plus an overlong line.
-  for (int i = 0; i < 200; ++i)
-    text += "172.16.0." + std::to_string(i % 250) + "  0x1  0x2  02:00:00:00:00:01  *  eth0\n";
-  text += std::string(10000, 'x') + " 192.168.1.17 0x1 0x2 00:00:00:00:00:01 * eth0\n";
-  text += std::string{arp_sample.substr(arp_sample.find('\n') + 1)};
-  write_file(dir / "arp", text);
-  neighbour_table table{(dir / "arp").string()};
-  EXPECT_EQ(table.find(pi_ip), pi_mac);
-  EXPECT_EQ(table.find(ipv4_address{10, 0, 0, 11}), *mac_address::parse("02:42:ac:11:00:03"));
-  EXPECT_EQ(table.find(ipv4_address{10, 9, 9, 9}), std::nullopt);
-  neighbour_table eth2{(dir / "arp").string(), "eth2"};
-  EXPECT_EQ(eth2.find(pi_ip), *mac_address::parse("dc:a6:32:01:36:c2"));
-  neighbour_table missing{(dir / "nope").string()};
-  EXPECT_EQ(missing.find(pi_ip), std::nullopt);
-  // The real table is readable (contents depend on the host).
-  neighbour_table real;
-  (void)real.find(ipv4_address{127, 0, 0, 1});
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/layout/error.hpp"
 
@@ -68,35 +69,13 @@ class pi_serial {
   return {};
 }
 
-/// How a client's folder under the TFTP and NFS roots is named.
-enum class naming_scheme : std::uint8_t {
-  serial,     ///< `abcd1234`: the Pi's default TFTP_PREFIX=0
-  mac_dash,   ///< `dc-a6-32-01-36-c2`: TFTP_PREFIX=2 and dnsmasq `tftp-unique-root=mac`
-  mac_colon,  ///< `dc:a6:32:01:36:c2`: the `/tftpboot/<MAC>` form
-  hostname,   ///< the host name in lower case
-};
-
-/// Parses `serial`, `mac-dash`, `mac-colon`, `hostname`. Errors: errc::invalid_scheme.
-[[nodiscard]] inline result<naming_scheme> parse_scheme(std::string_view s) noexcept {
-  if (s == "serial") return naming_scheme::serial;
-  if (s == "mac-dash") return naming_scheme::mac_dash;
-  if (s == "mac-colon") return naming_scheme::mac_colon;
-  if (s == "hostname") return naming_scheme::hostname;
-  return errc::invalid_scheme;
-}
-/// The name parse_scheme() accepts.
-[[nodiscard]] constexpr std::string_view to_string(naming_scheme s) noexcept {
-  switch (s) {
-    case naming_scheme::serial:
-      return "serial";
-    case naming_scheme::mac_dash:
-      return "mac-dash";
-    case naming_scheme::mac_colon:
-      return "mac-colon";
-    case naming_scheme::hostname:
-      return "hostname";
-  }
-  return "?";
+/// Parses the four folder namings a board can be provisioned by: `serial`, `mac-dash`,
+/// `mac-colon`, `hostname` (core::to_string() prints them back). `ip` is not one: a provisioned
+/// board keeps its folder when its address changes. Errors: errc::invalid_scheme.
+[[nodiscard]] inline result<core::folder_naming> parse_scheme(std::string_view s) noexcept {
+  auto n = core::parse_folder_naming(s);
+  if (!n || *n == core::folder_naming::ip) return errc::invalid_scheme;
+  return *n;
 }
 
 /// What identifies one board. At least the field the naming scheme uses must be present.
@@ -114,18 +93,18 @@ inline constexpr std::size_t max_folder_name = 63;
 
 /// Writes the client's folder name under `scheme` into `out` and returns its length.
 /// Errors: errc::missing_identity (the scheme's field is absent), errc::invalid_hostname.
-[[nodiscard]] inline result<std::size_t> format_folder(client_identity const& c, naming_scheme scheme,
+[[nodiscard]] inline result<std::size_t> format_folder(client_identity const& c, core::folder_naming scheme,
                                                        std::span<char, max_folder_name> out) noexcept {
   switch (scheme) {
-    case naming_scheme::serial:
+    case core::folder_naming::serial:
       if (!c.serial) return errc::missing_identity;
       c.serial->format_to(out.first<8>());
       return std::size_t{8};
-    case naming_scheme::mac_dash:
-    case naming_scheme::mac_colon:
+    case core::folder_naming::mac_dash:
+    case core::folder_naming::mac_colon:
       if (!c.mac) return errc::missing_identity;
-      return c.mac->format_to(out.first<17>(), scheme == naming_scheme::mac_dash ? '-' : ':');
-    case naming_scheme::hostname: {
+      return c.mac->format_to(out.first<17>(), scheme == core::folder_naming::mac_dash ? '-' : ':');
+    case core::folder_naming::hostname: {
       if (c.hostname.empty()) return errc::missing_identity;
       if (auto ec = check_hostname(c.hostname)) return ec;
       for (std::size_t i = 0; i < c.hostname.size(); ++i) {
@@ -134,12 +113,14 @@ inline constexpr std::size_t max_folder_name = 63;
       }
       return c.hostname.size();
     }
+    case core::folder_naming::ip:  // not a provisioning scheme (parse_scheme())
+      break;
   }
   return errc::invalid_scheme;
 }
 
 /// The client's folder name as a string. Errors: as format_folder().
-[[nodiscard]] result<std::string> folder_name(client_identity const& c, naming_scheme scheme);
+[[nodiscard]] result<std::string> folder_name(client_identity const& c, core::folder_naming scheme);
 
 /// Two clients (indexes into the input) that map to the same folder.
 struct collision {
@@ -152,6 +133,6 @@ struct collision {
 /// Every pair (first < second) of clients whose folders are equal under `scheme`; clients the
 /// scheme cannot name are skipped (plan() reports them). Result is sorted by (first, second).
 [[nodiscard]] std::vector<collision> detect_collisions(std::span<const client_identity> clients,
-                                                       naming_scheme scheme);
+                                                       core::folder_naming scheme);
 
 }  // namespace pinetboot::layout

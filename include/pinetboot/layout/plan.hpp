@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/layout/identity.hpp"
 #include "pinetboot/layout/registry.hpp"
@@ -123,7 +124,8 @@ struct step {
 
 /// Options of plan().
 struct plan_options {
-  naming_scheme scheme = naming_scheme::serial;  ///< names folders of records with an empty folder
+  /// Names the folders of records with an empty folder.
+  core::folder_naming scheme = core::folder_naming::serial;
   /// Folders to rebuild even though they exist (and to take over when unregistered): only the
   /// boards the command names. Every other desired client is left as it is on disk.
   std::set<std::string> force;

@@ -23,10 +23,9 @@
 #include <vector>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/time.hpp"
 
 namespace pinetboot::net {
-
-using status_time = std::chrono::steady_clock::time_point;
 
 /// Text of at most N-1 bytes held in place (longer input is cut); no allocation.
 template <std::size_t N>
@@ -115,12 +114,12 @@ struct board_record {
   bounded_string<96> at;                ///< the last file or phase it reached
   bounded_string<160> failure;          ///< the last failure (kept after a later good boot)
   core::ipv4_address address;           ///< the address the server last saw it with
-  status_time first_seen{}, last_seen{};
-  status_time boot_started{};                          ///< first DISCOVER of the current boot
-  status_time last_progress{};                         ///< last event that moved the boot forward
+  core::time_point first_seen{}, last_seen{};
+  core::time_point boot_started{};                     ///< first DISCOVER of the current boot
+  core::time_point last_progress{};                    ///< last event that moved the boot forward
   std::optional<std::chrono::milliseconds> to_kernel;  ///< current boot: first DISCOVER to its kernel
   std::optional<std::chrono::milliseconds> to_os;      ///< current boot: first DISCOVER to the OS's DHCP
-  status_time last_boot_at{};                          ///< when the last finished boot's kernel was served
+  core::time_point last_boot_at{};                     ///< when the last finished boot's kernel was served
   std::chrono::milliseconds last_boot_duration{};      ///< its first DISCOVER to its kernel
   std::uint32_t boots = 0, files = 0, files_failed = 0;
   std::uint64_t bytes = 0, retransmits = 0;
@@ -161,16 +160,16 @@ class board_status {
   /// A DHCP message from `mac`, classified by the server; `model` names the hardware
   /// ("pi4"; empty keeps the last); `address` the one it asked for or got (0: none).
   dhcp_effect on_dhcp(core::mac_address mac, dhcp_phase phase, std::string_view model,
-                      core::ipv4_address address, status_time now) noexcept;
+                      core::ipv4_address address, core::time_point now) noexcept;
   /// A finished TFTP read of board `mac`.
-  board_record const* on_file(core::mac_address mac, file_event const& ev, status_time now) noexcept;
+  board_record const* on_file(core::mac_address mac, file_event const& ev, core::time_point now) noexcept;
   /// The generation the board's boot tree holds now (its marker), read by the caller when a
   /// boot starts; the boot's kernel being served makes it the booted generation.
   void set_tree_generation(core::mac_address mac, unsigned generation) noexcept;
   /// A new stuck_after (configuration reload); the next on_timer() applies it.
   void set_stuck_after(std::chrono::milliseconds d) noexcept { cfg_.stuck_after = d; }
   /// Moves boards without progress for stuck_after to `stuck`. Returns how many changed.
-  std::size_t on_timer(status_time now) noexcept;
+  std::size_t on_timer(core::time_point now) noexcept;
 
   [[nodiscard]] board_record const* find(core::mac_address mac) const noexcept;
   /// Provisioned boards first (registry order), then the unknown ones.
@@ -182,7 +181,7 @@ class board_status {
  private:
   board_record* lookup(core::mac_address mac) noexcept;
   /// The record of `mac`, created (evicting the oldest unknown one if full) when missing.
-  board_record* lookup_or_add(core::mac_address mac, status_time now) noexcept;
+  board_record* lookup_or_add(core::mac_address mac, core::time_point now) noexcept;
   [[nodiscard]] bool is_kernel(std::string_view base) const noexcept;
 
   board_status_config cfg_;
@@ -200,7 +199,7 @@ class board_status {
 
 /// Renders the records as the /status JSON document (docs/status.md). `now`/`unix_now_ms`
 /// translate steady times into wall-clock milliseconds. Allocates (off the packet path).
-[[nodiscard]] std::string render_status_json(board_status const& s, status_time now,
+[[nodiscard]] std::string render_status_json(board_status const& s, core::time_point now,
                                              std::int64_t unix_now_ms);
 
 }  // namespace pinetboot::net

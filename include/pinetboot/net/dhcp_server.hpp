@@ -18,6 +18,7 @@
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/net/udp.hpp"
@@ -92,7 +93,7 @@ class dhcp_server {
   std::size_t waiting_ = 0;
   asio::steady_timer commit_timer_;
   bool commit_armed_ = false;
-  std::chrono::steady_clock::time_point last_commit_{};
+  core::time_point last_commit_{};
   std::vector<std::byte> rx_;
   dhcp_server_stats stats_;
   bool stopped_ = false;

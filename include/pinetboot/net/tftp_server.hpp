@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/tftp/file_source.hpp"
 #include "pinetboot/tftp/path.hpp"
 #include "pinetboot/tftp/roots.hpp"
@@ -78,7 +79,7 @@ struct tftp_transfer_record {
   bool write = false;
   std::uint64_t bytes = 0;
   std::uint64_t size = 0;       ///< file size (RRQ)
-  std::chrono::steady_clock::duration elapsed{};
+  core::duration elapsed{};
   tftp::session_stats stats{};
   std::uint16_t blksize = 512, windowsize = 1;
   std::error_code outcome;      ///< empty = complete
@@ -148,7 +149,7 @@ class tftp_server {
   /// Bounded: cleared when it reaches kMaxLearned clients; forgotten after kLearnedFor.
   struct learned_path {
     tftp::path_memory path{};
-    std::chrono::steady_clock::time_point at{};
+    core::time_point at{};
   };
   std::unordered_map<std::uint32_t, learned_path> learned_;
   static constexpr std::size_t kMaxLearned = 4096;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/nfs/error.hpp"
 
@@ -15,6 +16,37 @@ namespace pinetboot::nfs {
 
 /// TFTP_PREFIX: 0 serial number (`9ffefdef/`), 1 TFTP_PREFIX_STR, 2 MAC (`dc-a6-32-01-36-c2/`).
 enum class tftp_prefix_mode : std::uint8_t { serial = 0, string = 1, mac = 2 };
+
+/// The TFTP_PREFIX with which the board asks for a folder named `n`: serial -> 0, mac_dash -> 2;
+/// nullopt for the namings the bootloader cannot produce (mac_colon, hostname, ip: the TFTP
+/// server has to map the client to its folder, tftp::root_mode).
+[[nodiscard]] constexpr std::optional<tftp_prefix_mode> tftp_prefix_for(core::folder_naming n) noexcept {
+  switch (n) {
+    case core::folder_naming::serial:
+      return tftp_prefix_mode::serial;
+    case core::folder_naming::mac_dash:
+      return tftp_prefix_mode::mac;
+    case core::folder_naming::mac_colon:
+    case core::folder_naming::hostname:
+    case core::folder_naming::ip:
+      break;
+  }
+  return std::nullopt;
+}
+
+/// The folder naming a TFTP_PREFIX asks with; nullopt for `string` (TFTP_PREFIX_STR, a fixed
+/// prefix rather than a per-board name) and values out of range.
+[[nodiscard]] constexpr std::optional<core::folder_naming> folder_naming_of(tftp_prefix_mode m) noexcept {
+  switch (m) {
+    case tftp_prefix_mode::serial:
+      return core::folder_naming::serial;
+    case tftp_prefix_mode::mac:
+      return core::folder_naming::mac_dash;
+    case tftp_prefix_mode::string:
+      break;
+  }
+  return std::nullopt;
+}
 
 /// Keys written by format_eeprom_config(); unset optionals are left out (bootloader default).
 struct eeprom_options {

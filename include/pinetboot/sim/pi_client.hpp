@@ -32,13 +32,12 @@
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/result.hpp"
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/message.hpp"
 #include "pinetboot/dhcp/option_codes.hpp"
 #include "pinetboot/dhcp/pxe.hpp"
 
 namespace pinetboot::dhcp {
-
-using time_point = std::chrono::steady_clock::time_point;
 
 /// The constant xid of every Pi 2/3 boot ROM and bootcode.bin (spec 3.1).
 inline constexpr std::uint32_t pi3_xid = 0x26f30339;
@@ -109,13 +108,13 @@ class pi_client {
   /// Writes the next datagram (DISCOVER or REQUEST, to 255.255.255.255:67) into `out`; 0 =
   /// nothing to send now. The first call sends the first DISCOVER and starts the clock.
   /// Errors: buffer_too_small (nothing is consumed; retry with a larger buffer, >= 576).
-  [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept;
+  [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, core::time_point now) noexcept;
   /// Feeds a datagram received on port 68. Anything that is not an OFFER/ACK/NAK for this
   /// client (xid, chaddr, BOOTREPLY) is ignored and counted.
-  void on_datagram(std::span<const std::byte> in, time_point now) noexcept;
+  void on_datagram(std::span<const std::byte> in, core::time_point now) noexcept;
   /// Retransmits or gives up when next_deadline() has passed.
-  void on_timer(time_point now) noexcept;
-  [[nodiscard]] std::optional<time_point> next_deadline() const noexcept;
+  void on_timer(core::time_point now) noexcept;
+  [[nodiscard]] std::optional<core::time_point> next_deadline() const noexcept;
 
   [[nodiscard]] pi_client_state state() const noexcept { return state_; }
   [[nodiscard]] bool is_done() const noexcept {
@@ -145,16 +144,16 @@ class pi_client {
   enum class pending : std::uint8_t { none, discover, request };
 
   [[nodiscard]] bool is_pi3() const noexcept;
-  void try_select(time_point now) noexcept;
-  void arm(time_point now) noexcept;
+  void try_select(core::time_point now) noexcept;
+  void arm(core::time_point now) noexcept;
 
   pi_client_config config_;
   std::uint32_t xid_ = 0;
   std::chrono::milliseconds interval_{}, give_up_{};
   pi_client_state state_ = pi_client_state::idle;
   pending pending_ = pending::none;
-  time_point started_{};
-  std::optional<time_point> deadline_;
+  core::time_point started_{};
+  std::optional<core::time_point> deadline_;
   std::array<pi_offer, max_offers> offers_{};
   std::size_t offer_count_ = 0, offers_seen_ = 0;
   std::optional<pi_offer> menu_offer_, address_offer_;

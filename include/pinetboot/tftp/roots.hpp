@@ -13,7 +13,7 @@
 ///   * root_mode::mac_any:   dash lower, colon lower, dash upper, colon upper;
 ///   * root_mode::ip:        `192.168.1.17` (dnsmasq's default unique root).
 /// The MAC comes from client_info::mac (the DHCP side saw the client) or else from
-/// roots_policy::lookup (e.g. neighbour_table, reading the kernel's ARP cache); without a MAC
+/// roots_policy::lookup (e.g. net::neighbour_table, reading the kernel's ARP cache); without a MAC
 /// the MAC modes fall back to the shared root.
 ///
 /// Raspberry Pi serial prefixes need nothing here: the board itself asks for
@@ -38,13 +38,47 @@
 #include <string_view>
 
 #include "pinetboot/core/address.hpp"
+#include "pinetboot/core/folder_naming.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/file_source.hpp"
 
 namespace pinetboot::tftp {
 
-/// How the per-client directory is named.
-enum class root_mode : std::uint8_t { shared, mac_dash, mac_colon, mac_any, ip };
+/// Where a client's files are looked up: tftp's lookup policy on top of core::folder_naming.
+/// What it adds to the naming: the shared root (no per-client directory) and, for a MAC
+/// naming, trying every MAC spelling (`mac_any`). The serial and hostname namings give no
+/// candidate (the board asks for `<serial>/` itself; TFTP does not know host names).
+struct root_mode {
+  std::optional<core::folder_naming> naming;  ///< nullopt: the shared root only
+  bool any_mac_spelling = false;              ///< with a MAC naming: also the other separator
+
+  /// The modes of the `per_client` setting (config `shared`, `mac-dash`, `mac-colon`, `mac`, `ip`).
+  static root_mode const shared, mac_dash, mac_colon, mac_any, ip;
+
+  /// A per-client directory named by `n`, in its own spelling only.
+  [[nodiscard]] static constexpr root_mode named_by(core::folder_naming n) noexcept {
+    return root_mode{n, false};
+  }
+  /// True when the directory is named after the client's MAC (a lookup may find it).
+  [[nodiscard]] constexpr bool needs_mac() const noexcept { return naming && core::names_by_mac(*naming); }
+  friend constexpr bool operator==(root_mode const&, root_mode const&) noexcept = default;
+};
+inline constexpr root_mode root_mode::shared{};
+inline constexpr root_mode root_mode::mac_dash{core::folder_naming::mac_dash, false};
+inline constexpr root_mode root_mode::mac_colon{core::folder_naming::mac_colon, false};
+inline constexpr root_mode root_mode::mac_any{core::folder_naming::mac_dash, true};
+inline constexpr root_mode root_mode::ip{core::folder_naming::ip, false};
+
+/// Parses the `per_client` setting: `shared`, `mac` (mac_any), or the folder naming of the
+/// directory (`mac-dash`, `mac-colon`, `ip`, as core::to_string() spells them); nullopt for
+/// anything else (including `serial` and `hostname`, which name no directory here).
+[[nodiscard]] constexpr std::optional<root_mode> parse_root_mode(std::string_view s) noexcept {
+  if (s == "shared") return root_mode::shared;
+  if (s == "mac") return root_mode::mac_any;
+  auto n = core::parse_folder_naming(s);
+  if (!n || *n == core::folder_naming::serial || *n == core::folder_naming::hostname) return std::nullopt;
+  return root_mode::named_by(*n);
+}
 
 /// What is known about the client sending a request.
 struct client_info {
@@ -136,38 +170,5 @@ struct client_root {
 /// firmware's default TFTP_PREFIX sends. Informational (logging, layout checks): serving needs
 /// no special case. Pure.
 [[nodiscard]] std::optional<std::string_view> pi_serial_prefix(std::string_view resolved) noexcept;
-
-/// One line of /proc/net/arp.
-struct arp_entry {
-  core::ipv4_address ip;
-  core::mac_address mac;
-  std::uint32_t flags = 0;  ///< ATF_* bits; 0x2 (ATF_COM) = resolved
-  std::string_view device;  ///< aliases the parsed line
-};
-
-/// ATF_COM from <net/if_arp.h>: the entry holds a resolved hardware address.
-inline constexpr std::uint32_t arp_flag_complete = 0x2;
-
-/// Parses one data line ("192.168.1.17  0x1  0x2  b8:27:eb:5e:2a:2e  *  eth0").
-/// nullopt for the header line, blank or malformed lines. Pure, no allocation.
-[[nodiscard]] std::optional<arp_entry> parse_arp_line(std::string_view line) noexcept;
-
-/// Finds the MAC of `ip` in the text of /proc/net/arp: the first complete entry (ATF_COM set),
-/// on `device` if not empty. Incomplete entries (flags 0x0, MAC 00:00:...) are ignored.
-[[nodiscard]] std::optional<core::mac_address> find_in_arp_table(std::string_view text, core::ipv4_address ip,
-                                                                 std::string_view device = {}) noexcept;
-
-/// mac_lookup over the kernel's IPv4 neighbour table. Each find() streams the file through a
-/// fixed 4 KiB buffer (no allocation); a client on another subnet has no entry (nullopt).
-class neighbour_table final : public mac_lookup {
- public:
-  explicit neighbour_table(std::string path = "/proc/net/arp", std::string device = {})
-      : path_{std::move(path)}, device_{std::move(device)} {}
-  [[nodiscard]] std::optional<core::mac_address> find(core::ipv4_address ip) const noexcept override;
-
- private:
-  std::string path_;
-  std::string device_;
-};
 
 }  // namespace pinetboot::tftp

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdint>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/tftp/options.hpp"
 
 namespace pinetboot::tftp {
 
-using time_point = std::chrono::steady_clock::time_point;
-using duration = std::chrono::steady_clock::duration;
+/// The engines' time is core's (see core/time.hpp); these names keep the engine code short.
+using core::duration;
+using core::time_point;
 
 /// What block number follows 65535 (RFC 1350 leaves it open). 0 is what the Raspberry Pi
 /// bootloader (since 2025-09), tftpd-hpa and curl expect; some old clients want 1.

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/builder.hpp"
 #include "pinetboot/dhcp/lease_store.hpp"
 #include "pinetboot/dhcp/message.hpp"
@@ -50,7 +51,6 @@ namespace {
 using namespace pinetboot;
 using core::ipv4_address;
 using core::mac_address;
-using steady = std::chrono::steady_clock;
 
 struct arguments {
   std::map<std::string, std::string> named;
@@ -132,7 +132,7 @@ int run_pi(arguments const& a) {
   cfg.serial = static_cast<std::uint32_t>(std::stoul(a.get("serial", "0"), nullptr, 16));
   cfg.fourcc_reversed = a.has("reversed");
   if (a.has("legacy-guid")) cfg.guid = dhcp::pi_guid_layout::serial_repeated;
-  cfg.seed = static_cast<std::uint64_t>(steady::now().time_since_epoch().count());
+  cfg.seed = static_cast<std::uint64_t>(core::steady_clock::now().time_since_epoch().count());
   cfg.retry_interval = std::chrono::milliseconds{a.number("retry-ms", 0)};
   cfg.give_up_after = std::chrono::milliseconds{a.number("give-up-ms", 0)};
   auto limit = std::chrono::seconds{a.number("timeout-s", 60)};
@@ -159,7 +159,7 @@ int run_pi(arguments const& a) {
   std::printf("model %s mac %s xid 0x%08x\n", model.c_str(), cfg.mac.to_string().c_str(), client.xid());
   std::array<std::byte, 1500> payload{};
   std::array<std::uint8_t, 1528> frame{};
-  auto start = steady::now();
+  auto start = core::steady_clock::now();
   auto send = [&](std::size_t n) {
     // IPv4 header (20) + UDP header (8) + payload, to the Ethernet broadcast address.
     std::size_t total = 28 + n;
@@ -198,7 +198,7 @@ int run_pi(arguments const& a) {
   };
 
   while (!client.is_done()) {
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     if (now - start > limit) break;
     for (;;) {
       auto n = client.poll_transmit(payload, now);
@@ -240,13 +240,14 @@ int run_pi(arguments const& a) {
           menu = pxe && pxe->menu_contains(dhcp::pi_boot_menu_text);
         }
         std::printf("%.3f recv %s from %s to %s server-id %s yiaddr %s menu %s\n",
-                    std::chrono::duration<double>(steady::now() - start).count(), t ? type_name(*t) : "?",
-                    src.to_string().c_str(), dst.to_string().c_str(), sid ? sid->to_string().c_str() : "-",
-                    m->yiaddr().to_string().c_str(), menu ? "yes" : "no");
+                    std::chrono::duration<double>(core::steady_clock::now() - start).count(),
+                    t ? type_name(*t) : "?", src.to_string().c_str(), dst.to_string().c_str(),
+                    sid ? sid->to_string().c_str() : "-", m->yiaddr().to_string().c_str(),
+                    menu ? "yes" : "no");
       }
-      client.on_datagram(dgram, steady::now());
+      client.on_datagram(dgram, core::steady_clock::now());
     }
-    client.on_timer(steady::now());
+    client.on_timer(core::steady_clock::now());
   }
   ::close(fd);
   auto const& o = client.outcome();
@@ -333,19 +334,20 @@ int run_relay(arguments const& a) {
   auto rto = std::chrono::milliseconds{a.number("rto-ms", 1000)};
   auto tries = a.number("tries", 3);
   auto idle = std::chrono::milliseconds{a.number("idle-ms", 3000)};
-  std::uint32_t xid_base = static_cast<std::uint32_t>(steady::now().time_since_epoch().count()) & 0xfff00000U;
+  std::uint32_t xid_base =
+      static_cast<std::uint32_t>(core::steady_clock::now().time_since_epoch().count()) & 0xfff00000U;
 
   enum class st : std::uint8_t { waiting, discover, request, done, failed };
   struct client {
     st state = st::waiting;
-    steady::time_point sent{};
+    core::time_point sent{};
     long tries = 0;
     ipv4_address offered, server;
   };
   std::vector<client> clients(count);
   std::array<std::byte, 1500> buf{};
   std::uint32_t next = 0, active = 0, acked = 0, failed = 0;
-  auto last_reply = steady::now();
+  auto last_reply = core::steady_clock::now();
   auto transmit = [&](std::uint32_t i) {
     auto& c = clients[i];
     auto n = c.state == st::discover
@@ -353,7 +355,7 @@ int run_relay(arguments const& a) {
                  : build(buf, dhcp::message_type::request, nth_mac(base, i), xid_base + i, local, c.offered,
                          c.server);
     sock.send(std::span{buf}.first(n));
-    c.sent = steady::now();
+    c.sent = core::steady_clock::now();
     ++c.tries;
   };
   while (acked + failed < count) {
@@ -369,7 +371,7 @@ int run_relay(arguments const& a) {
         auto i = m->xid() - xid_base;
         auto& c = clients[i];
         auto t = dhcp::opt::message_type(*m);
-        last_reply = steady::now();
+        last_reply = core::steady_clock::now();
         if (t && *t == dhcp::message_type::offer && c.state == st::discover) {
           c.offered = m->yiaddr();
           c.server = dhcp::opt::server_id(*m).value_or(ipv4_address{});
@@ -390,7 +392,7 @@ int run_relay(arguments const& a) {
         }
       }
     }
-    auto now = steady::now();
+    auto now = core::steady_clock::now();
     for (std::uint32_t i = 0; i < next; ++i) {
       auto& c = clients[i];
       if ((c.state != st::discover && c.state != st::request) || now - c.sent < rto) continue;
@@ -415,8 +417,8 @@ std::optional<dhcp::message_type> exchange(relay_socket const& sock, std::span<s
   std::array<std::byte, 1500> rx{};
   for (int attempt = 0; attempt < 3; ++attempt) {
     sock.send(tx.first(n));
-    auto until = steady::now() + std::chrono::milliseconds{700};
-    while (steady::now() < until) {
+    auto until = core::steady_clock::now() + std::chrono::milliseconds{700};
+    while (core::steady_clock::now() < until) {
       auto got = sock.receive(rx, 50);
       if (!got) continue;
       auto m = dhcp::message_view::parse(std::span{rx}.first(*got));
