@@ -38,6 +38,23 @@
 
 namespace pinetboot::examples {
 
+/// Levenshtein distance, for "did you mean" on options and configuration keys (names are
+/// short: one row of counts is enough).
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
 /// Exit code for a command line the program does not understand (as sysexits' EX_USAGE, but
 /// 1 like most tools: grep, ip, dnsmasq).
 inline constexpr int exit_usage = 1;
@@ -292,32 +309,18 @@ class args {
     std::string best;
     std::size_t best_d = 3;
     for (auto const& s : specs_) {
-      auto d = distance(name, s.name);
+      auto d = edit_distance(name, s.name);
       if (d < best_d) {
         best_d = d;
         best = s.name;
       }
     }
     for (std::string_view builtin : {"help", "version"})
-      if (auto d = distance(name, std::string{builtin}); d < best_d) {
+      if (auto d = edit_distance(name, builtin); d < best_d) {
         best_d = d;
         best = builtin;
       }
     return best.empty() || name.size() < 2 ? std::string{} : " (did you mean --" + best + "?)";
-  }
-  static std::size_t distance(std::string const& a, std::string const& b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diag = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        std::size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        diag = up;
-      }
-    }
-    return row[b.size()];
   }
 
   std::string program_, summary_;

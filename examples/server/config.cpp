@@ -14,6 +14,7 @@
 
 #include <toml++/toml.h>
 
+#include "../common/args.hpp"
 #include "pinetboot/layout/identity.hpp"
 #include "pinetboot/layout/registry.hpp"
 
@@ -22,28 +23,12 @@ namespace {
 
 int line_of(toml::node const& n) { return static_cast<int>(n.source().begin.line); }
 
-/// Levenshtein distance, for "did you mean" (keys are short: a row of ints is enough).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 /// The known name nearest to `name` (at most 2 edits, or a third of its length), else "".
 std::string closest(std::string const& name, std::set<std::string> const& known) {
   std::string best;
   std::size_t best_d = std::max<std::size_t>(2, name.size() / 3) + 1;
   for (auto const& k : known) {
-    auto d = edit_distance(name, k);
+    auto d = examples::edit_distance(name, k);
     if (d < best_d) best_d = d, best = k;
   }
   return best;
