@@ -417,7 +417,7 @@ server_config load_config(std::filesystem::path const& file) {
     t.max_transfers = static_cast<std::size_t>(s.integer("max_transfers", 4096, 1, 1'000'000));
     t.max_per_client = static_cast<std::size_t>(s.integer("max_per_client", 64, 1, 1'000'000));
     t.requests_per_second = static_cast<double>(s.integer("requests_per_second", 0, 0, 10'000'000));
-    t.idle_timeout = std::chrono::seconds(s.integer("idle_timeout", 30, 1, 86400));
+    t.limits.idle_timeout = std::chrono::seconds(s.integer("idle_timeout", 30, 1, 86400));
     t.allow_write = s.flag("allow_write", false);
     t.write_root = s.str("write_root");
     t.max_write_size = static_cast<std::uint64_t>(s.integer("max_write_size", 64LL << 20, 0, 1LL << 40));

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     o.max_transfers = static_cast<std::size_t>(a.number("max-transfers", 1, 1'000'000));
     o.max_per_client = static_cast<std::size_t>(a.number("max-per-client", 1, 1'000'000));
     o.requests_per_second = static_cast<double>(a.number("rate", 0, 10'000'000));
-    o.idle_timeout = std::chrono::seconds(a.number("idle-timeout", 1, 86400));
+    o.limits.idle_timeout = std::chrono::seconds(a.number("idle-timeout", 1, 86400));
     static std::string strip;
     strip = a.get("strip-prefix");
     o.paths.strip_prefix = strip;

@@ -22,11 +22,15 @@ namespace pinetboot::net {
 namespace {
 
 std::uint32_t client_key(asio::ip::udp::endpoint const& e) { return e.address().to_v4().to_uint(); }
-detail::tftp_peer peer_of(asio::ip::udp::endpoint const& e) { return {e.address().to_v4().to_uint(), e.port()}; }
+detail::tftp_peer peer_of(asio::ip::udp::endpoint const& e) {
+  return {e.address().to_v4().to_uint(), e.port()};
+}
 
 detail::tftp_admission_limits admission_limits(tftp_server_options const& o) {
-  return {.max_transfers = o.max_transfers, .max_per_client = o.max_per_client,
-          .requests_per_second = o.requests_per_second, .request_burst = o.request_burst};
+  return {.max_transfers = o.max_transfers,
+          .max_per_client = o.max_per_client,
+          .requests_per_second = o.requests_per_second,
+          .request_burst = o.request_burst};
 }
 
 }  // namespace
@@ -36,6 +40,7 @@ tftp_server::tftp_server(asio::io_context& io, tftp_server_options opts, log_fun
       opts_{std::move(opts)},
       log_{std::move(log)},
       socket_{io},
+      wakeup_{io},
       admission_{std::make_unique<detail::tftp_admission<transfer>>()} {}
 
 tftp_server::~tftp_server() {
@@ -55,9 +60,13 @@ std::error_code tftp_server::start() {
   }
   // The one place the transport is chosen; reconfigure() keeps single_port.
   if (!transport_)
-    transport_ = opts_.single_port ? detail::make_single_port_transport(*this) : detail::make_socket_transport(*this);
-  udp_bind_options b{.address = opts_.listen_address, .port = opts_.port, .device = opts_.interface,
-                     .reuse_address = true, .receive_buffer = 4 << 20};  // RRQ bursts of a booting fleet
+    transport_ =
+        opts_.single_port ? detail::make_single_port_transport(*this) : detail::make_socket_transport(*this);
+  udp_bind_options b{.address = opts_.listen_address,
+                     .port = opts_.port,
+                     .device = opts_.interface,
+                     .reuse_address = true,
+                     .receive_buffer = 4 << 20};  // RRQ bursts of a booting fleet
   if (auto ec = transport_->listen(b)) return ec;
   admission_->start(admission_limits(opts_), core::steady_clock::now());
   accepting_ = true;
@@ -166,8 +175,8 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   admission_->admitted(raw, peer_of(from));
   ++stats_.started;
 
-  auto opened = detail::open_request(*req, from_asio(from.address().to_v4()), opts_, root_fd_.get(), write_fd_.get(),
-                                     cache_);
+  auto opened = detail::open_request(*req, from_asio(from.address().to_v4()), opts_, root_fd_.get(),
+                                     write_fd_.get(), cache_);
   if (auto* why = std::get_if<std::error_code>(&opened)) {
     raw->reject(*why);
   } else if (auto* sink = std::get_if<tftp::file_sink>(&opened)) {
@@ -175,6 +184,40 @@ void tftp_server::on_request(std::span<const std::byte> data, asio::ip::udp::end
   } else if (auto* file = std::get_if<detail::tftp_read_file>(&opened)) {
     raw->start_read(std::move(file->source), *req, std::move(file->root));
   }
+}
+
+void tftp_server::schedule(transfer& t, std::optional<core::time_point> at) noexcept {
+  if (!at) {
+    timers_.cancel(t);
+    if (timers_.empty() && wakeup_at_) {
+      // Nothing left to wait for: a pending wait would keep io_context::run() from returning.
+      wakeup_at_.reset();
+      wakeup_.cancel();
+    }
+    return;
+  }
+  timers_.schedule(t, *at);
+  // A later deadline needs nothing more: the wakeup set for an earlier one finds it on the
+  // wheel. on_wakeup() arms once, after firing.
+  if (!expiring_ && (!wakeup_at_ || *at < *wakeup_at_)) arm_wakeup(*at);
+}
+
+void tftp_server::arm_wakeup(core::time_point at) {
+  wakeup_at_ = at;
+  wakeup_.expires_at(at);  // cancels a wait already set (its handler sees operation_aborted)
+  wakeup_.async_wait([this](std::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    wakeup_at_.reset();
+    on_wakeup();
+  });
+}
+
+void tftp_server::on_wakeup() {
+  auto now = core::steady_clock::now();
+  expiring_ = true;
+  timers_.expire(now, [now](core::timer_wheel::hook& h) { static_cast<transfer&>(h).on_deadline(now); });
+  expiring_ = false;
+  if (auto next = timers_.next_expiry(); next && (!wakeup_at_ || *next < *wakeup_at_)) arm_wakeup(*next);
 }
 
 tftp::session_limits tftp_server::limits_for(std::uint32_t client) const {
@@ -190,10 +233,14 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
   if (it == transfers_.end()) return;
   auto key = client_key(rec.client);
   admission_->finished(t, peer_of(rec.client));
-  if (rec.not_found) ++stats_.not_found;
-  else if (!rec.outcome) ++stats_.completed;
-  else if (rec.outcome == tftp::errc::client_aborted) ++stats_.aborted_by_client;
-  else ++stats_.failed;
+  if (rec.not_found)
+    ++stats_.not_found;
+  else if (!rec.outcome)
+    ++stats_.completed;
+  else if (rec.outcome == tftp::errc::client_aborted)
+    ++stats_.aborted_by_client;
+  else
+    ++stats_.failed;
   stats_.bytes += rec.bytes;
   stats_.retransmits += rec.stats.retransmits;
   if (!rec.write && rec.stats.srtt > tftp::duration::zero()) {

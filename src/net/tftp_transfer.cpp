@@ -41,11 +41,10 @@ tftp_transfer_record tftp_server::transfer::unopened_record(asio::ip::udp::endpo
 }
 
 tftp_server::transfer::transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file)
-    : server_{server}, timer_{server.io_}, peer_{std::move(peer)}, peer_sa_{to_sockaddr(peer_)} {
+    : server_{server}, peer_{std::move(peer)}, peer_sa_{to_sockaddr(peer_)} {
   record_.client = peer_;
   record_.file = std::move(file);
   started_ = core::steady_clock::now();
-  last_activity_ = started_;
 }
 
 void tftp_server::transfer::start_read(tftp::file_source src, tftp::request_view const& rrq,
@@ -74,9 +73,8 @@ void tftp_server::transfer::start_write(tftp::file_sink sink, tftp::request_view
 
 void tftp_server::transfer::on_repeated_request() {
   if (finished_) return;
-  visit([&](auto& e) {
-    if (auto d = e.next_deadline()) e.on_timer(*d);
-  });
+  auto now = core::steady_clock::now();
+  visit([&](auto& e) { e.on_repeated_request(now); });
   flush();
 }
 
@@ -129,9 +127,9 @@ void tftp_server::transfer::on_datagram(std::span<const std::byte> in, std::uint
 }
 
 void tftp_server::transfer::deliver(std::span<const std::byte> in) {
-  last_activity_ = core::steady_clock::now();
+  auto now = core::steady_clock::now();
   heard_ = true;
-  visit([&](auto& e) { e.on_datagram(in, last_activity_); });
+  visit([&](auto& e) { e.on_datagram(in, now); });
 }
 
 void tftp_server::transfer::flush() {
@@ -153,33 +151,23 @@ void tftp_server::transfer::flush() {
     return;
   }
   if (blocked) endpoint_->wait_writable();
-  arm_timer();
+  set_deadline();
 }
 
-void tftp_server::transfer::arm_timer() {
-  std::optional<tftp::time_point> deadline;
+void tftp_server::transfer::set_deadline() {
+  std::optional<core::time_point> deadline;
   visit([&](auto& e) { deadline = e.next_deadline(); });
-  auto idle_deadline = last_activity_ + server_.opts_.idle_timeout;
-  auto at = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
-  // A timer already set to fire earlier stays: when it fires, the handler checks the real
-  // deadline and re-arms. Moving it on every ACK cost a timerfd_settime per block.
-  if (armed_ && armed_at_ <= at) return;
-  armed_ = true;
-  armed_at_ = at;
-  timer_.expires_at(at);
-  timer_.async_wait([this](std::error_code ec) {
-    if (ec == asio::error::operation_aborted || finished_) return;
-    armed_ = false;
-    auto now = core::steady_clock::now();
-    if (now - last_activity_ >= server_.opts_.idle_timeout) {
-      abort();
-      return;
-    }
-    visit([&](auto& e) {
-      if (auto d = e.next_deadline(); d && *d <= now) e.on_timer(now);
-    });
-    flush();
+  server_.schedule(*this, deadline);
+}
+
+void tftp_server::transfer::on_deadline(core::time_point now) {
+  if (finished_) return;
+  // The engine's own idle timeout (session_limits::idle_timeout) ends a silent transfer with
+  // an ERROR and errc::timed_out, like a retry budget running out.
+  visit([&](auto& e) {
+    if (auto d = e.next_deadline(); d && *d <= now) e.on_timer(now);
   });
+  flush();
 }
 
 bool tftp_server::transfer::is_done() {
@@ -202,7 +190,7 @@ void tftp_server::transfer::done() {
   if (finished_) return;
   finished_ = true;
   record_.elapsed = core::steady_clock::now() - started_;
-  timer_.cancel();
+  server_.schedule(*this, std::nullopt);
   endpoint_->close();
   // Defer destruction: we may be inside one of our own handlers.
   asio::post(server_.io_, [s = &server_, self = this, rec = record_] { s->finish(self, rec); });

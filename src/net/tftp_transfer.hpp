@@ -15,9 +15,8 @@
 #include <variant>
 #include <vector>
 
-#include <asio/steady_timer.hpp>
-
 #include "pinetboot/core/time.hpp"
+#include "pinetboot/core/timer_wheel.hpp"
 #include "pinetboot/net/tftp_server.hpp"
 #include "pinetboot/tftp/read_session.hpp"
 #include "pinetboot/tftp/write_session.hpp"
@@ -25,12 +24,16 @@
 
 namespace pinetboot::net {
 
-class tftp_server::transfer {
+/// A transfer is its own entry on the server's timer wheel (tftp_server::timers_).
+class tftp_server::transfer : public core::timer_wheel::hook {
  public:
   using read_engine = tftp::read_session<tftp::file_source>;
   using write_engine = tftp::write_session<tftp::file_sink>;
 
   transfer(tftp_server& server, asio::ip::udp::endpoint peer, std::string file);
+  transfer(transfer const&) = delete;
+  transfer& operator=(transfer const&) = delete;
+  ~transfer() { server_.timers_.cancel(*this); }
 
   /// The log record of a request refused because no endpoint could be opened (`why`), so
   /// the log says why (out of descriptors has a fix).
@@ -71,8 +74,10 @@ class tftp_server::transfer {
   void on_datagram(std::span<const std::byte> in, std::uint32_t addr, std::uint16_t port);
   /// A datagram known to come from this transfer's client, to the engine.
   void deliver(std::span<const std::byte> in);
-  /// Sends what the engine has to send, finishes the transfer if it is done, re-arms the timer.
+  /// Sends what the engine has to send, finishes the transfer if it is done, sets its deadline.
   void flush();
+  /// Its deadline (the engine's next_deadline()) came: the server's timer wheel calls this.
+  void on_deadline(core::time_point now);
 
  private:
   template <class F>
@@ -85,14 +90,13 @@ class tftp_server::transfer {
 
   void size_buffers(std::size_t blksize);
   void run();
-  void arm_timer();
+  void set_deadline();
   [[nodiscard]] bool is_done();
   void complete();
   void done();
 
   tftp_server& server_;
   std::unique_ptr<detail::tftp_endpoint> endpoint_;
-  asio::steady_timer timer_;
   asio::ip::udp::endpoint peer_;
   sockaddr_in peer_sa_{};
   std::optional<tftp::file_source> source_;
@@ -100,8 +104,7 @@ class tftp_server::transfer {
   std::variant<std::monostate, read_engine, write_engine> engine_;
   std::vector<std::byte> tx_;
   tftp_transfer_record record_;
-  core::time_point started_, last_activity_, armed_at_{};
-  bool armed_ = false;
+  core::time_point started_;
   bool heard_ = false;
   bool finished_ = false;
 };

@@ -334,6 +334,51 @@ TEST(TftpReadSession, TimeoutGoesBackToFirstUnackedBlock) {
   EXPECT_GT(*d2 - *d, *d - t0()) << "backoff doubles the RTO";
 }
 
+// The idle timeout is the engine's (session_limits::idle_timeout): a peer that stays silent
+// ends the session with timed_out and an ERROR, even while the retry budget would go on.
+TEST(TftpReadSession, SilentPeerEndsAtTheIdleTimeoutWithAnError) {
+  session_limits lim;
+  lim.idle_timeout = 3s;
+  lim.max_retransmits = 100;
+  lim.give_up_after = 60s;
+  fixture f{512 * 20, "\0\1f\0octet\0"s, lim};
+  ASSERT_EQ(f.drain(t0()).size(), 1U);
+  f.ack(1, t0() + 1ms);  // heard at 1 ms: the idle timeout runs from there
+  (void)f.drain(t0() + 1ms);
+  time_point now = t0() + 1ms;
+  for (int i = 0; i < 1000 && !f.s->is_done(); ++i) {
+    auto d = f.s->next_deadline();
+    ASSERT_TRUE(d);
+    ASSERT_LE(*d, t0() + 1ms + 3s) << "no deadline past the idle timeout";
+    now = *d;
+    f.s->on_timer(now);
+    auto p = f.drain(now);
+    if (f.s->is_done()) {
+      ASSERT_EQ(p.size(), 1U);
+      auto e = parse_error(p.back());
+      ASSERT_TRUE(e);
+    }
+  }
+  EXPECT_TRUE(f.s->is_done());
+  EXPECT_EQ(now, t0() + 1ms + 3s);
+  EXPECT_EQ(f.s->close_reason(), make_error_code(errc::timed_out));
+  EXPECT_FALSE(f.s->ended_normally());
+}
+
+TEST(TftpReadSession, RepeatedRequestResendsAndRestartsTheIdleTimeout) {
+  session_limits lim;
+  lim.idle_timeout = 3s;
+  fixture f{512 * 20, "\0\1f\0octet\0"s, lim};
+  ASSERT_EQ(f.drain(t0()).size(), 1U);
+  f.s->on_repeated_request(t0() + 2s);
+  auto p = f.drain(t0() + 2s);
+  ASSERT_EQ(p.size(), 1U);
+  EXPECT_EQ(block_of(p[0]), 1);
+  EXPECT_EQ(f.s->stats().retransmits, 1U);
+  f.s->on_timer(t0() + 3s);  // would have been the idle timeout without the repeat
+  EXPECT_FALSE(f.s->is_done());
+}
+
 TEST(TftpReadSession, OackCarriesOnlyRequestedAcceptedOptions) {
   fixture f{3000,
             "\0\1f\0octet\0blksize\0"

@@ -12,21 +12,24 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <netinet/in.h>
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/time.hpp"
+#include "pinetboot/core/timer_wheel.hpp"
 #include "pinetboot/tftp/file_source.hpp"
 #include "pinetboot/tftp/path.hpp"
 #include "pinetboot/tftp/roots.hpp"
@@ -45,23 +48,22 @@ class tftp_single_port_transport;
 struct tftp_server_options {
   core::ipv4_address listen_address{};  ///< 0.0.0.0 = all
   std::uint16_t port = 69;
-  std::string interface;                ///< SO_BINDTODEVICE when not empty
-  std::filesystem::path root;           ///< served tree (read)
-  tftp::roots_policy roots{};           ///< per-client roots (by MAC, IP)
-  tftp::path_options paths{};           ///< name resolution (prefix stripping, backslashes)
-  tftp::session_limits limits{};        ///< options, RTO, retries, window adaptation
-  std::uint16_t port_first = 0;         ///< transfer ports [first, last]; 0 = ephemeral
+  std::string interface;          ///< SO_BINDTODEVICE when not empty
+  std::filesystem::path root;     ///< served tree (read)
+  tftp::roots_policy roots{};     ///< per-client roots (by MAC, IP)
+  tftp::path_options paths{};     ///< name resolution (prefix stripping, backslashes)
+  tftp::session_limits limits{};  ///< options, RTO, retries, idle timeout, window adaptation
+  std::uint16_t port_first = 0;   ///< transfer ports [first, last]; 0 = ephemeral
   std::uint16_t port_last = 0;
-  std::size_t max_transfers = 4096;     ///< simultaneous transfers (all clients)
-  std::size_t max_per_client = 64;      ///< simultaneous transfers per client address
-  double requests_per_second = 0;       ///< token-bucket rate limit on requests (0 = off)
-  double request_burst = 200;           ///< bucket size
-  std::chrono::milliseconds idle_timeout{30000};  ///< abort a transfer silent this long
-  bool allow_write = false;             ///< accept WRQ (off by default)
-  std::filesystem::path write_root;     ///< writable area (default: root)
+  std::size_t max_transfers = 4096;  ///< simultaneous transfers (all clients)
+  std::size_t max_per_client = 64;   ///< simultaneous transfers per client address
+  double requests_per_second = 0;    ///< token-bucket rate limit on requests (0 = off)
+  double request_burst = 200;        ///< bucket size
+  bool allow_write = false;          ///< accept WRQ (off by default)
+  std::filesystem::path write_root;  ///< writable area (default: root)
   std::uint64_t max_write_size = 64ULL << 20;
-  bool write_overwrite = false;         ///< WRQ may replace an existing file
-  int socket_buffer = 0;                ///< SO_RCVBUF/SO_SNDBUF per transfer socket (0 = default)
+  bool write_overwrite = false;  ///< WRQ may replace an existing file
+  int socket_buffer = 0;         ///< SO_RCVBUF/SO_SNDBUF per transfer socket (0 = default)
   /// Every transfer answers from the listening port instead of a port of its own (dnsmasq's
   /// tftp-single-port): one port to open in a firewall, no descriptor per transfer, and the
   /// server receives and sends the datagrams of all its transfers in batches (recvmmsg /
@@ -75,17 +77,17 @@ struct tftp_server_options {
 /// One finished transfer, for the log.
 struct tftp_transfer_record {
   asio::ip::udp::endpoint client;
-  std::string file;             ///< as requested
+  std::string file;  ///< as requested
   bool write = false;
   std::uint64_t bytes = 0;
-  std::uint64_t size = 0;       ///< file size (RRQ)
+  std::uint64_t size = 0;  ///< file size (RRQ)
   core::duration elapsed{};
   tftp::session_stats stats{};
   std::uint16_t blksize = 512, windowsize = 1;
-  std::error_code outcome;      ///< empty = complete
-  bool normal = true;           ///< complete, or ended by the client ("Early terminate", tsize probe)
-  bool not_found = false;       ///< the file does not exist (a normal probe for Pi bootloaders)
-  std::string root;             ///< per-client directory used ("" = shared root)
+  std::error_code outcome;  ///< empty = complete
+  bool normal = true;       ///< complete, or ended by the client ("Early terminate", tsize probe)
+  bool not_found = false;   ///< the file does not exist (a normal probe for Pi bootloaders)
+  std::string root;         ///< per-client directory used ("" = shared root)
 };
 
 struct tftp_server_stats {
@@ -133,6 +135,10 @@ class tftp_server {
   void on_request(std::span<const std::byte> data, asio::ip::udp::endpoint const& from);
   void finish(transfer* t, tftp_transfer_record const& rec);
   void refuse(asio::ip::udp::endpoint const& to, std::error_code why, std::string_view message = {});
+  /// Sets transfer `t`'s one deadline (its engine's next_deadline()) to `at`, or none.
+  void schedule(transfer& t, std::optional<core::time_point> at) noexcept;
+  void arm_wakeup(core::time_point at);
+  void on_wakeup();
 
   asio::io_context& io_;
   tftp_server_options opts_;
@@ -142,6 +148,14 @@ class tftp_server {
   std::unique_ptr<detail::tftp_transport> transport_;
   tftp::unique_fd root_fd_, write_fd_;
   tftp::file_cache cache_;
+  /// Every live transfer's next deadline (retransmission, pacing, idle), behind one Asio
+  /// timer (wakeup_, set to the earliest): moving a deadline on each ACK costs a few pointer
+  /// writes and no system call, and one wakeup serves every transfer due by then. 1 ms slots,
+  /// one turn of 4.1 s; later deadlines (idle timeouts) wait their turn in a slot.
+  core::timer_wheel timers_{std::chrono::milliseconds{1}, 4096};
+  asio::steady_timer wakeup_;
+  std::optional<core::time_point> wakeup_at_;  ///< when wakeup_ fires; none = not set
+  bool expiring_ = false;                      ///< on_wakeup() is firing transfers' timers
   std::map<transfer*, std::unique_ptr<transfer>> transfers_;
   /// Rate limit, caps, live transfers by client address and port (src/net/tftp_admission.hpp).
   std::unique_ptr<detail::tftp_admission<transfer>> admission_;

@@ -49,7 +49,8 @@ class client_shell : public session_shell<Derived, Role> {
       : cfg_{&cfg}, op_{op}, filename_{filename}, tsize_{tsize} {
     // The request is re-sent on an RTO bounded by the timeout asked for.
     this->begin_request(io, handshake{make_rto(cfg.limits, cfg.options.timeout_s.value_or(0)),
-                                      make_retry_budget(cfg.limits), true});
+                                      make_retry_budget(cfg.limits), true},
+                        cfg.limits.idle_timeout);
   }
 
   [[nodiscard]] result<std::size_t> write_handshake(std::span<std::byte> out) const noexcept {

@@ -43,6 +43,10 @@ struct session_limits {
   /// that the peer repeats only on its own fixed timer (2 s and more in boot ROMs) must not
   /// end the transfer because a LAN-sized RTO used up the count first.
   std::chrono::milliseconds give_up_after{10000};
+  /// A session that hears nothing from its peer this long ends with timed_out (and an ERROR
+  /// to the peer), whatever it was waiting for: the backstop behind the retry budget, as
+  /// QUIC's idle timeout is (RFC 9000 section 10.1). 0 = none.
+  std::chrono::milliseconds idle_timeout{30000};
   rollover block_rollover = rollover::to_zero;
   /// The peer's RTT as earlier transfers measured it (server: kept per client address).
   path_memory remembered{};
@@ -68,19 +72,19 @@ struct session_limits {
 struct session_stats {
   std::uint64_t bytes = 0;   ///< payload bytes: sent once (sender) / accepted in order (receiver)
   std::uint64_t blocks = 0;  ///< DATA packets sent, including retransmissions (sender) / accepted (receiver)
-  std::uint64_t retransmits = 0;     ///< packets sent again (DATA, OACK, ACK, request)
-  std::uint64_t timeouts = 0;        ///< retransmission timer expiries
-  std::uint64_t duplicate_acks = 0;  ///< ACKs of an already acknowledged block (ignored, no re-send)
-  std::uint64_t ignored = 0;         ///< malformed, stale or unexpected datagrams
-  std::uint64_t duplicate_blocks = 0;  ///< DATA blocks received again (receiver; also in ignored)
-  std::uint64_t loss_events = 0;     ///< timeouts or gaps that shrank the window
+  std::uint64_t retransmits = 0;        ///< packets sent again (DATA, OACK, ACK, request)
+  std::uint64_t timeouts = 0;           ///< retransmission timer expiries
+  std::uint64_t duplicate_acks = 0;     ///< ACKs of an already acknowledged block (ignored, no re-send)
+  std::uint64_t ignored = 0;            ///< malformed, stale or unexpected datagrams
+  std::uint64_t duplicate_blocks = 0;   ///< DATA blocks received again (receiver; also in ignored)
+  std::uint64_t loss_events = 0;        ///< timeouts or gaps that shrank the window
   std::uint64_t spurious_timeouts = 0;  ///< timeouts shown needless by the peer's duplicate ACK
   std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend
-  duration srtt{};                   ///< smoothed RTT (0 until measured)
-  duration rto{};                    ///< current retransmission timeout
-  duration rto_floor{};              ///< the RTO's lower bound (raised by needless timeouts)
-  duration rtt_peak{};               ///< longest RTT sample (0 until measured)
-  std::uint16_t window = 0;          ///< current effective window (sender)
+  duration srtt{};                      ///< smoothed RTT (0 until measured)
+  duration rto{};                       ///< current retransmission timeout
+  duration rto_floor{};                 ///< the RTO's lower bound (raised by needless timeouts)
+  duration rtt_peak{};                  ///< longest RTT sample (0 until measured)
+  std::uint16_t window = 0;             ///< current effective window (sender)
 };
 
 /// What a finished read transfer leaves for the next one to the same peer: the RTO floor it

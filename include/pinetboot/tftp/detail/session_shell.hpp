@@ -97,6 +97,7 @@ class session_shell {
  public:
   /// A datagram from the peer's TID (the adapter filters other TIDs).
   void on_datagram(std::span<const std::byte> in, time_point now) noexcept {
+    heard_ = now;
     auto op = parse_opcode(in);
     if (!op) {
       ++stats_.ignored;
@@ -122,17 +123,30 @@ class session_shell {
 
   /// The timer fired (at or after next_deadline()).
   void on_timer(time_point now) noexcept {
-    if (state_ == phase::handshake) {
-      if (!hs_.on_timer(now, stats_)) fail(errc::timed_out);
-    } else if (state_ == phase::data) {
-      role_.on_timer(now);
-      settle();
+    if (idle_deadline() && now >= *idle_deadline()) {
+      fail(errc::timed_out);  // silent too long (session_limits::idle_timeout)
+      return;
     }
+    retransmission_timer(now);
+  }
+
+  /// Server: the client repeated its request, so it has not seen the first answer (OACK or
+  /// DATA 1): resend it now, as the retransmission timer would (which before any RTT sample
+  /// runs a whole second, RFC 6298 2.1). The client is alive: the idle timeout restarts.
+  void on_repeated_request(time_point now) noexcept {
+    heard_ = now;
+    std::optional<time_point> due;
+    if (state_ == phase::handshake)
+      due = hs_.deadline();
+    else if (state_ == phase::data)
+      due = role_.deadline();
+    if (due) retransmission_timer(*due);
   }
 
   /// Writes the next packet into `out` (4 + blksize bytes suffice); 0 = nothing to send now.
   /// Errors: buffer_too_small (nothing is lost: call again with a bigger buffer).
   [[nodiscard]] result<std::size_t> poll_transmit(std::span<std::byte> out, time_point now) noexcept {
+    if (!heard_) heard_ = now;  // the idle timeout runs from the session's start
     switch (state_) {
       case phase::handshake:
         return counted(
@@ -157,10 +171,18 @@ class session_shell {
     return std::size_t{0};
   }
 
+  /// When on_timer() is due next: the handshake's or the role's timer, or the idle timeout.
   [[nodiscard]] std::optional<time_point> next_deadline() const noexcept {
-    if (state_ == phase::handshake) return hs_.deadline();
-    if (state_ == phase::data) return role_.deadline();
-    return std::nullopt;
+    std::optional<time_point> d;
+    if (state_ == phase::handshake)
+      d = hs_.deadline();
+    else if (state_ == phase::data)
+      d = role_.deadline();
+    else
+      return std::nullopt;
+    auto idle = idle_deadline();
+    if (!d || (idle && *idle < *d)) d = idle;
+    return d;
   }
   /// True when nothing more will be sent or expected.
   [[nodiscard]] bool is_done() const noexcept { return state_ == phase::done; }
@@ -233,6 +255,7 @@ class session_shell {
   /// Server: runs `role`, built for opts_ with `rto`: the OACK first if any option was accepted,
   /// otherwise data right away.
   void begin(Role&& role, rto_estimator const& rto, session_limits const& lim) noexcept {
+    idle_ = lim.idle_timeout;
     role_ = static_cast<Role&&>(role);
     started_ = true;
     if (role_.failed()) {
@@ -243,8 +266,10 @@ class session_shell {
     state_ = opts_.any() ? phase::handshake : phase::data;
   }
 
-  /// Client: the request goes first, on `schedule`, then the data phase with a role on `io`.
-  void begin_request(typename Role::endpoint& io, handshake const& schedule) noexcept {
+  /// Client: the request goes first, on `schedule`, then the data phase with a role on `io`;
+  /// `idle`: session_limits::idle_timeout.
+  void begin_request(typename Role::endpoint& io, handshake const& schedule, duration idle) noexcept {
+    idle_ = idle;
     io_ = &io;
     hs_ = schedule;
     state_ = phase::handshake;
@@ -288,9 +313,28 @@ class session_shell {
   bool started_ = false;
   /// What the role reads or writes; a receiver aborts it itself once started.
   typename Role::endpoint* io_ = nullptr;
+  /// session_limits::idle_timeout (0 = none) and when the peer was last heard from (or the
+  /// session started: its first poll_transmit).
+  duration idle_{};
+  std::optional<time_point> heard_;
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
+
+  void retransmission_timer(time_point now) noexcept {
+    if (state_ == phase::handshake) {
+      if (!hs_.on_timer(now, stats_)) fail(errc::timed_out);
+    } else if (state_ == phase::data) {
+      role_.on_timer(now);
+      settle();
+    }
+  }
+
+  [[nodiscard]] std::optional<time_point> idle_deadline() const noexcept {
+    if (idle_ <= duration::zero() || !heard_ || (state_ != phase::handshake && state_ != phase::data))
+      return std::nullopt;
+    return *heard_ + idle_;
+  }
 
   /// The one place that counts retransmits: a packet sent again by the handshake or the role.
   template <class Part>
