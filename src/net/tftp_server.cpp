@@ -203,6 +203,14 @@ void tftp_server::schedule(transfer& t, std::optional<core::time_point> at) noex
 }
 
 void tftp_server::arm_wakeup(core::time_point at) {
+  // Deadlines of many transfers share a wakeup: it is set on a 250 us grid (timer slack),
+  // so a server with a thousand transfers wakes at most 4000 times a second, not once per
+  // distinct deadline. Retransmission timers are 5 ms and more; pacing gaps lose at most
+  // the slack.
+  constexpr core::duration slack = std::chrono::microseconds{250};
+  auto since = at.time_since_epoch();
+  at = core::time_point{(since + slack - core::duration{1}) / slack * slack};
+  if (wakeup_at_ && *wakeup_at_ == at) return;
   wakeup_at_ = at;
   wakeup_.expires_at(at);  // cancels a wait already set (its handler sees operation_aborted)
   wakeup_.async_wait([this](std::error_code ec) {
