@@ -135,12 +135,7 @@ class session_shell {
   /// runs a whole second, RFC 6298 2.1). The client is alive: the idle timeout restarts.
   void on_repeated_request(time_point now) noexcept {
     heard_ = now;
-    std::optional<time_point> due;
-    if (state_ == phase::handshake)
-      due = hs_.deadline();
-    else if (state_ == phase::data)
-      due = role_.deadline();
-    if (due) retransmission_timer(*due);
+    if (auto due = retransmission_deadline()) retransmission_timer(*due);
   }
 
   /// Writes the next packet into `out` (4 + blksize bytes suffice); 0 = nothing to send now.
@@ -173,13 +168,8 @@ class session_shell {
 
   /// When on_timer() is due next: the handshake's or the role's timer, or the idle timeout.
   [[nodiscard]] std::optional<time_point> next_deadline() const noexcept {
-    std::optional<time_point> d;
-    if (state_ == phase::handshake)
-      d = hs_.deadline();
-    else if (state_ == phase::data)
-      d = role_.deadline();
-    else
-      return std::nullopt;
+    if (state_ != phase::handshake && state_ != phase::data) return std::nullopt;
+    auto d = retransmission_deadline();
     auto idle = idle_deadline();
     if (!d || (idle && *idle < *d)) d = idle;
     return d;
@@ -320,6 +310,13 @@ class session_shell {
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
+
+  /// The handshake's or the role's timer (what on_timer() resends on).
+  [[nodiscard]] std::optional<time_point> retransmission_deadline() const noexcept {
+    if (state_ == phase::handshake) return hs_.deadline();
+    if (state_ == phase::data) return role_.deadline();
+    return std::nullopt;
+  }
 
   void retransmission_timer(time_point now) noexcept {
     if (state_ == phase::handshake) {
