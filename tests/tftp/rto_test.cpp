@@ -111,6 +111,28 @@ TEST(TftpRtoEstimator, SeedFromPathMemoryRaisesTheFloor) {
   EXPECT_EQ(t.min(), 100ms) << "bounded by max";
 }
 
+TEST(TftpRtoEstimator, SeedFromPathMemoryGoesOnFromTheEarlierSrttAndRttvar) {
+  // The last transfer to this peer ended with SRTT 20 ms and RTTVAR 10 ms: the next one starts
+  // with an RTO of 20 + 4 x 10 = 60 ms instead of 1 s, and its first sample is smoothed into
+  // that history instead of replacing it (RFC 9040 temporal sharing).
+  auto r = lan();
+  r.seed(path_memory{0ms, 20ms, 10ms});
+  EXPECT_FALSE(r.has_sample()) << "no sample of its own yet";
+  EXPECT_EQ(r.rto(), 60ms);
+  r.sample(4ms);
+  EXPECT_TRUE(r.has_sample());
+  EXPECT_EQ(r.srtt(), 18ms) << "(7 x 20 + 4) / 8";
+  EXPECT_EQ(r.rttvar(), 11500us) << "(3 x 10 + |20 - 4|) / 4";
+  EXPECT_EQ(r.rto(), 64ms);
+  EXPECT_EQ(r.base(), 4ms) << "the lowest sample is this transfer's own";
+  EXPECT_EQ(r.peak(), 4ms);
+  // Without a remembered SRTT the first sample starts the estimate (RFC 6298 section 2.2).
+  auto fresh = lan();
+  fresh.sample(4ms);
+  EXPECT_EQ(fresh.srtt(), 4ms);
+  EXPECT_EQ(fresh.rttvar(), 2ms);
+}
+
 TEST(TftpRtoEstimator, LowestAndLongestSamplesAreKept) {
   auto r = lan();
   EXPECT_EQ(r.base(), 0ms);

@@ -25,6 +25,11 @@ struct path_memory {
   /// The least RTO: the longest round trip the peer took lately (its slowest ACK, or what a
   /// needless timeout showed). 0 = nothing known.
   duration floor{};
+  /// The smoothed round trip and its variation when the last transfer ended (RFC 9040's
+  /// temporal sharing, as Linux's tcp_metrics keeps them per destination): the next transfer's
+  /// estimator starts from them instead of from nothing. 0 = nothing measured.
+  duration srtt{};
+  duration rttvar{};
 };
 
 /// Per-session policy (both server and client sessions).
@@ -81,6 +86,7 @@ struct session_stats {
   std::uint64_t spurious_timeouts = 0;  ///< timeouts shown needless by the peer's duplicate ACK
   std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend
   duration srtt{};                      ///< smoothed RTT (0 until measured)
+  duration rttvar{};                    ///< RTT variation (RFC 6298 RTTVAR; 0 until measured)
   duration rto{};                       ///< current retransmission timeout
   duration rto_floor{};                 ///< the RTO's lower bound (raised by needless timeouts)
   duration rtt_peak{};                  ///< longest RTT sample (0 until measured)
@@ -89,13 +95,14 @@ struct session_stats {
 
 /// What a finished read transfer leaves for the next one to the same peer: the RTO floor it
 /// ended with (it started from the remembered one) and, when it proved a needless timeout,
-/// its slowest round trip (the peer is slow, not the link lossy). A fast peer's one RTT spike
-/// without a needless timeout is not remembered, so its losses are still resent after a
-/// LAN-sized timeout.
+/// its slowest round trip (the peer is slow, not the link lossy); and its smoothed RTT and
+/// variation, from which the next transfer's estimator goes on. A fast peer's one RTT spike
+/// without a needless timeout does not raise the floor, so its losses are still resent after
+/// a LAN-sized timeout (the spike's share of the variation decays with the next samples).
 [[nodiscard]] constexpr path_memory remember(session_stats const& s) noexcept {
   auto floor = s.rto_floor;
   if (s.spurious_timeouts > 0 && s.rtt_peak > floor) floor = s.rtt_peak;
-  return {floor};
+  return {floor, s.srtt, s.rttvar};
 }
 
 }  // namespace pinetboot::tftp

@@ -38,9 +38,18 @@ class rto_estimator {
     rto_ = std::clamp(initial, min_, max_);
   }
 
-  /// Starts from what earlier transfers with this peer measured (path_memory).
+  /// Starts from what earlier transfers with this peer measured (path_memory): their floor,
+  /// and their SRTT and RTTVAR, which this estimator's own samples then go on smoothing
+  /// (RFC 9040 section 5's temporal sharing). has_sample() stays false until the first own
+  /// sample, and base() and peak() are this transfer's own.
   constexpr void seed(path_memory const& m) noexcept {
     if (m.floor > min_) min_ = std::min(m.floor, max_);
+    if (m.srtt > duration::zero()) {
+      srtt_ = m.srtt;
+      rttvar_ = std::max(m.rttvar, duration::zero());
+      seeded_ = true;
+      rto_ = computed();
+    }
     rto_ = std::clamp(rto_, min_, max_);
   }
   /// The longest RTT sample (0 before the first).
@@ -52,11 +61,12 @@ class rto_estimator {
     last_ = r;
     if (!has_ || r < base_) base_ = r;
     peak_ = std::max(peak_, r);
-    if (!has_) {
+    if (!has_ && !seeded_) {
       srtt_ = r;
       rttvar_ = r / 2;  // RFC 6298 section 2.2
       has_ = true;
     } else {
+      has_ = true;
       duration diff = srtt_ > r ? srtt_ - r : r - srtt_;
       rttvar_ = (kRttvarKeep * rttvar_ + diff) / kRttvarDenominator;
       srtt_ = (kSrttKeep * srtt_ + r) / kSrttDenominator;
@@ -66,7 +76,7 @@ class rto_estimator {
   /// Undoes backoff once the peer made progress (a new ACK or in-order DATA): the path works
   /// again, so waiting a backed-off RTO for the next loss would only stall the transfer.
   constexpr void reset_backoff() noexcept {
-    if (has_) rto_ = computed();
+    if (has_ || seeded_) rto_ = computed();
   }
   /// Raises the lower bound to `floor` (bounded by max): a timeout shown needless says that
   /// this path's round trips can take that long, whatever the smoothed RTT says in between
@@ -86,6 +96,7 @@ class rto_estimator {
 
   [[nodiscard]] constexpr duration rto() const noexcept { return rto_; }
   [[nodiscard]] constexpr duration srtt() const noexcept { return srtt_; }
+  [[nodiscard]] constexpr duration rttvar() const noexcept { return rttvar_; }
   [[nodiscard]] constexpr duration min() const noexcept { return min_; }
   [[nodiscard]] constexpr duration max() const noexcept { return max_; }
   [[nodiscard]] constexpr bool has_sample() const noexcept { return has_; }
@@ -114,6 +125,7 @@ class rto_estimator {
   duration min_{kDefaultMin};
   duration max_{kDefaultMax};
   bool has_ = false;
+  bool seeded_ = false;  // srtt_ and rttvar_ came from path_memory
 };
 
 /// Karn's rule (RFC 6298 section 3): one block at a time is timed, and a retransmission of it

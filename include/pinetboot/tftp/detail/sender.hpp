@@ -107,6 +107,7 @@ class block_sender {
     // The ACK is due about one RTT after the last block of the window, so the timer runs from
     // the latest transmission (a paced window would otherwise time out while still sending).
     timer_ = now + silent_.timeout(retries_.count(), rto_);
+    last_sent_ = now;
     return kDataHeader + *n;
   }
 
@@ -191,11 +192,14 @@ class block_sender {
   enum class st : std::uint8_t { running, done, failed };
 
   /// A needless timeout was proven (needless_timeout_detector): the RTO's floor rises above
-  /// the late ACK's delay.
+  /// the late ACK's delay, and so does the timer of what is in flight now. That block left with
+  /// the old RTO, behind the copy the slow peer handles first, so its ACK is one more
+  /// processing delay late: the old deadline would fire a second needless timeout.
   void undo_spurious_timeout() noexcept {
     ++stats_->spurious_timeouts;
     rto_.raise_min(needless_.floor());
     needless_.reset();
+    if (timer_) timer_ = std::max(*timer_, last_sent_ + rto_.rto());
     publish();
   }
 
@@ -224,6 +228,7 @@ class block_sender {
   }
   void publish() noexcept {
     stats_->srtt = rto_.srtt();
+    stats_->rttvar = rto_.rttvar();
     stats_->rto = rto_.rto();
     stats_->rto_floor = rto_.min();
     stats_->rtt_peak = rto_.peak();
@@ -260,6 +265,7 @@ class block_sender {
   silent_peer_floor silent_{};
   retry_budget retries_{};
   std::optional<time_point> timer_;
+  time_point last_sent_{};  // the latest DATA transmission
   rtt_sampler karn_{};
   needless_timeout_detector needless_{};
   block_reader<Source> reader_{};
