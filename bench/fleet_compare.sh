@@ -29,7 +29,7 @@
 #   bench/fleet_compare.sh [BUILD_DIR]        (default build/bench-fleet; root; not run in CI)
 #   BUILD_DIR: a Release build with the examples and pinetboot-impair (a tests/support tool):
 #     cmake --preset bench -DPINETBOOT_BUILD_EXAMPLES=ON -DPINETBOOT_BUILD_TESTS=ON -B build/bench-fleet
-#     cmake --build build/bench-fleet -j2 --target pinetboot-server pinetboot-simulate pinetboot-impair
+#     cmake --build build/bench-fleet -j2 --target pinetboot-server pinetboot-simulate pinetboot-impair pinetboot-udp-floor
 #   Environment: COUNT=1000 SCALE=8 (make-demo-tree.sh --scale; 1 = real sizes) RUNS=3
 #     TIMEOUT=240 (simulator --timeout, plain link) IMPAIR=1 IMPAIR_RUNS=1 IMPAIR_TIMEOUT=120
 #     IMPAIR_COUNT=COUNT (boards on the impaired link) SERVERS="pinetboot dnsmasq" KEEP=1 (keep the
@@ -47,6 +47,12 @@
 #     jittery boards, pinetboot-simulate --ack-delay-ms SLOW_ACK_MS: every ACK waits a uniformly
 #     drawn delay, as boards behind USB Ethernet or a busy emulator host do; reports the
 #     duplicate DATA blocks the boards received, resends that were not needed)
+#     FLOOR=1 (default when BUILD_DIR has bench/tools/pinetboot-udp-floor): after the runs, the
+#     floor on the plain link: pinetboot-udp-floor answers COUNT lockstep flows (one per board
+#     address, as many exchanges each as a board got DATA blocks) with 1028-byte datagrams from
+#     memory, once with a socket per flow in one epoll set and once on one socket with
+#     recvmmsg/sendmmsg; its CPU per exchange is what the system calls and the kernel's UDP
+#     path cost a server per block, beside each server's CPU per DATA block
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -71,6 +77,8 @@ OUT=${OUT:-}
 SIM=$BUILD/examples/simulate/pinetboot-simulate
 SRV=$BUILD/examples/server/pinetboot-server
 IMP=$BUILD/tests/support/pinetboot-impair
+FLOOR_BIN=$BUILD/bench/tools/pinetboot-udp-floor
+FLOOR=${FLOOR:-$([[ -x $FLOOR_BIN ]] && echo 1 || echo 0)}
 MKTREE=$SRC/examples/simulate/make-demo-tree.sh
 [[ -z $BEFORE ]] || BEFORE_SRV=$(cd "$BEFORE" && pwd)/examples/server/pinetboot-server
 for x in "$SIM" "$SRV" ${BEFORE:+"$BEFORE_SRV"}; do [[ -x $x ]] || { echo "fleet_compare: build $x first (see the header)" >&2; exit 1; }; done
@@ -329,15 +337,40 @@ if ((SLOW)); then
     for s in $SERVERS; do run_one "$s" slow "$r" "$TIMEOUT" "$SLOW_COUNT"; done
   done
 fi
+FLOORS=$W/floor.tsv
+: >"$FLOORS"
+if ((FLOOR)); then
+  [[ -x $FLOOR_BIN ]] || { echo "fleet_compare: FLOOR=1 needs $FLOOR_BIN (cmake --build ... --target pinetboot-udp-floor)" >&2; exit 1; }
+  link_boards veth
+  # As many exchanges per flow as a board got DATA blocks on the plain link (else the file sizes).
+  rounds=$(awk -F'\t' '$2 == "veth" && $4 > 0 && $23 > 0 {print int($23 / $4); exit}' "$ROWS")
+  [[ -n $rounds ]] || rounds=$((per_board / 1024 + 7))
+  for mode in per-flow single; do
+    ip netns exec "$srv" "$FLOOR_BIN" server --bind 10.77.0.1 --port 6969 --mode "$mode" --idle-ms 2000 \
+      --duration $((TIMEOUT + 60)) >"$W/floor.$mode.srv" 2>&1 &
+    fpid=$!
+    pids+=("$fpid")
+    for _ in $(seq 1 50); do ip netns exec "$srv" ss -Hlun 2>/dev/null | grep -q ':6969 ' && break; sleep 0.1; done
+    ip netns exec "$brd" "$FLOOR_BIN" client --server 10.77.0.1 --port 6969 --flows "$COUNT" --rounds "$rounds" \
+      $( ((FROM_LEASE)) && echo --source-base 10.77.1.1) --timeout "$TIMEOUT" >"$W/floor.$mode.cli" 2>&1 || true
+    wait "$fpid" || true
+    srv_line=$(cat "$W/floor.$mode.srv") cli_line=$(cat "$W/floor.$mode.cli")
+    echo "  floor     $mode: server $srv_line; client $cli_line"
+    printf '%s\t%s\t%s\t%s\n' "$mode" "$rounds" "$srv_line" "$cli_line" >>"$FLOORS"
+  done
+fi
 echo "fleet_compare: measured in $((SECONDS - T0)) s"
 
-python3 - "$ROWS" "$COUNT" "$per_board" "$SCALE" "${OUT:-}" <<'PY'
+python3 - "$ROWS" "$COUNT" "$per_board" "$SCALE" "${OUT:-}" "$FLOORS" <<'PY'
 import statistics, sys
-rows_file, count, per_board, scale, out = sys.argv[1:]
+rows_file, count, per_board, scale, out, floors = sys.argv[1:]
 cols = ["server", "link", "run", "boards", "booted", "failed", "wall", "p50", "p99", "tftp_to", "dhcp_rx",
         "cpu", "hwm", "idle", "peak", "live", "per_live", "bytes", "rc", "drop_srv", "drop_rtr", "drop_brd",
         "blocks", "dups", "dup_pct", "after", "records"]
 rows = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(rows_file) if l.strip()]
+for r in rows:  # server CPU per DATA block the boards received, in microseconds
+    b = float(r["blocks"])
+    r["us_block"] = str(float(r["cpu"]) * 1e6 / b) if b > 0 else "nan"
 def med(server, link, key):
     v = [float(r[key]) for r in rows if r["server"] == server and r["link"] == link]
     v = [x for x in v if x == x]  # drop NaN
@@ -359,6 +392,7 @@ for link in ("veth", "impair", "slow"):
             ("p99 per board (s)", "p99", "{:.2f}"), ("boards booted", "booted", "{:.0f}"),
             ("boards failed", "failed", "{:.0f}"), ("client TFTP timeouts", "tftp_to", "{:.0f}"),
             ("client DHCP retransmissions", "dhcp_rx", "{:.0f}"), ("server CPU (s)", "cpu", "{:.2f}"),
+            ("server CPU per DATA block (us)", "us_block", "{:.2f}"),
             ("server peak RSS, VmHWM (KiB)", "hwm", "{:.0f}"), ("server idle RSS (KiB)", "idle", "{:.0f}"),
             ("peak live transfers", "live", "{:.0f}"), ("RSS per live transfer (KiB)", "per_live", "{:.1f}"),
             ("UDP rcvbuf drops: server ns", "drop_srv", "{:.0f}"), ("UDP rcvbuf drops: router ns", "drop_rtr", "{:.0f}"),
@@ -372,6 +406,15 @@ for link in ("veth", "impair", "slow"):
             return f"{a / b:.2f}" if b == b and a == a and b != 0 else "-"
         lines.append(f"| {name} | " + " | ".join(f.format(v[x]) for x in servers) +
                      "".join(f" | {ratio(v['pinetboot'], v[x])}" for x in others) + " |")
+for l in open(floors):
+    mode, rounds, srv_line, cli_line = l.rstrip("\n").split("\t")
+    kv = dict(x.split("=", 1) for x in (srv_line + " " + cli_line).split() if "=" in x)
+    how = "a socket per flow, one epoll set" if mode == "per-flow" else "one socket, recvmmsg/sendmmsg"
+    lines.append(f"\nfloor ({how}): pinetboot-udp-floor answered {kv.get('flows', '?')} lockstep flows x {rounds} "
+                 f"exchanges on the plain link with 1028-byte datagrams from memory: "
+                 f"{kv.get('us_per_exchange', '?')} us of server CPU per exchange "
+                 f"({kv.get('exchanges', '?')} exchanges, {kv.get('cpu_s', '?')} s CPU, {kv.get('wall_s', '?')} s wall, "
+                 f"{kv.get('resent', '?')} ACKs resent)")
 lines.append("\nper run (server link run: booted/boards failed fleet_s p50 p99 tftp_timeouts dhcp_retx cpu_s hwm_KiB "
              "idle_KiB peak_KiB live KiB/live sim_exit drops_srv/rtr/boards dup_blocks/blocks):")
 for r in rows:
