@@ -584,6 +584,43 @@ TEST(TftpReadSession, ASlowClientsSecondAckShowsTheTimeoutNeedless) {
   EXPECT_GE(f.s->stats().rto_floor, 2 * (late - now)) << "twice the delay that fooled it";
 }
 
+TEST(TftpReadSession, AProvenNeedlessTimeoutAlsoMovesTheInFlightBlocksTimer) {
+  // Block 22 leaves at the first ACK of 21, with the RTO of before the proof; the slow client
+  // handles the copy of 21 first, so 22's ACK comes one processing delay later than usual.
+  // The proof (the second ACK of 21) raises the RTO for 22 as well.
+  fixture f{512 * 100, "\0\1f\0octet\0"s};
+  auto now = settle(f, 20);
+  auto d = *f.s->next_deadline();
+  f.s->on_timer(d);
+  ASSERT_EQ(f.drain(d).size(), 1U);
+  auto late = d + 3ms;
+  f.ack(21, late);
+  ASSERT_EQ(f.drain(late).size(), 1U);  // block 22, timer from the old RTO
+  auto old_deadline = *f.s->next_deadline();
+  f.ack(21, late + 4ms);  // the proof
+  ASSERT_EQ(f.s->stats().spurious_timeouts, 1U);
+  auto moved = *f.s->next_deadline();
+  EXPECT_GT(moved, old_deadline);
+  EXPECT_GE(moved - late, 2 * (late - now)) << "22's timer runs from its send with the raised RTO";
+  f.s->on_timer(old_deadline);  // the old deadline passes: nothing is resent
+  EXPECT_TRUE(f.drain(old_deadline).empty());
+  EXPECT_EQ(f.s->stats().timeouts, 1U);
+}
+
+TEST(TftpReadSession, StartsFromTheClientsLastSmoothedRtt) {
+  // The last transfer to this client ended with SRTT 20 ms and RTTVAR 10 ms: the first block's
+  // timer is 20 + 4 x 10 ms, not the 1 s of a client never measured (RFC 6298 section 2.1).
+  session_limits lim;
+  lim.remembered = {0ms, 20ms, 10ms};
+  fixture f{512 * 100, "\0\1f\0octet\0"s, lim};
+  auto now = t0();
+  ASSERT_EQ(f.drain(now).size(), 1U);
+  EXPECT_EQ(*f.s->next_deadline() - now, duration{60ms});
+  fixture fresh{512 * 100, "\0\1f\0octet\0"s};
+  ASSERT_EQ(fresh.drain(now).size(), 1U);
+  EXPECT_EQ(*fresh.s->next_deadline() - now, duration{1s});
+}
+
 TEST(TftpReadSession, ALinkCopyOfTheAckAfterARealLossProvesNothing) {
   fixture f{512 * 100, "\0\1f\0octet\0"s};
   (void)settle(f, 20);
