@@ -9,7 +9,6 @@
 // packet is unwrapped to its DHCP payload. --raw reads the file as binary.
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "../common/args.hpp"
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/dhcp.hpp"
 
 namespace {
@@ -603,13 +603,13 @@ int main(int argc, char** argv) {
     if (f == "-") {
       content.assign(std::istreambuf_iterator<char>(std::cin), {});
     } else {
-      std::ifstream in{f, std::ios::binary};
-      if (!in) {
+      auto text = core::read_file(f);
+      if (!text) {
         std::cerr << "pinetboot-dhcp-decode: cannot open " << f << '\n';
         rc = 1;
         continue;
       }
-      content.assign(std::istreambuf_iterator<char>(in), {});
+      content = std::move(*text);
     }
     if (!first) std::cout << '\n';
     first = false;

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -181,10 +180,11 @@ struct usage_error {
 
 // --- small helpers -------------------------------------------------------------------------
 
+// The file's content, "" when it cannot be read; `*exists` says whether it could.
 std::string read_file(fs::path const& p, bool* exists = nullptr) {
-  std::ifstream in{p, std::ios::binary};
-  if (exists != nullptr) *exists = static_cast<bool>(in);
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto text = core::read_file(p);
+  if (exists != nullptr) *exists = text.has_value();
+  return text ? std::move(*text) : std::string{};
 }
 
 int exit_for(std::error_code ec) {

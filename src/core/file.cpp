@@ -31,6 +31,25 @@ std::error_code write_all(int fd, std::string_view data) noexcept {
   return {};
 }
 
+result<std::string> read_file(std::filesystem::path const& file) {
+  unique_fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) return last_error();
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 std::error_code sync_directory(std::filesystem::path const& dir) noexcept {
   int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return last_error();

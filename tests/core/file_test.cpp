@@ -59,6 +59,26 @@ TEST_F(ReplaceFile, ReplacesASymlinkInsteadOfWritingThroughIt) {
   EXPECT_EQ(slurp(link), "new");
 }
 
+class ReadFile : public ReplaceFile {};
+
+TEST_F(ReadFile, ReturnsTheWholeFile) {
+  auto f = dir_ / "big";
+  std::string content;
+  for (int i = 0; i < 5000; ++i) content += "line " + std::to_string(i) + '\n';
+  content += std::string{"\0binary\xff", 8};
+  ASSERT_FALSE(replace_file(f, content, 0644));
+  auto r = read_file(f);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, content);
+  ASSERT_FALSE(replace_file(f, "", 0644));
+  EXPECT_EQ(read_file(f).value_or("?"), "");
+}
+
+TEST_F(ReadFile, ReportsErrno) {
+  EXPECT_EQ(read_file(dir_ / "missing").error(), std::make_error_code(std::errc::no_such_file_or_directory));
+  EXPECT_EQ(read_file(dir_).error(), std::make_error_code(std::errc::is_a_directory));
+}
+
 TEST_F(ReplaceFile, AFailureKeepsTheOldFileAndCleansUp) {
   auto f = dir_ / "sub";
   fs::create_directories(f);  // a directory cannot be replaced by a file

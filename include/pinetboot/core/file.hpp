@@ -1,13 +1,17 @@
 /// @file
-/// @brief File descriptors and replacing a file atomically (the provisioning registry and
-/// journals, /etc/exports, the clients' fstab and cmdline.txt and the lease journal use it).
+/// @brief File descriptors, reading a whole file and replacing a file atomically (the
+/// provisioning registry and journals, /etc/exports, the clients' fstab and cmdline.txt and the
+/// lease journal use them).
 #pragma once
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "pinetboot/core/result.hpp"
 
 namespace pinetboot::core {
 
@@ -43,6 +47,10 @@ class unique_fd {
 
 /// Writes all of `data` to `fd` (retrying short writes and EINTR). Errors: write's errno.
 [[nodiscard]] std::error_code write_all(int fd, std::string_view data) noexcept;
+
+/// The whole content of file `file` (binary; follows symlinks). Errors: open's or read's errno
+/// (ENOENT for a missing file, EISDIR for a directory); std::bad_alloc may be thrown.
+[[nodiscard]] result<std::string> read_file(std::filesystem::path const& file);
 
 /// fsyncs directory `dir` ("" = the current one), so a rename or a new file in it survives a
 /// crash. Errors: open's or fsync's errno.
