@@ -23,7 +23,7 @@ std::error_code parse_field(client_record& r, std::string_view key, std::string_
     if (!m) return errc::bad_registry;
     r.id.mac = *m;
   } else if (key == "serial") {
-    auto s = pi_serial::parse(value);
+    auto s = core::pi_serial::parse(value);
     if (!s) return errc::bad_registry;
     r.id.serial = *s;
   } else if (key == "hostname") {
