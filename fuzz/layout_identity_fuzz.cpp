@@ -1,4 +1,4 @@
-// Fuzzes the layout identity parsers (Pi serial, host name, naming scheme, MAC -> folder):
+// Fuzzes the layout identity parsers (core::pi_serial, host name, naming scheme, MAC -> folder):
 // whatever parses must format and parse back to the same value, and every folder name a valid
 // identity produces must be a safe single path component.
 #include <array>
@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   namespace core = pinetboot::core;
   std::string_view text{reinterpret_cast<char const*>(data), size};
   layout::client_identity id;
-  if (auto s = layout::pi_serial::parse(text)) {
-    auto again = layout::pi_serial::parse(s->to_string());
+  if (auto s = core::pi_serial::parse(text)) {
+    auto again = core::pi_serial::parse(s->to_string());
     if (!again || *again != *s) std::abort();
     if (text.size() == 8 && s->to_string().size() != 8) std::abort();
     id.serial = *s;
@@ -38,8 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     std::string_view folder{buf.data(), *n};
     if (layout::check_folder(folder)) std::abort();
     // The folder parses back to the identity it came from.
-    if (scheme == core::folder_naming::serial && *layout::pi_serial::parse(folder) != *id.serial)
-      std::abort();
+    if (scheme == core::folder_naming::serial && *core::pi_serial::parse(folder) != *id.serial) std::abort();
     if ((scheme == core::folder_naming::mac_dash || scheme == core::folder_naming::mac_colon) &&
         *pinetboot::core::mac_address::parse(folder) != *id.mac)
       std::abort();

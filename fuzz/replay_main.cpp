@@ -5,16 +5,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <vector>
+#include <string>
+
+#include "pinetboot/core/file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size);
 
 namespace {
 int run_file(std::filesystem::path const& p) {
-  std::ifstream in{p, std::ios::binary};
-  std::vector<char> buf{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  std::string buf = pinetboot::core::read_file(p).value_or(std::string{});
   LLVMFuzzerTestOneInput(reinterpret_cast<std::uint8_t const*>(buf.data()), buf.size());
   return 1;
 }

@@ -97,7 +97,7 @@ class tree {
 
 void check_resolvers_agree(std::string_view path) {
   static tree t;
-  if (t.root() < 0 || !openat2_available()) return;
+  if (t.root() < 0 || !pinetboot::core::openat2_available()) return;
   for (auto kind : {open_kind::regular_file, open_kind::directory}) {
     open_options kernel, walker;
     walker.force_fallback = true;

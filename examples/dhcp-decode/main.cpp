@@ -9,7 +9,6 @@
 // packet is unwrapped to its DHCP payload. --raw reads the file as binary.
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "../common/args.hpp"
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/dhcp.hpp"
 
 namespace {
@@ -306,13 +306,13 @@ void print_guid(std::span<const std::byte> v) {
       line(ind2, "Raspberry Pi: constant 0x44 GUID (Pi 3B boot ROM; carries no serial)");
       break;
     case pi_guid_form::serial_repeated: {
-      auto s = serial_hex(*pi->serial);
+      auto s = pi->serial->hex();
       line(ind2, "Raspberry Pi: serial repeated 4x, serial " + std::string(s.data(), 8) + " (TFTP prefix " +
                      std::string(s.data(), 8) + "/)");
       break;
     }
     case pi_guid_form::fourcc: {
-      auto s = serial_hex(*pi->serial);
+      auto s = pi->serial->hex();
       char rev[16];
       std::snprintf(rev, sizeof rev, "%06x", pi->revision);
       char mac[16];
@@ -527,13 +527,15 @@ void print_message(message_view const& m, std::size_t payload_size) {
   line(ind1, std::string("HTTP boot: ") + (c.http ? "yes" : "no") + ", iPXE: " + (c.ipxe ? "yes" : "no") +
                  ", Raspberry Pi OUI: " + (c.pi_oui ? "yes" : "no"));
   if (c.guid && c.guid->serial) {
-    auto s = serial_hex(*c.guid->serial);
+    auto s = c.guid->serial->hex();
     line(ind1, "Raspberry Pi serial: " + std::string(s.data(), 8));
   } else if (c.pi == pi_generation::pi3_rom && m.mac() &&
              m.mac()->has_prefix(std::array<std::uint8_t, 3>{0xb8, 0x27, 0xeb})) {
     // BCM283x MACs are B8:27:EB + the low 24 bits of the serial (spec 3.8).
     auto mac = *m.mac();
-    auto s = serial_hex(std::uint32_t{mac[3]} << 16U | std::uint32_t{mac[4]} << 8U | std::uint32_t{mac[5]});
+    auto s =
+        core::pi_serial{std::uint32_t{mac[3]} << 16U | std::uint32_t{mac[4]} << 8U | std::uint32_t{mac[5]}}
+            .hex();
     line(ind1, "Raspberry Pi serial: .." + std::string(s.data() + 2, 6) +
                    " (low 24 bits, from the MAC; bootcode.bin's DISCOVER carries all of it)");
   }
@@ -603,13 +605,13 @@ int main(int argc, char** argv) {
     if (f == "-") {
       content.assign(std::istreambuf_iterator<char>(std::cin), {});
     } else {
-      std::ifstream in{f, std::ios::binary};
-      if (!in) {
+      auto text = core::read_file(f);
+      if (!text) {
         std::cerr << "pinetboot-dhcp-decode: cannot open " << f << '\n';
         rc = 1;
         continue;
       }
-      content.assign(std::istreambuf_iterator<char>(in), {});
+      content = std::move(*text);
     }
     if (!first) std::cout << '\n';
     first = false;

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -147,7 +146,7 @@ struct options {
   bool verbose = false;
   std::string command;
   std::optional<mac_address> mac;
-  std::optional<layout::pi_serial> serial;
+  std::optional<core::pi_serial> serial;
   std::string hostname;
   std::optional<ipv4_address> ip;
   std::optional<ipv4_address> server;
@@ -181,16 +180,17 @@ struct usage_error {
 
 // --- small helpers -------------------------------------------------------------------------
 
+// The file's content, "" when it cannot be read; `*exists` says whether it could.
 std::string read_file(fs::path const& p, bool* exists = nullptr) {
-  std::ifstream in{p, std::ios::binary};
-  if (exists != nullptr) *exists = static_cast<bool>(in);
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto text = core::read_file(p);
+  if (exists != nullptr) *exists = text.has_value();
+  return text ? std::move(*text) : std::string{};
 }
 
 int exit_for(std::error_code ec) {
   if (ec == layout::errc::client_exists || ec == layout::errc::folder_collision) return exit_conflict;
   if (ec == layout::errc::missing_identity || ec == layout::errc::invalid_hostname ||
-      ec == layout::errc::invalid_serial || ec == layout::errc::unsafe_path)
+      ec == core::errc::invalid_serial || ec == layout::errc::unsafe_path)
     return exit_usage;
   return exit_io;
 }
@@ -397,7 +397,8 @@ options parse_args(int argc, char** argv) {
   if (given("registry")) o.cfg.registry = value("registry");
   if (given("export-subnet")) o.export_subnet = value("export-subnet");
   if (given("mac")) o.mac = parse_or_throw(mac_address::parse(value("mac")), "--mac", value("mac"));
-  if (given("serial")) o.serial = parse_or_throw(layout::pi_serial::parse(value("serial")), "--serial", value("serial"));
+  if (given("serial"))
+    o.serial = parse_or_throw(core::pi_serial::parse(value("serial")), "--serial", value("serial"));
   if (given("hostname")) {
     o.hostname = value("hostname");
     if (auto ec = layout::check_hostname(o.hostname))

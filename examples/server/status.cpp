@@ -4,9 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
+#include "pinetboot/core/file.hpp"
 #include "pinetboot/core/time.hpp"
 #include "pinetboot/dhcp/engine.hpp"
 #include "pinetboot/layout/board.hpp"
@@ -57,11 +57,9 @@ void status_feed::read_marker(core::mac_address mac) {
   for (auto const& r : records_) {
     if (r.id.mac != mac || r.folder.empty() || r.image.empty()) continue;
     // Once per boot of a provisioned image board: a file of a few lines in its boot tree.
-    std::ifstream in{tftp_root_ / r.folder / std::string{layout::board_marker_name}};
-    if (!in) return;
-    std::stringstream text;
-    text << in.rdbuf();
-    if (auto m = layout::parse_board_marker(text.str())) status_.set_tree_generation(mac, m->generation);
+    auto text = core::read_file(tftp_root_ / r.folder / std::string{layout::board_marker_name});
+    if (!text) return;
+    if (auto m = layout::parse_board_marker(*text)) status_.set_tree_generation(mac, m->generation);
     return;
   }
 }

@@ -14,6 +14,8 @@ class category final : public std::error_category {
       case errc::buffer_too_small: return "output buffer too small";
       case errc::invalid_syntax: return "invalid syntax";
       case errc::out_of_range: return "value out of range";
+      case errc::invalid_serial:
+        return "invalid Raspberry Pi serial (want 8 hex digits, e.g. abcd1234)";
     }
     return "unknown core error";
   }

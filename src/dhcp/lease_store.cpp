@@ -350,30 +350,11 @@ std::error_code lease_store::compact() {
   std::string image;
   for (auto const& [ip, l] : by_ip_) encode_record(image, l, false);
 
-  auto tmp = opts_.path;
-  tmp += ".tmp";
-  int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (tfd < 0) return last_error();
-  std::error_code ec = core::write_all(tfd, image);
-  if (!ec && ::fsync(tfd) != 0) ec = last_error();
-  if (ec) {
-    ::close(tfd);
-    ::unlink(tmp.c_str());
-    return ec;
-  }
-  if (::rename(tmp.c_str(), opts_.path.c_str()) != 0) {
-    ec = last_error();
-    ::close(tfd);
-    ::unlink(tmp.c_str());
-    return ec;
-  }
-  if (auto dec = core::sync_directory(opts_.path.parent_path())) {
-    ::close(tfd);
-    return dec;
-  }
+  // The new journal keeps the mode the open one has (0640 less the umask when open() made it).
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return last_error();
+  if (auto ec = core::replace_file(opts_.path, image, st.st_mode & 07777)) return ec;
   ::close(fd_);
-  // Reopen for appending (the temp fd was write-only and positioned at its end).
-  ::close(tfd);
   fd_ = ::open(opts_.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd_ < 0) return last_error();
   if (::lseek(fd_, 0, SEEK_END) < 0) return last_error();

@@ -213,14 +213,14 @@ result<pi_guid> decode_pi_guid(guid_view const& guid, std::span<const guid_prefi
     for (std::size_t i = 0; i < 4; ++i) g.fourcc[i] = static_cast<char>(b(id, g.reversed ? 3 - i : i));
     g.revision = le32(4);
     for (std::size_t i = 0; i < 4; ++i) g.mac_low[i] = b(id, 8 + i);
-    g.serial = le32(12);
+    g.serial = core::pi_serial{le32(12)};
     return g;
   }
   bool repeated = true;
   for (std::size_t i = 4; i < 16; ++i) repeated = repeated && id[i] == id[i % 4];
   if (repeated) {
     g.form = pi_guid_form::serial_repeated;
-    g.serial = le32(0);
+    g.serial = core::pi_serial{le32(0)};
     return g;
   }
   return errc::not_raspberry_pi;

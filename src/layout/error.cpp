@@ -10,8 +10,6 @@ class category final : public std::error_category {
   [[nodiscard]] char const* name() const noexcept override { return "pinetboot.layout"; }
   [[nodiscard]] std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::invalid_serial:
-        return "invalid Raspberry Pi serial (want 8 hex digits, e.g. abcd1234)";
       case errc::invalid_hostname:
         return "invalid host name (RFC 1123 label: 1-63 of a-z 0-9 '-', no leading/trailing '-')";
       case errc::invalid_scheme:

@@ -8,8 +8,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 namespace pinetboot::layout {
 namespace {
@@ -25,7 +23,7 @@ std::error_code parse_field(client_record& r, std::string_view key, std::string_
     if (!m) return errc::bad_registry;
     r.id.mac = *m;
   } else if (key == "serial") {
-    auto s = pi_serial::parse(value);
+    auto s = core::pi_serial::parse(value);
     if (!s) return errc::bad_registry;
     r.id.serial = *s;
   } else if (key == "hostname") {
@@ -143,15 +141,13 @@ std::string format_registry(std::vector<client_record> const& records) {
 }
 
 result<std::vector<client_record>> read_registry(std::filesystem::path const& file) {
-  std::ifstream in{file, std::ios::binary};
-  if (!in) {
+  auto text = core::read_file(file);
+  if (!text) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec) && !ec) return std::vector<client_record>{};
     return std::error_code{EACCES, std::generic_category()};
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_registry(ss.str());
+  return parse_registry(*text);
 }
 
 std::error_code write_file_atomic(std::filesystem::path const& file, std::string_view content,

@@ -3,19 +3,19 @@
 #pragma once
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include "pinetboot/core/file.hpp"
 
 namespace pinetboot::layout::detail {
 
 /// The whole of file `p` ("" when it cannot be read); `*ok` (when given) says whether it could.
 inline std::string read_text(std::filesystem::path const& p, bool* ok = nullptr) {
-  std::ifstream in{p, std::ios::binary};
-  if (ok != nullptr) *ok = static_cast<bool>(in);
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto text = core::read_file(p);
+  if (ok != nullptr) *ok = text.has_value();
+  return text ? std::move(*text) : std::string{};
 }
 
 /// Calls f(key, value) for each `key=value` line of `text` (empty lines and '#' lines

@@ -62,22 +62,6 @@ result<block_pos> find_block(std::string_view text, std::vector<line_span> const
 
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
-std::error_code read_file(std::filesystem::path const& p, std::string& out) {
-  core::unique_fd fd{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (fd.get() < 0) return last_error();
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 }  // namespace
 
 result<std::string> update_managed_block(std::string_view existing, std::span<export_entry const> entries,
@@ -148,11 +132,11 @@ std::error_code write_file_atomically(std::filesystem::path const& path, std::st
   std::optional<core::file_owner> owner;
   if (exists) owner = core::file_owner{st.st_uid, st.st_gid};
   if (exists && backup) {
-    std::string previous;
-    if (auto rec = read_file(target, previous)) return rec;
+    auto previous = core::read_file(target);
+    if (!previous) return previous.error();
     auto bak = target;
     bak += ".pinetboot.bak";
-    if (auto bec = core::replace_file(bak, previous, mode, owner)) return bec;
+    if (auto bec = core::replace_file(bak, *previous, mode, owner)) return bec;
   }
   return core::replace_file(target, content, mode, owner);
 }

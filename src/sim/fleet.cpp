@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "pinetboot/core/error.hpp"
+#include "pinetboot/core/pi_serial.hpp"
 #include "pinetboot/core/time.hpp"
 #include "pinetboot/net/udp.hpp"
 #include "pinetboot/tftp/client_session.hpp"
@@ -538,12 +539,6 @@ std::string_view role_name(tftp::pi_file_role r) noexcept {
   return "unknown";
 }
 
-std::string serial_hex(std::uint32_t s) {
-  char buf[12];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(s));
-  return buf;
-}
-
 }  // namespace
 
 result<fleet_mix> parse_fleet_mix(std::string_view s) noexcept {
@@ -678,7 +673,7 @@ std::string to_json(fleet_report const& report) {
     o += ",\"mac\":";
     json_string(o, b.plan.mac.to_string());
     o += ",\"serial\":";
-    json_string(o, serial_hex(b.plan.serial));
+    json_string(o, core::pi_serial{b.plan.serial}.to_string());
     o += ",\"dhcp\":{\"state\":";
     json_string(o, dhcp::to_string(b.dhcp_state));
     o += ",\"address\":";
@@ -737,8 +732,8 @@ std::string to_text(fleet_report const& report, bool verbose) {
         received += f.result == tftp::pi_file_result::received;
       }
       o += "board " + std::to_string(b.plan.index) + " " + std::string{tftp::to_string(b.plan.board)} + " " +
-           b.plan.mac.to_string() + " serial " + serial_hex(b.plan.serial) + " ip " + b.address.to_string() +
-           " tftp " + b.tftp_server.to_string();
+           b.plan.mac.to_string() + " serial " + core::pi_serial{b.plan.serial}.to_string() + " ip " +
+           b.address.to_string() + " tftp " + b.tftp_server.to_string();
       o += " offer " + (b.offer_ms ? fmt_ms(*b.offer_ms) + " ms" : std::string{"-"});
       o += " ack " + (b.ack_ms ? fmt_ms(*b.ack_ms) + " ms" : std::string{"-"});
       if (b.stage2_ack_ms) o += " bootcode-ack " + fmt_ms(*b.stage2_ack_ms) + " ms";

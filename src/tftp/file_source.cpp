@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,45 +14,15 @@
 #include <new>
 #include <utility>
 
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define PINETBOOT_HAVE_LINUX_OPENAT2_H 1
-#endif
+#include "pinetboot/core/file.hpp"
 
 namespace pinetboot::tftp {
 namespace {
-
-#ifdef PINETBOOT_HAVE_LINUX_OPENAT2_H
-using how_t = ::open_how;
-constexpr std::uint64_t k_resolve_no_magiclinks = RESOLVE_NO_MAGICLINKS;
-constexpr std::uint64_t k_resolve_no_symlinks = RESOLVE_NO_SYMLINKS;
-constexpr std::uint64_t k_resolve_beneath = RESOLVE_BENEATH;
-#else
-// Same layout as the kernel's struct open_how (include/uapi/linux/openat2.h).
-struct how_t {
-  std::uint64_t flags;
-  std::uint64_t mode;
-  std::uint64_t resolve;
-};
-constexpr std::uint64_t k_resolve_no_magiclinks = 0x02;
-constexpr std::uint64_t k_resolve_no_symlinks = 0x04;
-constexpr std::uint64_t k_resolve_beneath = 0x08;
-#endif
-#ifdef SYS_openat2
-constexpr long k_sys_openat2 = SYS_openat2;
-#else
-constexpr long k_sys_openat2 = 437;  // same number on every Linux architecture
-#endif
 
 // Directory depth the walker will descend (each level holds an fd until the open finishes).
 constexpr std::size_t max_walk_depth = 256;
 // The walker's pending text: a symlink target plus the rest of the path.
 constexpr std::size_t pending_capacity = 2 * (max_path_length + 1);
-// openat2 support: -1 not probed yet, 0 no (ENOSYS/EPERM from the kernel or seccomp), 1 yes.
-std::atomic<int> openat2_state{-1};
-
-// openat2 answers EAGAIN when a concurrent rename/mount could have raced the lookup.
-constexpr int max_eagain_retries = 8;
 
 std::error_code map_errno(int e) noexcept {
   switch (e) {
@@ -87,23 +56,18 @@ std::error_code map_errno(int e) noexcept {
   }
 }
 
-int sys_openat2(int dirfd, char const* path, std::uint64_t flags, std::uint64_t resolve) noexcept {
-  how_t how{};
-  how.flags = flags;
-  how.resolve = resolve;
-  for (int i = 0;; ++i) {
-    long r = ::syscall(k_sys_openat2, dirfd, path, &how, sizeof how);
-    if (r >= 0) return static_cast<int>(r);
-    if (errno == EINTR || (errno == EAGAIN && i < max_eagain_retries)) continue;
-    return -1;
-  }
-}
-
 int openat_retry(int dirfd, char const* path, int flags, ::mode_t mode = 0) noexcept {
   for (;;) {
     int fd = ::openat(dirfd, path, flags, mode);
     if (fd >= 0 || errno != EINTR) return fd;
   }
+}
+
+// openat_retry() as a result (errno in the generic category), for open_checked_regular().
+result<unique_fd> openat_fd(int dirfd, char const* path, int flags) noexcept {
+  unique_fd fd{openat_retry(dirfd, path, flags)};
+  if (!fd) return std::error_code{errno, std::generic_category()};
+  return fd;
 }
 
 bool same_inode(struct stat const& a, struct stat const& b) noexcept {
@@ -112,34 +76,35 @@ bool same_inode(struct stat const& a, struct stat const& b) noexcept {
 
 // Opens the final regular file: `open_path` gives an O_PATH fd (no side effects on FIFOs or
 // devices) whose type is checked before `open_read` opens it for reading; both must be the
-// same inode or a rename raced us.
+// same inode or a rename raced us. Both return result<unique_fd> with an errno code.
 template <class OpenPath, class OpenRead>
 result<unique_fd> open_checked_regular(OpenPath open_path, OpenRead open_read) noexcept {
-  unique_fd p{open_path()};
-  if (!p) return map_errno(errno);
+  auto p = open_path();
+  if (!p) return map_errno(p.error().value());
   struct stat ps {};
-  if (::fstat(p.get(), &ps) != 0) return map_errno(errno);
+  if (::fstat(p->get(), &ps) != 0) return map_errno(errno);
   if (!S_ISREG(ps.st_mode)) return errc::access_violation;
-  unique_fd r{open_read()};
-  if (!r) return map_errno(errno);
+  auto r = open_read();
+  if (!r) return map_errno(r.error().value());
   struct stat rs {};
-  if (::fstat(r.get(), &rs) != 0) return map_errno(errno);
+  if (::fstat(r->get(), &rs) != 0) return map_errno(errno);
   if (!S_ISREG(rs.st_mode) || !same_inode(ps, rs)) return errc::io_error;
   return r;
 }
 
 result<unique_fd> open_with_openat2(int root_fd, char const* path, open_kind kind,
                                     open_options const& opts) noexcept {
-  std::uint64_t resolve = k_resolve_beneath | k_resolve_no_magiclinks;
-  if (!opts.follow_symlinks) resolve |= k_resolve_no_symlinks;
+  bool const follow = opts.follow_symlinks;
   if (kind == open_kind::directory) {
-    unique_fd d{sys_openat2(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, resolve)};
-    if (!d) return map_errno(errno);
+    auto d = core::openat2_beneath(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, follow);
+    if (!d) return map_errno(d.error().value());
     return d;
   }
   return open_checked_regular(
-      [&] { return sys_openat2(root_fd, path, O_PATH | O_CLOEXEC, resolve); },
-      [&] { return sys_openat2(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, resolve); });
+      [&] { return core::openat2_beneath(root_fd, path, O_PATH | O_CLOEXEC, follow); },
+      [&] {
+        return core::openat2_beneath(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, follow);
+      });
 }
 
 // The directories walked through, so that ".." in a symlink target returns to the fd we came
@@ -208,8 +173,8 @@ class walker {
         int const dir = st_.top();
         char const* nm = name_.data();
         return open_checked_regular(
-            [&] { return openat_retry(dir, nm, O_PATH | O_NOFOLLOW | O_CLOEXEC); },
-            [&] { return openat_retry(dir, nm, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); });
+            [&] { return openat_fd(dir, nm, O_PATH | O_NOFOLLOW | O_CLOEXEC); },
+            [&] { return openat_fd(dir, nm, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); });
       }
 
       int d = openat_retry(st_.top(), name_.data(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -285,18 +250,6 @@ void make_temp_name(std::span<char, 32> out) noexcept {
 
 }  // namespace
 
-bool openat2_available() noexcept {
-  // Racing first calls just probe twice.
-  int s = openat2_state.load(std::memory_order_relaxed);
-  if (s < 0) {
-    int fd = sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, k_resolve_no_magiclinks);
-    s = fd >= 0 ? 1 : 0;
-    if (fd >= 0) ::close(fd);
-    openat2_state.store(s, std::memory_order_relaxed);
-  }
-  return s == 1;
-}
-
 result<unique_fd> open_root(char const* path) noexcept {
   unique_fd fd{openat_retry(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC)};
   if (!fd) return map_errno(errno);
@@ -309,7 +262,7 @@ result<unique_fd> open_beneath(int root_fd, std::string_view path, open_kind kin
   // Absolute paths are refused by both resolvers alike (resolve_path never produces one).
   if (path.find('\0') != std::string_view::npos || (!path.empty() && path[0] == '/'))
     return errc::access_violation;
-  if (!opts.force_fallback && openat2_available()) {
+  if (!opts.force_fallback && core::openat2_available()) {
     std::array<char, max_path_length + 2> buf;
     std::size_t n = path.size();
     if (n == 0)
@@ -317,11 +270,9 @@ result<unique_fd> open_beneath(int root_fd, std::string_view path, open_kind kin
     else
       std::memcpy(buf.data(), path.data(), n);
     buf[n] = '\0';
-    errno = 0;
     auto r = open_with_openat2(root_fd, buf.data(), kind, opts);
-    // A sandbox can start refusing the syscall after the probe (seccomp installed later).
-    if (r || errno != ENOSYS) return r;
-    openat2_state.store(0, std::memory_order_relaxed);
+    // An ENOSYS (a seccomp filter installed after the probe) turned openat2 off: fall back.
+    if (r || core::openat2_available()) return r;
   }
   walker w{root_fd, kind, opts};
   return w.run(path);

@@ -1,5 +1,6 @@
 #include "pinetboot/core/file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,26 @@ TEST_F(ReplaceFile, ReplacesASymlinkInsteadOfWritingThroughIt) {
   EXPECT_EQ(slurp(link), "new");
 }
 
+class ReadFile : public ReplaceFile {};
+
+TEST_F(ReadFile, ReturnsTheWholeFile) {
+  auto f = dir_ / "big";
+  std::string content;
+  for (int i = 0; i < 5000; ++i) content += "line " + std::to_string(i) + '\n';
+  content += std::string{"\0binary\xff", 8};
+  ASSERT_FALSE(replace_file(f, content, 0644));
+  auto r = read_file(f);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, content);
+  ASSERT_FALSE(replace_file(f, "", 0644));
+  EXPECT_EQ(read_file(f).value_or("?"), "");
+}
+
+TEST_F(ReadFile, ReportsErrno) {
+  EXPECT_EQ(read_file(dir_ / "missing").error(), std::make_error_code(std::errc::no_such_file_or_directory));
+  EXPECT_EQ(read_file(dir_).error(), std::make_error_code(std::errc::is_a_directory));
+}
+
 TEST_F(ReplaceFile, AFailureKeepsTheOldFileAndCleansUp) {
   auto f = dir_ / "sub";
   fs::create_directories(f);  // a directory cannot be replaced by a file
@@ -66,6 +87,31 @@ TEST_F(ReplaceFile, AFailureKeepsTheOldFileAndCleansUp) {
   EXPECT_TRUE(fs::is_directory(f));
   EXPECT_EQ(entries(), 1U) << "the temporary file is removed";
   EXPECT_TRUE(replace_file(dir_ / "missing-dir" / "f", "x", 0644));
+}
+
+class Openat2Beneath : public ReplaceFile {};
+
+TEST_F(Openat2Beneath, StaysInsideTheDirectory) {
+  if (!openat2_available()) GTEST_SKIP() << "kernel without openat2";
+  fs::create_directories(dir_ / "root/sub");
+  std::ofstream{dir_ / "root/sub/file"} << "inside";
+  std::ofstream{dir_ / "outside"} << "outside";
+  fs::create_symlink("../outside", dir_ / "root/escape");
+  fs::create_symlink("sub/file", dir_ / "root/inner");
+  unique_fd root{::open((dir_ / "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  ASSERT_TRUE(root);
+  EXPECT_TRUE(openat2_beneath(root.get(), "sub/file", O_RDONLY | O_CLOEXEC).has_value());
+  EXPECT_TRUE(openat2_beneath(root.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC).has_value());
+  EXPECT_TRUE(openat2_beneath(root.get(), "inner", O_RDONLY | O_CLOEXEC).has_value());
+  EXPECT_EQ(openat2_beneath(root.get(), "inner", O_RDONLY | O_CLOEXEC, false).error(),
+            std::make_error_code(std::errc::too_many_symbolic_link_levels));
+  EXPECT_EQ(openat2_beneath(root.get(), "../outside", O_RDONLY | O_CLOEXEC).error(),
+            std::make_error_code(std::errc::cross_device_link));
+  EXPECT_EQ(openat2_beneath(root.get(), "escape", O_RDONLY | O_CLOEXEC).error(),
+            std::make_error_code(std::errc::cross_device_link));
+  EXPECT_EQ(openat2_beneath(root.get(), "missing", O_RDONLY | O_CLOEXEC).error(),
+            std::make_error_code(std::errc::no_such_file_or_directory));
+  EXPECT_TRUE(openat2_available());
 }
 
 }  // namespace

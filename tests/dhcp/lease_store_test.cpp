@@ -191,7 +191,8 @@ TEST_F(LeaseStore, CompactionKeepsLiveLeasesAndShrinksJournal) {
     auto before = fs::file_size(path_);
     ASSERT_FALSE(s.compact());
     EXPECT_LT(fs::file_size(path_) * 10, before);
-    EXPECT_FALSE(fs::exists(path_.string() + ".tmp"));
+    EXPECT_EQ(std::distance(fs::directory_iterator{dir_}, fs::directory_iterator{}), 1)
+        << "no temporary file left";
     s.put(make(20, 9));  // appends after compaction still work
     ASSERT_FALSE(s.commit());
   }
@@ -199,6 +200,19 @@ TEST_F(LeaseStore, CompactionKeepsLiveLeasesAndShrinksJournal) {
   EXPECT_EQ(s.size(), 5U);
   EXPECT_EQ(s.recovery().records, 5U);
   EXPECT_EQ(s.find_by_ip(core::ipv4_address{10, 0, 0, 11})->expires, 1049);
+}
+
+TEST_F(LeaseStore, CompactionKeepsTheJournalsMode) {
+  auto s = open_store();
+  s.put(make(10, 1));
+  ASSERT_FALSE(s.commit());
+  auto const owner_only = fs::perms::owner_read | fs::perms::owner_write;
+  fs::permissions(path_, owner_only);
+  ASSERT_FALSE(s.compact());
+  EXPECT_EQ(fs::status(path_).permissions(), owner_only);
+  s.put(make(11, 2));
+  ASSERT_FALSE(s.commit());
+  EXPECT_EQ(open_store().size(), 2U);
 }
 
 TEST_F(LeaseStore, AutomaticCompaction) {
@@ -213,17 +227,21 @@ TEST_F(LeaseStore, AutomaticCompaction) {
 }
 
 TEST_F(LeaseStore, FailedCompactionIsCountedAndCommitsStillSucceed) {
-  // A directory where the temp file goes makes every compaction fail, even as root.
+  // A directory where the journal was makes every compaction's rename fail, even as root (the
+  // store keeps appending to the journal it has open).
   auto s = open_store(/*compact_after=*/10);
-  fs::create_directory(dir_ / "leases.journal.tmp");
+  fs::remove(path_);
+  fs::create_directory(path_);
   for (int round = 0; round < 30; ++round) {
     s.put(make(10, 1, round));
     ASSERT_FALSE(s.commit());  // durable regardless
   }
   EXPECT_EQ(s.compaction_error(), std::errc::is_a_directory) << s.compaction_error().message();
   EXPECT_GE(s.compaction_failures(), 2U);
+  EXPECT_EQ(std::distance(fs::directory_iterator{dir_}, fs::directory_iterator{}), 1)
+      << "temporary files removed";
   auto const failures = s.compaction_failures();
-  fs::remove(dir_ / "leases.journal.tmp");
+  fs::remove(path_);
   s.put(make(10, 1, 100));
   ASSERT_FALSE(s.commit());
   EXPECT_FALSE(s.compaction_error());  // the next one succeeded

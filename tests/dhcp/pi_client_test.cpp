@@ -107,7 +107,7 @@ TEST_P(PiClientFourcc, GuidLayoutDecodesAndClassifies) {
   EXPECT_EQ(cls.guid->form, pi_guid_form::fourcc);
   EXPECT_EQ(cls.guid->reversed, p.reversed);
   EXPECT_EQ(cls.guid->revision, 0x00c03140U);
-  EXPECT_EQ(cls.guid->serial, 0x1234abcdU);
+  EXPECT_EQ(cls.guid->serial, core::pi_serial{0x1234abcdU});
   EXPECT_EQ((std::vector<option>{option::message_type, option::parameter_list, option::client_arch,
                                  option::client_ndi, option::client_guid, option::vendor_class}),
             option_order(*msg));

@@ -198,11 +198,11 @@ TEST(DhcpPxe, PiGuidSerialRepeated) {
   ASSERT_TRUE(g);
   EXPECT_EQ(g->form, pi_guid_form::serial_repeated);
   ASSERT_TRUE(g->serial);
-  EXPECT_EQ(*g->serial, 0xb66c4c16u);
-  auto hex = serial_hex(*g->serial);
+  EXPECT_EQ(g->serial->value(), 0xb66c4c16u);
+  auto hex = g->serial->hex();
   EXPECT_EQ(std::string_view(hex.data(), hex.size()), "b66c4c16");
   auto v2 = from_hex("00 44 56 ef a2 44 56 ef a2 44 56 ef a2 44 56 ef a2");
-  hex = serial_hex(*decode_pi_guid(guid_of(v2))->serial);
+  hex = decode_pi_guid(guid_of(v2))->serial->hex();
   EXPECT_EQ(std::string_view(hex.data(), hex.size()), "a2ef5644");
 }
 
@@ -216,7 +216,7 @@ TEST(DhcpPxe, PiGuidFourccBothByteOrders) {
   EXPECT_FALSE(g->reversed);
   EXPECT_EQ(g->revision, 0x00c03140u);
   EXPECT_THAT(g->mac_low, ::testing::ElementsAre(0x01, 0x94, 0x25, 0x0e));
-  EXPECT_EQ(*g->serial, 0x12345678u);
+  EXPECT_EQ(g->serial, core::pi_serial{0x12345678u});
 
   auto rev = from_hex("00 34 69 50 52 41 31 a0 00 01 f8 de b9 60 00 00 00");
   g = decode_pi_guid(guid_of(rev));
@@ -230,7 +230,7 @@ TEST(DhcpPxe, PiGuidFourccBothByteOrders) {
   g = decode_pi_guid(guid_of(pi5));
   ASSERT_TRUE(g);
   EXPECT_EQ(std::string_view(g->fourcc.data(), 4), "RPi5");
-  auto hex = serial_hex(*g->serial);
+  auto hex = g->serial->hex();
   EXPECT_EQ(std::string_view(hex.data(), hex.size()), "89abcdef");
 }
 
@@ -268,7 +268,7 @@ TEST_P(DhcpClassify, Fixture) {
   EXPECT_EQ(to_string(c.pi), to_string(GetParam().pi));
   if (GetParam().serial != nullptr) {
     ASSERT_TRUE(c.guid && c.guid->serial);
-    auto hex = serial_hex(*c.guid->serial);
+    auto hex = c.guid->serial->hex();
     EXPECT_EQ(std::string_view(hex.data(), hex.size()), GetParam().serial);
   } else if (c.guid) {
     EXPECT_FALSE(c.guid->serial);

@@ -124,7 +124,7 @@ inline std::size_t exercise_accessors(dhcp::message_view const& m) noexcept {
   if (auto v = opt::client_ndi(m)) mix(std::size_t{v->type} + v->major + v->minor);
   if (auto v = opt::client_guid(m)) {
     mix(v->type);
-    if (auto g = decode_pi_guid(*v)) mix(g->serial.value_or(0) + g->revision);
+    if (auto g = decode_pi_guid(*v)) mix(g->serial.value_or(core::pi_serial{}).value() + g->revision);
   }
   if (auto v = opt::link_selection(m)) mix(v->to_uint());
   if (auto v = opt::ipxe_encap(m))

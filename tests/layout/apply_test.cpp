@@ -58,7 +58,7 @@ class LayoutApply : public ::testing::Test {
 
   static client_record board(std::uint32_t serial, std::string host) {
     client_record r;
-    r.id.serial = pi_serial{serial};
+    r.id.serial = core::pi_serial{serial};
     r.id.hostname = std::move(host);
     return r;
   }

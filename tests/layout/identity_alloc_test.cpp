@@ -23,10 +23,10 @@ TEST(LayoutIdentityAlloc, ParsingAndNamingDoNotAllocate) {
   std::size_t total = 0;
   test::allocation_scope scope;
   for (int i = 0; i < 1000; ++i) {
-    auto s = pi_serial::parse("10000000abcd1234");
+    auto s = core::pi_serial::parse("10000000abcd1234");
     if (s) id.serial = *s;
     total += check_hostname("pi-rack1") ? 0U : 1U;
-    total += pi_serial::parse("zz").has_value() ? 1U : 0U;
+    total += core::pi_serial::parse("zz").has_value() ? 1U : 0U;
     for (auto scheme : {core::folder_naming::serial, core::folder_naming::mac_dash,
                         core::folder_naming::mac_colon, core::folder_naming::hostname})
       total += format_folder(id, scheme, buf).value_or(0);

@@ -9,7 +9,7 @@ namespace {
 
 client_record board(std::uint32_t serial, std::string host = {}) {
   client_record r;
-  r.id.serial = pi_serial{serial};
+  r.id.serial = core::pi_serial{serial};
   r.id.hostname = std::move(host);
   r.server = core::ipv4_address{10, 0, 0, 1};
   return r;

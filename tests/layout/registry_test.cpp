@@ -11,7 +11,7 @@ namespace {
 client_record sample() {
   client_record r;
   r.folder = "abcd1234";
-  r.id.serial = pi_serial{0xabcd1234};
+  r.id.serial = core::pi_serial{0xabcd1234};
   r.id.mac = *core::mac_address::parse("dc-a6-32-01-36-c2");
   r.id.hostname = "pi1";
   r.id.ip = *core::ipv4_address::parse("10.0.0.5");

@@ -91,7 +91,8 @@ class TftpFileSource : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     opts_.force_fallback = GetParam();
-    if (!GetParam() && !openat2_available()) GTEST_SKIP() << "kernel without openat2: fallback covers it";
+    if (!GetParam() && !core::openat2_available())
+      GTEST_SKIP() << "kernel without openat2: fallback covers it";
     auto r = tree_.root();
     write_file(r / "kernel.img", "kernel-bytes");
     fs::create_directories(r / "sub" / "deeper");
@@ -523,7 +524,7 @@ TEST_P(TftpFileSource, FallsBackWhenOpenat2ReturnsEnosys) {
     if (!in || drain(*in).value_or("?") != "inside") ::_exit(11);
     auto esc = file_source::open(root_.get(), "esc_rel", defaults);
     if (esc || esc.error() != access_violation) ::_exit(12);
-    if (openat2_available()) ::_exit(13);  // remembered for later opens
+    if (core::openat2_available()) ::_exit(13);  // remembered for later opens
     auto again = file_source::open(root_.get(), "sub/deeper/up2", defaults);
     if (!again || drain(*again).value_or("?") != "kernel-bytes") ::_exit(14);
     ::_exit(0);

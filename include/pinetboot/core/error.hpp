@@ -1,5 +1,5 @@
 /// @file
-/// @brief Error codes of the core module (byte reading/writing, address parsing).
+/// @brief Error codes of the core module (byte reading/writing, address and serial parsing).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@ enum class errc : std::uint8_t {
   buffer_too_small,   ///< output buffer cannot hold the result (the writer reports the size needed)
   invalid_syntax,     ///< text could not be parsed (MAC, IPv4 address, number)
   out_of_range,       ///< a value is outside what the field allows
+  invalid_serial,     ///< not a Pi serial (8 hex digits or the 16-digit /proc/cpuinfo form)
 };
 
 /// The category of core::errc ("pinetboot.core").

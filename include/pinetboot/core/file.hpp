@@ -1,13 +1,17 @@
 /// @file
-/// @brief File descriptors and replacing a file atomically (the provisioning registry and
-/// journals, /etc/exports, the clients' fstab and cmdline.txt and the lease journal use it).
+/// @brief File descriptors, reading a whole file, replacing a file atomically (the provisioning
+/// registry and journals, /etc/exports, the clients' fstab and cmdline.txt and the lease journal
+/// use them) and openat2(2) confined beneath a directory (the TFTP file source).
 #pragma once
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "pinetboot/core/result.hpp"
 
 namespace pinetboot::core {
 
@@ -44,9 +48,28 @@ class unique_fd {
 /// Writes all of `data` to `fd` (retrying short writes and EINTR). Errors: write's errno.
 [[nodiscard]] std::error_code write_all(int fd, std::string_view data) noexcept;
 
+/// The whole content of file `file` (binary; follows symlinks). Errors: open's or read's errno
+/// (ENOENT for a missing file, EISDIR for a directory); std::bad_alloc may be thrown.
+[[nodiscard]] result<std::string> read_file(std::filesystem::path const& file);
+
 /// fsyncs directory `dir` ("" = the current one), so a rename or a new file in it survives a
 /// crash. Errors: open's or fsync's errno.
 [[nodiscard]] std::error_code sync_directory(std::filesystem::path const& dir) noexcept;
+
+/// True when this kernel (and seccomp policy) lets us use openat2(2) with RESOLVE_BENEATH.
+/// Probed once, thread-safe; false from the first openat2_beneath() that got ENOSYS on.
+[[nodiscard]] bool openat2_available() noexcept;
+
+/// Opens `path` (relative to directory `dirfd`; "." names it) with openat2(2) and
+/// `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`, plus `RESOLVE_NO_SYMLINKS` unless
+/// `follow_symlinks`: no "..", absolute path or symlink can lead the lookup out of `dirfd`, and
+/// /proc magic links are never followed. `flags` are open(2)'s. Retries EINTR, and EAGAIN (a
+/// concurrent rename or mount could have raced the lookup) up to 8 times. Errors: openat2's
+/// errno (generic category); ENOSYS when the kernel or a seccomp filter lacks openat2 (also
+/// after a successful probe: a filter may be installed later), which makes
+/// openat2_available() false from then on, so callers can fall back to walking the path.
+[[nodiscard]] result<unique_fd> openat2_beneath(int dirfd, char const* path, int flags,
+                                                bool follow_symlinks = true) noexcept;
 
 /// File owner (uid, gid).
 using file_owner = std::pair<unsigned, unsigned>;

@@ -13,8 +13,9 @@
 ///            | hostname
 /// Recovery reads records until the first one that is truncated, has a bad magic, a bad CRC
 /// or an invalid payload; the rest of the file (a torn tail) is cut off and counted, so the
-/// server starts instead of refusing to. Compaction writes the live leases to a temporary
-/// file, fsyncs it, renames it over the journal and fsyncs the directory.
+/// server starts instead of refusing to. Compaction writes the live leases with
+/// core::replace_file (a temporary file, fsync'd and renamed over the journal, then the
+/// directory fsync'd); the new journal keeps the old one's mode.
 #pragma once
 
 #include <cstddef>
@@ -105,7 +106,7 @@ class lease_store {
   /// Writes and syncs everything put/erased since the last commit. On failure the pending
   /// records stay pending (a later commit retries) and the caller must not send the ACKs.
   [[nodiscard]] std::error_code commit();
-  /// Rewrites the journal to hold only the live leases (atomic: temp + fsync + rename).
+  /// Rewrites the journal to hold only the live leases (atomic: core::replace_file).
   [[nodiscard]] std::error_code compact();
 
   /// Number of records waiting for commit().

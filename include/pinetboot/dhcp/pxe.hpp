@@ -13,6 +13,7 @@
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/byte_writer.hpp"
+#include "pinetboot/core/pi_serial.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/dhcp/error.hpp"
 #include "pinetboot/dhcp/message.hpp"
@@ -209,7 +210,7 @@ struct pi_guid {
   bool custom = false;                    ///< matched a configured DHCP_OPTION97 prefix rather than "RPi<n>"
   std::uint32_t revision = 0;             ///< board revision code (fourcc form)
   std::array<std::uint8_t, 4> mac_low{};  ///< low 4 MAC bytes in MAC order (fourcc form)
-  std::optional<std::uint32_t> serial;    ///< low 32 bits of the serial where the GUID has it
+  std::optional<core::pi_serial> serial;  ///< low 32 bits of the serial where the GUID has it
 };
 
 /// A 4-byte option 97 prefix configured with the EEPROM's DHCP_OPTION97 (wire order).
@@ -220,13 +221,6 @@ using guid_prefix = std::array<std::uint8_t, 4>;
 /// Errors: not_raspberry_pi.
 [[nodiscard]] result<pi_guid> decode_pi_guid(guid_view const& guid,
                                              std::span<const guid_prefix> extra_prefixes = {}) noexcept;
-
-/// A serial as the 8 lower-case hex digits of the Pi's TFTP prefix (spec 3.8).
-[[nodiscard]] constexpr std::array<char, 8> serial_hex(std::uint32_t serial) noexcept {
-  std::array<char, 8> out{};
-  for (std::size_t i = 0; i < 8; ++i) out[i] = core::detail::hex_digits[(serial >> (28 - 4 * i)) & 0xfU];
-  return out;
-}
 
 // ---- classification -------------------------------------------------------------------------------
 

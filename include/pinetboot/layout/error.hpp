@@ -10,8 +10,9 @@ namespace pinetboot::layout {
 /// Errors reported by the layout module. Each function's doc lists which it returns; file
 /// system failures are reported as the `std::generic_category()` errno code instead.
 enum class errc : std::uint8_t {
-  invalid_serial = 1,  ///< not 8 hex digits (or the 16-digit /proc/cpuinfo form)
-  invalid_hostname,    ///< not an RFC 1123 host label
+  // 1 was invalid_serial: core::pi_serial::parse() reports core::errc::invalid_serial.
+  /// not an RFC 1123 host label
+  invalid_hostname = 2,
   invalid_scheme,      ///< unknown folder naming scheme
   missing_identity,    ///< the naming scheme needs a field the client does not have
   folder_collision,    ///< two clients map to the same folder

@@ -1,6 +1,6 @@
 /// @file
 /// @brief Client identity (MAC, Raspberry Pi serial, host name, IP) and the folder naming
-/// schemes of the per-client layout (spec section 4.2).
+/// schemes of the per-client layout (spec section 4.2). The serial is core::pi_serial.
 #pragma once
 
 #include <array>
@@ -16,46 +16,11 @@
 
 #include "pinetboot/core/address.hpp"
 #include "pinetboot/core/folder_naming.hpp"
+#include "pinetboot/core/pi_serial.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/layout/error.hpp"
 
 namespace pinetboot::layout {
-
-/// A Raspberry Pi board serial: the low 32 bits of the `Serial` line of /proc/cpuinfo, written
-/// as 8 lower-case hex digits (`abcd1234`). It is the default TFTP prefix (TFTP_PREFIX=0).
-class pi_serial {
- public:
-  constexpr pi_serial() noexcept = default;
-  constexpr explicit pi_serial(std::uint32_t v) noexcept : v_{v} {}
-
-  /// Parses 8 hex digits (`abcd1234`) or the 16-digit /proc/cpuinfo form (`10000000abcd1234`,
-  /// keeping the low 32 bits); case-insensitive. Errors: errc::invalid_serial.
-  [[nodiscard]] static result<pi_serial> parse(std::string_view s) noexcept {
-    if (s.size() != 8 && s.size() != 16) return errc::invalid_serial;
-    std::uint32_t v = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      int d = core::detail::hex_value(s[i]);
-      if (d < 0) return errc::invalid_serial;
-      v = v << 4 | static_cast<std::uint32_t>(d);  // the high half shifts out
-    }
-    return pi_serial{v};
-  }
-
-  [[nodiscard]] constexpr std::uint32_t value() const noexcept { return v_; }
-  /// Writes exactly 8 lower-case hex digits.
-  constexpr void format_to(std::span<char, 8> out) const noexcept {
-    for (std::size_t i = 0; i < 8; ++i) out[i] = core::detail::hex_digits[(v_ >> (28 - 4 * i)) & 0xfU];
-  }
-  [[nodiscard]] std::string to_string() const {
-    std::array<char, 8> buf{};
-    format_to(buf);
-    return {buf.data(), buf.size()};
-  }
-  friend constexpr auto operator<=>(pi_serial const&, pi_serial const&) noexcept = default;
-
- private:
-  std::uint32_t v_ = 0;
-};
 
 /// Checks an RFC 1123 host label: 1..63 characters of letters, digits and '-', not starting or
 /// ending with '-'. Dots are rejected (a client folder is one label). Errors:
@@ -81,7 +46,7 @@ class pi_serial {
 /// What identifies one board. At least the field the naming scheme uses must be present.
 struct client_identity {
   std::optional<core::mac_address> mac;
-  std::optional<pi_serial> serial;
+  std::optional<core::pi_serial> serial;
   std::string hostname;  ///< empty = none; otherwise a valid RFC 1123 label
   std::optional<core::ipv4_address> ip;
 

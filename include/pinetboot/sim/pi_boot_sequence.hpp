@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "pinetboot/core/byte_writer.hpp"
+#include "pinetboot/core/pi_serial.hpp"
 #include "pinetboot/core/result.hpp"
 #include "pinetboot/tftp/error.hpp"
 #include "pinetboot/tftp/options.hpp"
@@ -246,8 +247,7 @@ class pi_boot_sequence {
  public:
   pi_boot_sequence(pi_board board, std::uint32_t serial) noexcept
       : board_{board}, steps_{pi_boot_steps(board)} {
-    constexpr std::string_view hex = "0123456789abcdef";
-    for (std::size_t i = 0; i < 8; ++i) prefix_[i] = hex[(serial >> (28 - 4 * i)) & 0xfU];
+    core::pi_serial{serial}.format_to(std::span{prefix_}.first<8>());
     prefix_[8] = '/';
   }
 

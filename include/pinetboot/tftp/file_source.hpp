@@ -3,11 +3,12 @@
 ///
 /// Confinement. A path from resolve_path() (relative, no `..`) is opened beneath a root
 /// directory fd with openat2(2) `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS` when the kernel has it
-/// (Linux >= 5.6; probed once, and abandoned if it later answers ENOSYS, e.g. a seccomp filter
-/// installed after the probe). Otherwise (ENOSYS, or a seccomp filter answering EPERM) a
-/// userspace walker opens one component at a time with `openat(O_PATH | O_NOFOLLOW)`, keeps a
-/// stack of the directory fds it came through, and expands symlinks itself with the same rules
-/// as RESOLVE_BENEATH. `open_options::force_fallback` selects the walker (tests run both).
+/// (core::openat2_beneath(); Linux >= 5.6; probed once by core::openat2_available(), and
+/// abandoned if it later answers ENOSYS, e.g. a seccomp filter installed after the probe).
+/// Otherwise (ENOSYS, or a seccomp filter answering EPERM) a userspace walker opens one
+/// component at a time with `openat(O_PATH | O_NOFOLLOW)`, keeps a stack of the directory fds it
+/// came through, and expands symlinks itself with the same rules as RESOLVE_BENEATH.
+/// `open_options::force_fallback` selects the walker (tests run both).
 /// Symlink rules, both resolvers:
 ///   * a relative symlink whose target stays beneath the root is followed (chains too, up to
 ///     `max_symlinks`, default 40 like the kernel);
@@ -76,10 +77,6 @@ enum class open_kind : std::uint8_t {
   regular_file,  ///< opened O_RDONLY; anything else -> errc::access_violation
   directory,     ///< opened O_RDONLY | O_DIRECTORY (usable for fsync and *at calls)
 };
-
-/// True when this kernel (and seccomp policy) lets us use openat2 with RESOLVE_BENEATH.
-/// Probed once, thread-safe.
-[[nodiscard]] bool openat2_available() noexcept;
 
 /// Opens a directory to serve as a root (O_PATH | O_DIRECTORY, follows symlinks: this is
 /// configuration, not a request). Errors: errno mapping above.
