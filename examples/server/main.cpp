@@ -388,14 +388,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  std::string run_user;  // named in the warning below when privileges were dropped
   if (::geteuid() == 0 && !cfg.user.empty()) {
     if (auto ec = net::drop_privileges(cfg.user)) {
       std::fprintf(stderr, "pinetboot-server: cannot drop privileges to %s: %s\n", cfg.user.c_str(),
                    ec.message().c_str());
       return 1;
     }
+    run_user = cfg.user;
   }
   log_start(log, config_path, cfg);
+  if (cfg.tftp_enabled) {
+    if (auto w = net::unreadable_root_warning(cfg.tftp.root, run_user); !w.empty())
+      log.line(log_level::warning, "tftp", {{"warning", w}}, w);
+  }
   // Every port is bound: tell systemd (Type=notify; a no-op without $NOTIFY_SOCKET).
   if (auto w = descriptor_warning(cfg, fd_limit); !w.empty())
     log.line(log_level::warning, "limits", {{"warning", w}}, w);

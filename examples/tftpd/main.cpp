@@ -143,13 +143,17 @@ int main(int argc, char** argv) {
                    ec.message().c_str());
       return 1;
     }
+    bool dropped = false;
     if (::geteuid() == 0 && !user.empty()) {
       if (auto ec = net::drop_privileges(user)) {
         std::fprintf(stderr, "pinetboot-tftpd: cannot drop privileges to %s: %s\n", user.c_str(),
                      ec.message().c_str());
         return 1;
       }
+      dropped = true;
     }
+    if (auto w = net::unreadable_root_warning(o.root, dropped ? user : std::string{}); !w.empty())
+      std::fprintf(stderr, "pinetboot-tftpd: warning: %s\n", w.c_str());
     std::printf("%s pinetboot-tftpd: serving %s on %s:%u (per-client %s, blksize <= %u, window <= %u)\n",
                 timestamp().c_str(), o.root.c_str(), o.listen_address.to_string().c_str(),
                 static_cast<unsigned>(server.bound_port()), mode.c_str(), o.limits.negotiation.max_blksize,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace pinetboot::net {
@@ -21,6 +22,15 @@ std::error_code drop_privileges(std::string const& user) {
   if (::setuid(pw.pw_uid) != 0) return {errno, std::generic_category()};
   if (pw.pw_uid != 0 && ::setuid(0) == 0) return std::make_error_code(std::errc::operation_not_permitted);
   return {};
+}
+
+std::string unreadable_root_warning(std::filesystem::path const& dir, std::string const& user) {
+  if (dir.empty() || ::access(dir.c_str(), R_OK | X_OK) == 0) return {};
+  int err = errno;
+  std::string who = user.empty() ? std::string{"this user"} : "user " + user;
+  return "TFTP root " + dir.string() + " is not readable by " + who + " (" + std::strerror(err) +
+         "): every request will be answered \"Access violation\"; make it and its parent folders readable " +
+         "(chmod a+rX) or run as a user who can read it";
 }
 
 }  // namespace pinetboot::net

@@ -163,7 +163,7 @@ void tftp_server::transfer::set_deadline() {
 void tftp_server::transfer::on_deadline(core::time_point now) {
   if (finished_) return;
   // The engine's own idle timeout (session_limits::idle_timeout) ends a silent transfer with
-  // an ERROR and errc::timed_out, like a retry budget running out.
+  // an ERROR and errc::peer_silent (a retry budget running out: errc::timed_out).
   visit([&](auto& e) {
     if (auto d = e.next_deadline(); d && *d <= now) e.on_timer(now);
   });

@@ -52,6 +52,8 @@ class category final : public std::error_category {
         return "client aborted the transfer (normal)";
       case errc::too_many_options:
         return "too many options";
+      case errc::peer_silent:
+        return "peer silent for the idle timeout";
     }
     return "unknown tftp error";
   }
@@ -97,6 +99,7 @@ wire_error to_wire(std::error_code ec) noexcept {
       case errc::option_refused:
         return {w::option_negotiation, "Option negotiation failed"};
       case errc::timed_out:
+      case errc::peer_silent:
         return {w::not_defined, "Timeout"};
       case errc::io_error:
         return {w::not_defined, "I/O error"};

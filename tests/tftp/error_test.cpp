@@ -11,7 +11,7 @@ TEST(TftpError, CategoryAndMessages) {
   std::error_code ec = errc::timed_out;
   EXPECT_EQ(std::string{ec.category().name()}, "pinetboot.tftp");
   EXPECT_EQ(ec.message(), "retransmissions exhausted");
-  for (int i = 1; i <= static_cast<int>(errc::too_many_options); ++i)
+  for (int i = 1; i <= static_cast<int>(errc::peer_silent); ++i)
     EXPECT_NE(make_error_code(static_cast<errc>(i)).message(), "unknown tftp error") << i;
 }
 
@@ -25,6 +25,8 @@ TEST(TftpError, MapsToWireCodes) {
   EXPECT_EQ(to_wire(errc::no_such_user).code, error_code_wire::no_such_user);
   EXPECT_EQ(to_wire(errc::option_refused).code, error_code_wire::option_negotiation);
   EXPECT_EQ(to_wire(errc::timed_out).code, error_code_wire::not_defined);
+  EXPECT_EQ(to_wire(errc::peer_silent).code, error_code_wire::not_defined);
+  EXPECT_EQ(to_wire(errc::peer_silent).message, "Timeout");
   EXPECT_FALSE(to_wire(errc::file_not_found).message.empty());
 }
 

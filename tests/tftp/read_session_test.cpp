@@ -335,7 +335,7 @@ TEST(TftpReadSession, TimeoutGoesBackToFirstUnackedBlock) {
 }
 
 // The idle timeout is the engine's (session_limits::idle_timeout): a peer that stays silent
-// ends the session with timed_out and an ERROR, even while the retry budget would go on.
+// ends the session with peer_silent and an ERROR, even while the retry budget would go on.
 TEST(TftpReadSession, SilentPeerEndsAtTheIdleTimeoutWithAnError) {
   session_limits lim;
   lim.idle_timeout = 3s;
@@ -361,7 +361,7 @@ TEST(TftpReadSession, SilentPeerEndsAtTheIdleTimeoutWithAnError) {
   }
   EXPECT_TRUE(f.s->is_done());
   EXPECT_EQ(now, t0() + 1ms + 3s);
-  EXPECT_EQ(f.s->close_reason(), make_error_code(errc::timed_out));
+  EXPECT_EQ(f.s->close_reason(), make_error_code(errc::peer_silent));
   EXPECT_FALSE(f.s->ended_normally());
 }
 

@@ -33,6 +33,7 @@ enum class errc : std::uint8_t {
   io_error,           ///< the block source/sink failed
   client_aborted,     ///< client ended the transfer with ERROR 0 or 8 (probe / "Early terminate"): normal
   too_many_options,   ///< more options than option_list can hold
+  peer_silent,        ///< nothing heard from the peer for session_limits::idle_timeout
 };
 
 /// The category of tftp::errc ("pinetboot.tftp").

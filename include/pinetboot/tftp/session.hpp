@@ -48,7 +48,7 @@ struct session_limits {
   /// that the peer repeats only on its own fixed timer (2 s and more in boot ROMs) must not
   /// end the transfer because a LAN-sized RTO used up the count first.
   std::chrono::milliseconds give_up_after{10000};
-  /// A session that hears nothing from its peer this long ends with timed_out (and an ERROR
+  /// A session that hears nothing from its peer this long ends with peer_silent (and an ERROR
   /// to the peer), whatever it was waiting for: the backstop behind the retry budget, as
   /// QUIC's idle timeout is (RFC 9000 section 10.1). 0 = none.
   std::chrono::milliseconds idle_timeout{30000};

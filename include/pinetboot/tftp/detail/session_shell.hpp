@@ -124,7 +124,7 @@ class session_shell {
   /// The timer fired (at or after next_deadline()).
   void on_timer(time_point now) noexcept {
     if (idle_deadline() && now >= *idle_deadline()) {
-      fail(errc::timed_out);  // silent too long (session_limits::idle_timeout)
+      fail(errc::peer_silent);  // silent too long (session_limits::idle_timeout)
       return;
     }
     retransmission_timer(now);
