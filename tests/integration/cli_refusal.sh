@@ -178,6 +178,30 @@ refused "tftpd without --root" "--root" -- "$tftpd" --user=
 refused "tftpd --overwrite without --allow-write" "--overwrite" -- "${T[@]}" --overwrite
 version_and_help "$tftpd" pinetboot-tftpd
 
+# A root the run user cannot read (a mktemp folder, mode 0700) would answer every request
+# "Access violation": both servers say so at start, naming the folder, the user and the fix.
+# root_warning WHAT CMD...: CMD binds, and its output names the unreadable root.
+root_warning() {
+  local what=$1 i
+  shift
+  start "$@"
+  for ((i = 0; i < 100; i++)); do
+    grep -qs "not readable by user nobody" "$W/out" "$W/err" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -qs "TFTP root $W/private is not readable by user nobody.*chmod a+rX" "$W/out" "$W/err"; then
+    echo "ok   $what: warns that the root is unreadable after dropping to nobody"
+  else
+    fail "$what: no warning about the unreadable root; stderr: $(head -3 "$W/err")"
+  fi
+  stop_started
+}
+mkdir -m 0700 "$W/private"
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
+  root_warning "tftpd, unreadable root" "$tftpd" --root "$W/private" --listen 127.0.0.1 --port 6999 --user nobody
+fi
+
 # --- pinetboot-server: base configuration is proxy DHCP + TFTP on lo.
 cat >"$W/server.toml" <<EOT
 [server]
@@ -190,6 +214,10 @@ root = "$W/tftp"
 EOT
 S=("$server" --config "$W/server.toml")
 must_bind server "${S[@]}"
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
+  sed -e 's|^user = ""$|user = "nobody"|' -e "s|^root = .*|root = \"$W/private\"|" "$W/server.toml" >"$W/private.toml"
+  root_warning "server, unreadable root" "$server" --config "$W/private.toml"
+fi
 refused "server -V" "'-V'" -- "${S[@]}" -V
 refused "server --bogus" "'--bogus'" -- "${S[@]}" --bogus
 refused "server stray positional" "'stray'" -- "${S[@]}" stray
