@@ -56,9 +56,9 @@ constexpr int kMaxFlows = 4000;
   std::exit(2);
 }
 
-std::optional<in_addr> parse_ipv4(std::string const& s) {
+in_addr parse_ipv4(std::string const& name, std::string const& v) {
   in_addr a{};
-  if (::inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  if (::inet_pton(AF_INET, v.c_str(), &a) != 1) usage(name + " wants an IPv4 address, not '" + v + "'");
   return a;
 }
 
@@ -333,9 +333,7 @@ int main(int argc, char** argv) {
     if (a == "--port") {
       s.port = c.port = static_cast<std::uint16_t>(parse_count(a, v, 1, 65535));
     } else if (role == "server" && a == "--bind") {
-      auto ip = parse_ipv4(v);
-      if (!ip) usage("--bind wants an IPv4 address, not '" + v + "'");
-      s.bind = *ip;
+      s.bind = parse_ipv4(a, v);
       have_addr = true;
     } else if (role == "server" && a == "--mode") {
       if (v != "per-flow" && v != "single") usage("--mode is per-flow or single, not '" + v + "'");
@@ -345,18 +343,14 @@ int main(int argc, char** argv) {
     } else if (role == "server" && a == "--duration") {
       s.duration_s = static_cast<int>(parse_count(a, v, 1, 3600));
     } else if (role == "client" && a == "--server") {
-      auto ip = parse_ipv4(v);
-      if (!ip) usage("--server wants an IPv4 address, not '" + v + "'");
-      c.server = *ip;
+      c.server = parse_ipv4(a, v);
       have_addr = true;
     } else if (role == "client" && a == "--flows") {
       c.flows = static_cast<int>(parse_count(a, v, 1, kMaxFlows));
     } else if (role == "client" && a == "--rounds") {
       c.rounds = parse_count(a, v, 1, 1000000);
     } else if (role == "client" && a == "--source-base") {
-      auto ip = parse_ipv4(v);
-      if (!ip) usage("--source-base wants an IPv4 address, not '" + v + "'");
-      c.source_base = *ip;
+      c.source_base = parse_ipv4(a, v);
     } else if (role == "client" && a == "--timeout") {
       c.timeout_s = static_cast<int>(parse_count(a, v, 1, 3600));
     } else {
