@@ -340,6 +340,9 @@ int main(int argc, char** argv) {
              {{"records", leases->recovery().records}, {"discarded_bytes", leases->recovery().discarded_bytes}},
              "lease journal: recovered " + std::to_string(leases->recovery().records) +
                  " records, cut a torn tail of " + std::to_string(leases->recovery().discarded_bytes) + " bytes");
+  if (auto n = leases->recovery().stale_temporaries; n > 0)
+    log.line(log_level::info, "leases", {{"stale_temporaries", n}},
+             "lease journal: removed " + std::to_string(n) + " file(s) of a compaction interrupted before its rename");
 
   asio::io_context io;
   server::metrics m;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -129,11 +130,39 @@ std::error_code sync_directory(std::filesystem::path const& dir) noexcept {
   return ec;
 }
 
+namespace {
+/// replace_file's temporary files for `target`: ".<name>.pinetboot-" and mkstemp's 6 characters.
+constexpr std::string_view kReplaceInfix = ".pinetboot-";
+constexpr std::size_t kMkstempChars = 6;
+std::string replacement_prefix(std::filesystem::path const& target) {
+  return "." + target.filename().string() + std::string{kReplaceInfix};
+}
+}  // namespace
+
+std::size_t remove_stale_replacements(std::filesystem::path const& target) noexcept {
+  auto dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::size_t removed = 0;
+  try {
+    auto prefix = replacement_prefix(target);
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator{dir, ec}; !ec && it != std::filesystem::directory_iterator{};
+         it.increment(ec)) {
+      auto name = it->path().filename().string();
+      if (name.size() != prefix.size() + kMkstempChars || !name.starts_with(prefix)) continue;
+      if (!it->is_regular_file(ec) || ec) continue;
+      if (::unlink(it->path().c_str()) == 0) ++removed;
+    }
+  } catch (...) {  // allocation failure: nothing removed, nothing lost
+  }
+  return removed;
+}
+
 std::error_code replace_file(std::filesystem::path const& target, std::string_view content, unsigned mode,
                              std::optional<file_owner> owner) {
   auto dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::string tmpl = (dir / ("." + target.filename().string() + ".pinetboot-XXXXXX")).string();
+  std::string tmpl = (dir / (replacement_prefix(target) + "XXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) return last_error();
   std::error_code ec;

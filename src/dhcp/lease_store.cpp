@@ -147,6 +147,8 @@ result<lease_store> lease_store::open(lease_store_options opts) {
   int fd = ::open(s.opts_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return last_error();
   s.fd_ = fd;
+  // A compaction killed between writing its new journal and renaming it left that file.
+  s.recovery_.stale_temporaries = core::remove_stale_replacements(s.opts_.path);
 
   struct stat st{};
   if (::fstat(fd, &st) != 0) return last_error();

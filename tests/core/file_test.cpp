@@ -60,6 +60,25 @@ TEST_F(ReplaceFile, ReplacesASymlinkInsteadOfWritingThroughIt) {
   EXPECT_EQ(slurp(link), "new");
 }
 
+TEST_F(ReplaceFile, StaleTemporariesOfAKilledReplaceAreRemovedAndNothingElse) {
+  // What a replace_file killed between mkstemp and rename leaves, beside files to keep.
+  auto f = dir_ / "leases.journal";
+  std::ofstream{f} << "journal";
+  std::ofstream{dir_ / ".leases.journal.pinetboot-a1B2c3"} << "torn";
+  std::ofstream{dir_ / ".leases.journal.pinetboot-Zz9Yy8"} << "torn";
+  std::ofstream{dir_ / ".leases.journal.pinetboot-short"} << "keep: not mkstemp's 6 characters";
+  std::ofstream{dir_ / ".exports.pinetboot-a1B2c3"} << "keep: another file's";
+  std::ofstream{dir_ / "leases.journal.pinetboot-a1B2c3"} << "keep: no leading dot";
+  fs::create_directory(dir_ / ".leases.journal.pinetboot-dir123");
+  EXPECT_EQ(remove_stale_replacements(f), 2U);
+  EXPECT_EQ(slurp(f), "journal");
+  EXPECT_EQ(entries(), 5U);
+  EXPECT_FALSE(fs::exists(dir_ / ".leases.journal.pinetboot-a1B2c3"));
+  EXPECT_TRUE(fs::is_directory(dir_ / ".leases.journal.pinetboot-dir123"));
+  EXPECT_EQ(remove_stale_replacements(f), 0U) << "nothing left to remove";
+  EXPECT_EQ(remove_stale_replacements(dir_ / "missing-dir" / "x"), 0U);
+}
+
 class ReadFile : public ReplaceFile {};
 
 TEST_F(ReadFile, ReturnsTheWholeFile) {

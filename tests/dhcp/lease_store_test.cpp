@@ -276,6 +276,19 @@ TEST_F(LeaseStore, CompactionIsAmortisedOverALargeTable) {
   EXPECT_EQ(reopened.find_by_ip(core::ipv4_address{10, 0, 0, 1})->expires, 5000);
 }
 
+TEST_F(LeaseStore, OpenRemovesTheFileOfACompactionKilledBeforeItsRename) {
+  {
+    auto s = open_store();
+    s.put(make(10, 1));
+    ASSERT_FALSE(s.commit());
+  }
+  std::ofstream{dir_ / ".leases.journal.pinetboot-Ab12Cd"} << "half a compacted journal";
+  auto s = open_store();
+  EXPECT_EQ(s.recovery().stale_temporaries, 1U);
+  EXPECT_EQ(s.recovery().records, 1U) << "the journal itself is read as before";
+  EXPECT_FALSE(fs::exists(dir_ / ".leases.journal.pinetboot-Ab12Cd"));
+}
+
 TEST(LeaseStoreMemory, FirstUnleasedSkipsRecordsAcrossBlocks) {
   auto s = std::move(*lease_store::open({}));
   auto put = [&](std::uint32_t ip) {

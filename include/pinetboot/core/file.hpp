@@ -83,4 +83,10 @@ using file_owner = std::pair<unsigned, unsigned>;
 [[nodiscard]] std::error_code replace_file(std::filesystem::path const& target, std::string_view content,
                                            unsigned mode, std::optional<file_owner> owner = std::nullopt);
 
+/// Removes the temporary files that replace_file calls for `target` left behind when the
+/// process died between mkstemp and rename (SIGKILL, power loss): regular files named
+/// ".<name>.pinetboot-XXXXXX" beside it. The target itself is never touched. For the single
+/// writer of `target` at start, before its first replace_file; returns how many it removed.
+std::size_t remove_stale_replacements(std::filesystem::path const& target) noexcept;
+
 }  // namespace pinetboot::core

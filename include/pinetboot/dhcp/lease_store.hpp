@@ -77,6 +77,7 @@ struct lease_store_options {
 struct recovery_info {
   std::size_t records = 0;          ///< valid records replayed
   std::uint64_t discarded_bytes = 0;  ///< torn or corrupt tail cut off
+  std::size_t stale_temporaries = 0;  ///< files of a compaction killed before its rename, removed
 };
 
 class lease_store {
