@@ -208,7 +208,12 @@ int run_server(server_config const& c) {
           fill_data(data, rx[k].data());
           (void)::send(it->second, data.data(), kData, 0);
         }
-        if (sends > 0) (void)::sendmmsg(listen_fd, out.data(), sends, 0);
+        // A partial sendmmsg (a full send buffer) sends the rest in further calls, a bounded few.
+        for (unsigned done = 0, tries = 0; done < sends && tries < 8; ++tries) {
+          int sent = ::sendmmsg(listen_fd, out.data() + done, sends - done, 0);
+          if (sent <= 0) break;
+          done += static_cast<unsigned>(sent);
+        }
         continue;
       }
       // A flow's own socket (per-flow mode): one receive, one send.
@@ -359,5 +364,10 @@ int main(int argc, char** argv) {
   }
   if (!have_addr) usage(role == "server" ? "server needs --bind ADDR" : "client needs --server ADDR");
   if (role == "client" && (c.flows == 0 || c.rounds == 0)) usage("client needs --flows N and --rounds K");
+  // A socket per flow: up to kMaxFlows descriptors, more than the usual soft limit of 1024.
+  if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   return role == "server" ? run_server(s) : run_client(c);
 }

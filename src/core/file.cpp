@@ -146,11 +146,12 @@ std::size_t remove_stale_replacements(std::filesystem::path const& target) noexc
   try {
     auto prefix = replacement_prefix(target);
     std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator{dir, ec}; !ec && it != std::filesystem::directory_iterator{};
-         it.increment(ec)) {
+    for (auto it = std::filesystem::directory_iterator{dir, ec};
+         !ec && it != std::filesystem::directory_iterator{}; it.increment(ec)) {
       auto name = it->path().filename().string();
       if (name.size() != prefix.size() + kMkstempChars || !name.starts_with(prefix)) continue;
-      if (!it->is_regular_file(ec) || ec) continue;
+      std::error_code entry_ec;  // an entry that vanished or cannot be read ends only its own check
+      if (!it->is_regular_file(entry_ec) || entry_ec) continue;
       if (::unlink(it->path().c_str()) == 0) ++removed;
     }
   } catch (...) {  // allocation failure: nothing removed, nothing lost

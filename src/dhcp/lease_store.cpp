@@ -147,8 +147,13 @@ result<lease_store> lease_store::open(lease_store_options opts) {
   int fd = ::open(s.opts_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return last_error();
   s.fd_ = fd;
-  // A compaction killed between writing its new journal and renaming it left that file.
+  // A compaction killed between writing its new journal and renaming it left that file
+  // (before core::replace_file, compaction wrote "<journal>.tmp").
   s.recovery_.stale_temporaries = core::remove_stale_replacements(s.opts_.path);
+  auto old_tmp = s.opts_.path.string() + ".tmp";
+  struct stat ost{};
+  if (::lstat(old_tmp.c_str(), &ost) == 0 && S_ISREG(ost.st_mode) && ::unlink(old_tmp.c_str()) == 0)
+    ++s.recovery_.stale_temporaries;
 
   struct stat st{};
   if (::fstat(fd, &st) != 0) return last_error();

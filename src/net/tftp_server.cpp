@@ -251,9 +251,16 @@ void tftp_server::finish(transfer* t, tftp_transfer_record const& rec) {
     ++stats_.failed;
   stats_.bytes += rec.bytes;
   stats_.retransmits += rec.stats.retransmits;
-  if (!rec.write && rec.stats.srtt > tftp::duration::zero()) {
-    if (learned_.size() >= kMaxLearned && !learned_.contains(key)) learned_.clear();
-    learned_[key] = {tftp::remember(rec.stats), core::steady_clock::now()};
+  switch (rec.write ? tftp::memory_update::keep : tftp::after_read(rec.stats, rec.outcome)) {
+    case tftp::memory_update::keep:
+      break;
+    case tftp::memory_update::forget:
+      learned_.erase(key);
+      break;
+    case tftp::memory_update::store:
+      if (learned_.size() >= kMaxLearned && !learned_.contains(key)) learned_.clear();
+      learned_[key] = {tftp::remember(rec.stats), core::steady_clock::now()};
+      break;
   }
   if (log_) log_(rec);
   transfers_.erase(it);

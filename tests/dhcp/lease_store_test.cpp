@@ -283,8 +283,10 @@ TEST_F(LeaseStore, OpenRemovesTheFileOfACompactionKilledBeforeItsRename) {
     ASSERT_FALSE(s.commit());
   }
   std::ofstream{dir_ / ".leases.journal.pinetboot-Ab12Cd"} << "half a compacted journal";
+  std::ofstream{dir_ / "leases.journal.tmp"} << "what an older version's compaction left";
   auto s = open_store();
-  EXPECT_EQ(s.recovery().stale_temporaries, 1U);
+  EXPECT_EQ(s.recovery().stale_temporaries, 2U);
+  EXPECT_FALSE(fs::exists(dir_ / "leases.journal.tmp"));
   EXPECT_EQ(s.recovery().records, 1U) << "the journal itself is read as before";
   EXPECT_FALSE(fs::exists(dir_ / ".leases.journal.pinetboot-Ab12Cd"));
 }

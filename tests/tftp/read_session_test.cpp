@@ -594,18 +594,25 @@ TEST(TftpReadSession, ASlowClientsSecondAckShowsTheTimeoutNeedless) {
   EXPECT_EQ(f.s->stats().timeouts, 1U);
 }
 
-TEST(TftpReadSession, StartsFromTheClientsLastSmoothedRtt) {
-  // The last transfer to this client ended with SRTT 20 ms and RTTVAR 10 ms: the first block's
-  // timer is 20 + 4 x 10 ms, not the 1 s of a client never measured (RFC 6298 section 2.1).
+TEST(TftpReadSession, GoesOnFromTheClientsLastSmoothedRtt) {
+  // The last transfer to this client ended with SRTT 20 ms and RTTVAR 10 ms. The first block
+  // still waits RFC 6298's 1 s (nothing measured yet in this transfer); its quick 4 ms ACK is
+  // smoothed into the memory, so block 2's timer allows for the client's spread (18 + 4 x 11.5
+  // = 64 ms) where a fresh estimate would have trusted the one sample (4 + 8 = 12 ms).
   session_limits lim;
   lim.remembered = {0ms, 20ms, 10ms};
   fixture f{512 * 100, "\0\1f\0octet\0"s, lim};
-  auto now = t0();
-  ASSERT_EQ(f.drain(now).size(), 1U);
-  EXPECT_EQ(*f.s->next_deadline() - now, duration{60ms});
   fixture fresh{512 * 100, "\0\1f\0octet\0"s};
-  ASSERT_EQ(fresh.drain(now).size(), 1U);
-  EXPECT_EQ(*fresh.s->next_deadline() - now, duration{1s});
+  auto now = t0();
+  for (auto* x : {&f, &fresh}) {
+    ASSERT_EQ(x->drain(now).size(), 1U);
+    EXPECT_EQ(*x->s->next_deadline() - now, duration{1s});
+    x->ack(1, now + 4ms);
+    ASSERT_EQ(x->drain(now + 4ms).size(), 1U);  // block 2
+  }
+  EXPECT_EQ(*f.s->next_deadline() - (now + 4ms), duration{64ms});
+  EXPECT_TRUE(f.s->stats().measured);
+  EXPECT_EQ(*fresh.s->next_deadline() - (now + 4ms), duration{12ms});
 }
 
 TEST(TftpReadSession, ALinkCopyOfTheAckAfterARealLossProvesNothing) {
@@ -750,6 +757,27 @@ TEST(TftpReadSession, SlowJitteryClientGetsFewDuplicatesOverABoot) {
   std::printf("slow client: %zu duplicate DATA blocks of %zu (%.3f %%)\n", dups, blocks,
               100.0 * static_cast<double>(dups) / static_cast<double>(blocks));
   EXPECT_LT(dups * 1000, blocks) << dups << " duplicates of " << blocks;
+}
+
+TEST(TftpReadSession, TheServerStoresOnlyWhatATransferMeasuredAndForgetsASilentClient) {
+  // A whole transfer with its own samples: stored.
+  auto done = slow_client::run(512 * 20, 5, 100us, 10ms);
+  ASSERT_TRUE(done.stats.measured);
+  EXPECT_EQ(after_read(done.stats, {}), memory_update::store);
+  // A probe: the client ends it with ERROR 8 before any ACK, so nothing was measured; the
+  // remembered SRTT it started from must not be stored again as if fresh.
+  session_limits lim;
+  lim.remembered = {0ms, 20ms, 10ms};
+  fixture probe{512 * 20, "\0\1f\0octet\0tsize\0" "0\0"s, lim};
+  (void)probe.drain(t0());
+  probe.error(error_code_wire::option_negotiation, "Early terminate", t0() + 1ms);
+  ASSERT_TRUE(probe.s->is_done());
+  EXPECT_FALSE(probe.s->stats().measured);
+  EXPECT_EQ(probe.s->stats().srtt, 20ms) << "the remembered value, published";
+  EXPECT_EQ(after_read(probe.s->stats(), probe.s->close_reason()), memory_update::keep);
+  // Gone silent: forgotten, whatever it measured before.
+  EXPECT_EQ(after_read(done.stats, make_error_code(errc::timed_out)), memory_update::forget);
+  EXPECT_EQ(after_read(done.stats, make_error_code(errc::peer_silent)), memory_update::forget);
 }
 
 TEST(TftpReadSession, WithoutMemoryASlowClientsFirstTransferPaysForTheLesson) {

@@ -112,13 +112,15 @@ TEST(TftpRtoEstimator, SeedFromPathMemoryRaisesTheFloor) {
 }
 
 TEST(TftpRtoEstimator, SeedFromPathMemoryGoesOnFromTheEarlierSrttAndRttvar) {
-  // The last transfer to this peer ended with SRTT 20 ms and RTTVAR 10 ms: the next one starts
-  // with an RTO of 20 + 4 x 10 = 60 ms instead of 1 s, and its first sample is smoothed into
-  // that history instead of replacing it (RFC 9040 temporal sharing).
+  // The last transfer to this peer ended with SRTT 20 ms and RTTVAR 10 ms: the next one's first
+  // sample is smoothed into that history instead of replacing it (RFC 9040 temporal sharing).
+  // Until that sample the RTO stays the initial 1 s.
   auto r = lan();
   r.seed(path_memory{0ms, 20ms, 10ms});
   EXPECT_FALSE(r.has_sample()) << "no sample of its own yet";
-  EXPECT_EQ(r.rto(), 60ms);
+  EXPECT_EQ(r.rto(), 1s);
+  r.reset_backoff();
+  EXPECT_EQ(r.rto(), 1s) << "no sample, nothing to reset to";
   r.sample(4ms);
   EXPECT_TRUE(r.has_sample());
   EXPECT_EQ(r.srtt(), 18ms) << "(7 x 20 + 4) / 8";

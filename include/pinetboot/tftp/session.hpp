@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <system_error>
 
 #include "pinetboot/core/time.hpp"
+#include "pinetboot/tftp/error.hpp"
 #include "pinetboot/tftp/options.hpp"
 
 namespace pinetboot::tftp {
@@ -85,8 +87,9 @@ struct session_stats {
   std::uint64_t loss_events = 0;        ///< timeouts or gaps that shrank the window
   std::uint64_t spurious_timeouts = 0;  ///< timeouts shown needless by the peer's duplicate ACK
   std::uint64_t silent_peer_waits = 0;  ///< ACKs that came from the peer's own timer, not a resend
-  duration srtt{};                      ///< smoothed RTT (0 until measured)
-  duration rttvar{};                    ///< RTT variation (RFC 6298 RTTVAR; 0 until measured)
+  duration srtt{};                      ///< smoothed RTT (0 until measured or remembered)
+  duration rttvar{};                    ///< RTT variation (RFC 6298 RTTVAR; likewise)
+  bool measured = false;                ///< this session took an RTT sample of its own
   duration rto{};                       ///< current retransmission timeout
   duration rto_floor{};                 ///< the RTO's lower bound (raised by needless timeouts)
   duration rtt_peak{};                  ///< longest RTT sample (0 until measured)
@@ -103,6 +106,19 @@ struct session_stats {
   auto floor = s.rto_floor;
   if (s.spurious_timeouts > 0 && s.rtt_peak > floor) floor = s.rtt_peak;
   return {floor, s.srtt, s.rttvar};
+}
+
+/// What a server does with its memory of a client when a read transfer to it ends.
+enum class memory_update : std::uint8_t {
+  keep,    ///< leave it: the transfer took no RTT sample of its own (a probe, an early ERROR),
+           ///< and storing would only carry the old values forward with a fresh timestamp
+  store,   ///< replace it with remember(stats)
+  forget,  ///< drop it: the client went silent (timed_out, peer_silent), and its next attempt
+           ///< starts from RFC 6298's 1 s rather than from a LAN-sized memory
+};
+[[nodiscard]] inline memory_update after_read(session_stats const& s, std::error_code outcome) noexcept {
+  if (outcome == errc::timed_out || outcome == errc::peer_silent) return memory_update::forget;
+  return s.measured ? memory_update::store : memory_update::keep;
 }
 
 }  // namespace pinetboot::tftp

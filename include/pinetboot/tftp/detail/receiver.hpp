@@ -80,6 +80,8 @@ class block_receiver {
   void seed_rto(rto_estimator const& rto) noexcept {
     rto_ = rto;
     stats_->srtt = rto_.srtt();
+    stats_->rttvar = rto_.rttvar();
+    stats_->measured = rto_.has_sample();
     stats_->rto = rto_.rto();
   }
 
@@ -142,6 +144,8 @@ class block_receiver {
       rto_.sample(now - ack_sent_at_);
       ack_timed_ = false;
       stats_->srtt = rto_.srtt();
+      stats_->rttvar = rto_.rttvar();
+      stats_->measured = true;
       stats_->rto = rto_.rto();
     }
     bool final_block = payload.size() < cfg_.blksize;

@@ -39,16 +39,17 @@ class rto_estimator {
   }
 
   /// Starts from what earlier transfers with this peer measured (path_memory): their floor,
-  /// and their SRTT and RTTVAR, which this estimator's own samples then go on smoothing
-  /// (RFC 9040 section 5's temporal sharing). has_sample() stays false until the first own
-  /// sample, and base() and peak() are this transfer's own.
+  /// and their SRTT and RTTVAR, into which this estimator's own samples are then smoothed
+  /// (RFC 9040 section 5's temporal sharing) instead of the first one replacing them. Until
+  /// that first own sample the RTO stays the initial one (RFC 6298's 1 s): the memory comes
+  /// from DATA/ACK round trips, and a boot ROM may take longer over its first answer (the
+  /// ACK of an OACK). has_sample(), base() and peak() are this transfer's own.
   constexpr void seed(path_memory const& m) noexcept {
     if (m.floor > min_) min_ = std::min(m.floor, max_);
     if (m.srtt > duration::zero()) {
       srtt_ = m.srtt;
       rttvar_ = std::max(m.rttvar, duration::zero());
       seeded_ = true;
-      rto_ = computed();
     }
     rto_ = std::clamp(rto_, min_, max_);
   }
@@ -76,7 +77,7 @@ class rto_estimator {
   /// Undoes backoff once the peer made progress (a new ACK or in-order DATA): the path works
   /// again, so waiting a backed-off RTO for the next loss would only stall the transfer.
   constexpr void reset_backoff() noexcept {
-    if (has_ || seeded_) rto_ = computed();
+    if (has_) rto_ = computed();
   }
   /// Raises the lower bound to `floor` (bounded by max): a timeout shown needless says that
   /// this path's round trips can take that long, whatever the smoothed RTT says in between

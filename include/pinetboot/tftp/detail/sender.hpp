@@ -229,6 +229,7 @@ class block_sender {
   void publish() noexcept {
     stats_->srtt = rto_.srtt();
     stats_->rttvar = rto_.rttvar();
+    stats_->measured = rto_.has_sample();
     stats_->rto = rto_.rto();
     stats_->rto_floor = rto_.min();
     stats_->rtt_peak = rto_.peak();

@@ -176,7 +176,7 @@ class session_shell {
   }
   /// True when nothing more will be sent or expected.
   [[nodiscard]] bool is_done() const noexcept { return state_ == phase::done; }
-  /// Empty on success, otherwise why the transfer ended (timed_out, peer_error, the peer's
+  /// Empty on success, otherwise why the transfer ended (timed_out, peer_silent, peer_error, the peer's
   /// reason, client_aborted, io_error or the source's/sink's error, bad_option_value, ...).
   [[nodiscard]] std::error_code close_reason() const noexcept { return reason_; }
   /// True if the session is done and close_reason() is success (or, where kAbortIsNormal, a
