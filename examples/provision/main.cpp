@@ -180,13 +180,6 @@ struct usage_error {
 
 // --- small helpers -------------------------------------------------------------------------
 
-// The file's content, "" when it cannot be read; `*exists` says whether it could.
-std::string read_file(fs::path const& p, bool* exists = nullptr) {
-  auto text = core::read_file(p);
-  if (exists != nullptr) *exists = text.has_value();
-  return text ? std::move(*text) : std::string{};
-}
-
 int exit_for(std::error_code ec) {
   if (ec == layout::errc::client_exists || ec == layout::errc::folder_collision) return exit_conflict;
   if (ec == layout::errc::missing_identity || ec == layout::errc::invalid_hostname ||
@@ -555,13 +548,13 @@ pinetboot::result<client_files> expected_files(layout::layout_config const& cfg,
   nfs::cmdline_options c;
   c.server = *r.server;
   c.root_path = cfg.exported_root(r.folder).string();
-  auto cmd = nfs::make_netboot_cmdline(read_file(boot / "cmdline.txt"), c);
+  auto cmd = nfs::make_netboot_cmdline(core::read_file_or_empty(boot / "cmdline.txt"), c);
   if (!cmd) return cmd.error();
   out.cmdline = std::move(*cmd);
   nfs::netboot_fstab_options f;
   f.server = r.server->to_string();
   f.boot_export = cfg.exported_boot(r.folder).string();
-  auto tab = nfs::make_netboot_fstab(read_file(root / "etc/fstab"), f);
+  auto tab = nfs::make_netboot_fstab(core::read_file_or_empty(root / "etc/fstab"), f);
   if (!tab) return tab.error();
   out.fstab = std::move(*tab);
   return out;
@@ -642,7 +635,7 @@ pinetboot::result<bool> update_exports(options const& o, std::vector<layout::cli
   if (!set) return set.error();
   for (auto const& n : set->notes) std::cerr << "note: " << n << "\n";
   bool existed = false;
-  auto old = read_file(exports_path(o), &existed);
+  auto old = core::read_file_or_empty(exports_path(o), &existed);
   auto updated = nfs::update_managed_block(old, set->entries);
   if (!updated) return updated.error();
   if (*updated == old && existed) return false;
@@ -797,7 +790,7 @@ std::error_code write_identity(options const& o, layout::client_record const& r,
   std::string hosts = "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\n"
                       "ff02::2\t\tip6-allrouters\n\n127.0.1.1\t" + host + "\n";
   if (auto ec = write_board_file(tree, "etc/hosts", hosts)) return ec;
-  if (!valid_machine_id(read_file(tree / "etc/machine-id")))
+  if (!valid_machine_id(core::read_file_or_empty(tree / "etc/machine-id")))
     if (auto ec = write_board_file(tree, "etc/machine-id", random_machine_id(), 0444)) return ec;
   if (!wants_ssh) return {};
   static bool warned = false;
@@ -858,7 +851,7 @@ pinetboot::result<std::string> board_cmdline(options const& o, layout::client_re
   }
   auto gen_boot = layout::generation_path(o.cfg, m.image, m.generation) / "boot";
   if (auto ec = check_inside(gen_boot, "cmdline.txt")) return ec;
-  return nfs::make_netboot_cmdline(read_file(gen_boot / "cmdline.txt"), c);
+  return nfs::make_netboot_cmdline(core::read_file_or_empty(gen_boot / "cmdline.txt"), c);
 }
 
 std::error_code customize_board(options const& o, layout::client_record const& r, layout::board_marker const& m,
@@ -877,7 +870,7 @@ std::error_code customize_board(options const& o, layout::client_record const& r
     f.server = r.server->to_string();
     f.boot_export = o.cfg.exported_boot(r.folder).string();
     if (auto e = check_inside(tree, "etc/fstab")) return e;
-    auto tab = nfs::make_netboot_fstab(read_file(tree / "etc/fstab"), f);
+    auto tab = nfs::make_netboot_fstab(core::read_file_or_empty(tree / "etc/fstab"), f);
     if (!tab) return tab.error();
     if (auto e = write_board_file(tree, "etc/fstab", *tab)) return e;
   }
@@ -894,7 +887,7 @@ pinetboot::result<std::vector<std::string>> image_board_drift(options const& o, 
     auto want = board_cmdline(o, r, **live);
     if (!want)
       d->push_back("cannot regenerate cmdline.txt: " + want.error().message());
-    else if (read_file(o.cfg.boot_dir(r.folder) / "cmdline.txt") != *want)
+    else if (core::read_file_or_empty(o.cfg.boot_dir(r.folder) / "cmdline.txt") != *want)
       d->push_back("cmdline.txt differs from the generated one");
   }
   return d;
@@ -904,7 +897,7 @@ pinetboot::result<std::vector<std::string>> image_board_drift(options const& o, 
 std::error_code prepare_generation_fstab(fs::path const& root) {
   if (auto ec = check_inside(root, "etc/fstab")) return ec;
   bool exists = false;
-  auto text = read_file(root / "etc/fstab", &exists);
+  auto text = core::read_file_or_empty(root / "etc/fstab", &exists);
   if (!exists) return {};
   nfs::netboot_fstab_options f;
   f.server = "localhost";  // no NFS line is written without a boot export
@@ -1462,9 +1455,10 @@ int cmd_add(options const& o) {
     if (!fresh) return fail("cannot read the current layout", fresh.error());
     options io = o;
     if (io.image.empty()) io.image = want.image;
-    auto before = read_file(o.cfg.registry_file());
+    auto before = core::read_file_or_empty(o.cfg.registry_file());
     int rc = add_image_board(io, *fresh, want);
-    if (rc == exit_ok && !o.dry_run) print_next_steps(o, want, before != read_file(o.cfg.registry_file()));
+    if (rc == exit_ok && !o.dry_run)
+      print_next_steps(o, want, before != core::read_file_or_empty(o.cfg.registry_file()));
     return rc;
   }
   if (o.model) {
@@ -1680,9 +1674,9 @@ int cmd_verify(options const& o) {
       drift.push_back(r.folder + ": cannot regenerate files: " + want.error().message());
       continue;
     }
-    if (read_file(boot / "cmdline.txt") != want->cmdline)
+    if (core::read_file_or_empty(boot / "cmdline.txt") != want->cmdline)
       drift.push_back(r.folder + ": cmdline.txt differs from the generated one");
-    if (read_file(root / "etc/fstab") != want->fstab)
+    if (core::read_file_or_empty(root / "etc/fstab") != want->fstab)
       drift.push_back(r.folder + ": etc/fstab differs from the generated one");
   }
   for (auto const& [name, st] : snap->folders)
@@ -1728,7 +1722,7 @@ int cmd_exports_ganesha(options const& o) {
   for (auto const& n : set->notes) std::cerr << "note: " << n << "\n";
   auto file = o.cfg.under_prefix(o.ganesha_file);
   bool existed = false;
-  auto old = read_file(file, &existed);  // its Export_Ids are kept: a board's id never moves
+  auto old = core::read_file_or_empty(file, &existed);  // its Export_Ids are kept: a board's id never moves
   std::vector<std::string> warnings;
   auto text = nfs::format_ganesha_exports(set->entries, {}, &warnings, nfs::read_ganesha_export_ids(old));
   if (!text) return fail("cannot build the NFS-Ganesha exports", text.error());

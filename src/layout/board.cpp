@@ -67,7 +67,7 @@ std::error_code carry(std::filesystem::path const& from_base, std::filesystem::p
   }
   if (S_ISREG(st.st_mode)) {
     bool ok = false;
-    auto text = detail::read_text(from, &ok);
+    auto text = core::read_file_or_empty(from, &ok);
     if (!ok) return {EIO, std::generic_category()};
     return core::replace_file(to, text, st.st_mode & 07777, core::file_owner{st.st_uid, st.st_gid});
   }
@@ -194,7 +194,7 @@ std::filesystem::path board_dir(layout_config const& c, std::string_view folder)
 
 result<std::optional<board_marker>> read_board_marker(layout_config const& c, std::string_view folder) {
   bool ok = false;
-  auto text = detail::read_text(c.boot_dir(folder) / board_marker_name, &ok);
+  auto text = core::read_file_or_empty(c.boot_dir(folder) / board_marker_name, &ok);
   if (!ok) return std::optional<board_marker>{};
   auto m = parse_board_marker(text);
   if (!m) return m.error();
@@ -338,8 +338,9 @@ std::error_code switch_board(layout_config const& c, client_record const& r, boa
   if (*live) {
     // A config.txt the operator edited for this board moves with it.
     bool a = false, b = false;
-    auto mine = detail::read_text(live_boot / "config.txt", &a);
-    auto was = detail::read_text(generation_path(c, (*live)->image, (*live)->generation) / "boot/config.txt", &b);
+    auto mine = core::read_file_or_empty(live_boot / "config.txt", &a);
+    auto was = core::read_file_or_empty(
+        generation_path(c, (*live)->image, (*live)->generation) / "boot/config.txt", &b);
     if (a && (!b || mine != was))
       if (auto ec = core::replace_file(stage_boot / "config.txt", mine, 0644))
         return fail(ec, fresh_tree ? new_tree : std::filesystem::path{});

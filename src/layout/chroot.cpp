@@ -145,7 +145,7 @@ emulation find_emulation(cpu_arch target) {
              std::string{to_string(target)} + " server (a Raspberry Pi)";
   if (name.empty()) return e;
   e.handler = "/proc/sys/fs/binfmt_misc/" + std::string{name};
-  auto text = detail::read_text(e.handler);
+  auto text = core::read_file_or_empty(e.handler);
   // The handler must be enabled and fix its interpreter at registration ('F'): the chroot has
   // no /usr/bin/qemu-*-static of its own.
   bool enabled = text.starts_with("enabled");

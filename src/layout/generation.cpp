@@ -265,7 +265,7 @@ result<unsigned> latest_generation(layout_config const& c, std::string_view imag
 
 result<generation_info> read_generation_info(layout_config const& c, std::string_view image, unsigned n) {
   bool ok = false;
-  auto text = detail::read_text(generation_path(c, image, n) / "info", &ok);
+  auto text = core::read_file_or_empty(generation_path(c, image, n) / "info", &ok);
   if (!ok) return errc::no_such_generation;
   return parse_generation_info(text);
 }
@@ -273,7 +273,7 @@ result<generation_info> read_generation_info(layout_config const& c, std::string
 result<std::vector<manifest_entry>> read_generation_manifest(layout_config const& c, std::string_view image,
                                                              unsigned n) {
   bool ok = false;
-  auto text = detail::read_text(generation_path(c, image, n) / "manifest", &ok);
+  auto text = core::read_file_or_empty(generation_path(c, image, n) / "manifest", &ok);
   if (!ok) return errc::no_such_generation;
   return parse_manifest(text);
 }
@@ -283,7 +283,7 @@ result<image_settings> read_image_settings(layout_config const& c, std::string_v
   std::error_code ec;
   if (!std::filesystem::is_directory(image_path(c, image), ec)) return errc::no_such_image;
   bool ok = false;
-  auto text = detail::read_text(image_path(c, image) / "image.conf", &ok);
+  auto text = core::read_file_or_empty(image_path(c, image) / "image.conf", &ok);
   if (!ok) return image_settings{};
   return parse_image_settings(text);
 }

@@ -1,5 +1,6 @@
 #include "pinetboot/layout/image.hpp"
 
+#include "pinetboot/core/file.hpp"
 #include "text_file.hpp"
 
 #include <fcntl.h>
@@ -57,7 +58,7 @@ result<std::vector<std::vector<std::string>>> debugfs_batch(std::string const& s
     std::filesystem::remove(out_file, ignored);
     return ec;
   }
-  std::istringstream text{detail::read_text(out_file)};
+  std::istringstream text{core::read_file_or_empty(out_file)};
   std::filesystem::remove(out_file, ignored);
   std::size_t next = 0;
   std::size_t current = commands.size();  // none yet
@@ -218,7 +219,7 @@ std::error_code fix_up_ext4(std::string const& spec, std::filesystem::path const
     auto file = scratch / ("xattr." + std::to_string(i));
     std::error_code missing;
     if (!std::filesystem::exists(file, missing)) continue;
-    auto value = detail::read_text(file);
+    auto value = core::read_file_or_empty(file);
     std::filesystem::remove(file, missing);
     (void)::lsetxattr(wanted[i].first->path.c_str(), wanted[i].second.c_str(), value.data(), value.size(), 0);
   }

@@ -1,5 +1,6 @@
 #include "pinetboot/layout/plan.hpp"
 
+#include "pinetboot/core/file.hpp"
 #include "text_file.hpp"
 
 #include <algorithm>
@@ -104,7 +105,7 @@ result<snapshot> scan(layout_config const& config) {
   std::set<std::filesystem::path> referenced;
   for (auto const& p : entries) {
     if (p.extension() != ".journal") continue;
-    auto j = parse_journal(detail::read_text(p));
+    auto j = parse_journal(core::read_file_or_empty(p));
     // A journal may only move entries of our own staging folders into place.
     if (j && (j->boot_staging.parent_path() != config.boot_staging_dir() ||
               j->root_staging.parent_path() != config.root_staging_dir() ||

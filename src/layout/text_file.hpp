@@ -2,21 +2,10 @@
 // generation info, image settings, board markers, manifests).
 #pragma once
 
-#include <filesystem>
-#include <string>
 #include <string_view>
 #include <system_error>
 
-#include "pinetboot/core/file.hpp"
-
 namespace pinetboot::layout::detail {
-
-/// The whole of file `p` ("" when it cannot be read); `*ok` (when given) says whether it could.
-inline std::string read_text(std::filesystem::path const& p, bool* ok = nullptr) {
-  auto text = core::read_file(p);
-  if (ok != nullptr) *ok = text.has_value();
-  return text ? std::move(*text) : std::string{};
-}
 
 /// Calls f(key, value) for each `key=value` line of `text` (empty lines and '#' lines
 /// skipped) and stops at its first error; a line without '=' is `bad`.

@@ -52,6 +52,14 @@ class unique_fd {
 /// (ENOENT for a missing file, EISDIR for a directory); std::bad_alloc may be thrown.
 [[nodiscard]] result<std::string> read_file(std::filesystem::path const& file);
 
+/// read_file's content, or "" when the file cannot be read (missing, a directory, no access);
+/// `*read` (when given) says whether it could be.
+[[nodiscard]] inline std::string read_file_or_empty(std::filesystem::path const& file, bool* read = nullptr) {
+  auto text = read_file(file);
+  if (read != nullptr) *read = text.has_value();
+  return text ? std::move(*text) : std::string{};
+}
+
 /// fsyncs directory `dir` ("" = the current one), so a rename or a new file in it survives a
 /// crash. Errors: open's or fsync's errno.
 [[nodiscard]] std::error_code sync_directory(std::filesystem::path const& dir) noexcept;

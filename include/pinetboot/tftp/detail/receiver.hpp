@@ -79,10 +79,7 @@ class block_receiver {
   /// Replaces the RTO estimator (the handshake before DATA may have measured the RTT).
   void seed_rto(rto_estimator const& rto) noexcept {
     rto_ = rto;
-    stats_->srtt = rto_.srtt();
-    stats_->rttvar = rto_.rttvar();
-    stats_->measured = rto_.has_sample();
-    stats_->rto = rto_.rto();
+    publish_rtt();
   }
 
   /// Requests an ACK of the last in-order block (e.g. a repeated OACK means ACK 0 was lost).
@@ -143,10 +140,7 @@ class block_receiver {
     if (ack_timed_) {
       rto_.sample(now - ack_sent_at_);
       ack_timed_ = false;
-      stats_->srtt = rto_.srtt();
-      stats_->rttvar = rto_.rttvar();
-      stats_->measured = true;
-      stats_->rto = rto_.rto();
+      publish_rtt();
     }
     bool final_block = payload.size() < cfg_.blksize;
     if (auto ec = deliver(payload, final_block)) {
@@ -242,6 +236,14 @@ class block_receiver {
 
  private:
   enum class st : std::uint8_t { running, complete, done, failed };
+
+  /// The estimator's figures into the session's statistics.
+  void publish_rtt() noexcept {
+    stats_->srtt = rto_.srtt();
+    stats_->rttvar = rto_.rttvar();
+    stats_->measured = rto_.has_sample();
+    stats_->rto = rto_.rto();
+  }
 
   [[nodiscard]] std::error_code deliver(std::span<const std::byte> payload, bool final_block) noexcept {
     std::span<const std::byte> data = payload;

@@ -65,13 +65,12 @@ class rto_estimator {
     if (!has_ && !seeded_) {
       srtt_ = r;
       rttvar_ = r / 2;  // RFC 6298 section 2.2
-      has_ = true;
     } else {
-      has_ = true;
       duration diff = srtt_ > r ? srtt_ - r : r - srtt_;
       rttvar_ = (kRttvarKeep * rttvar_ + diff) / kRttvarDenominator;
       srtt_ = (kSrttKeep * srtt_ + r) / kSrttDenominator;
     }
+    has_ = true;
     rto_ = computed();
   }
   /// Undoes backoff once the peer made progress (a new ACK or in-order DATA): the path works
